@@ -1,0 +1,90 @@
+// Package factory compiles validated profiles into connectors: a gocql cluster config or a
+// riak-go-client node whose dial is bounded by a context, verifies the server's chain, name
+// and revocation, reloads rotated material, and fails with a classified error (Kind).
+//
+// The factory never reads files or the environment: material arrives resolved in the
+// schema types (see package loaders), so a Go program can feed it directly.
+package factory
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// Connector is a compiled profile, ready to dial.
+type Connector interface {
+	// Name is the profile name.
+	Name() string
+	// Backend is the profile's backend.
+	Backend() schema.Backend
+	// Check makes one real connection (TCP, TLS, authentication, one request) and reports
+	// what it found. On failure the Report says how far it got and the error is an *Error.
+	Check(ctx context.Context) (*Report, error)
+	// Warnings are what the profile asked for that weakens security or will soon break.
+	Warnings() []Warning
+	// Close stops the connector's background work (reload). Sessions already dialled are
+	// the caller's to close.
+	Close() error
+}
+
+// Option adjusts how a profile is compiled.
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	refresh  func(context.Context) (*schema.TLS, error)
+	onReload func(profile string, err error)
+	now      func() time.Time
+}
+
+// WithLogger sends the connector's and the driver's log lines to l. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithTLSRefresher gives the connector a way to re-read its TLS material for
+// `tls.reload`: f returns the profile's TLS section with material freshly resolved
+// (loaders.Registry does this). Without it, reload is off.
+func WithTLSRefresher(f func(context.Context) (*schema.TLS, error)) Option {
+	return func(o *options) { o.refresh = f }
+}
+
+// WithReloadCallback is called after every reload attempt with its error (nil on success).
+func WithReloadCallback(f func(profile string, err error)) Option {
+	return func(o *options) { o.onReload = f }
+}
+
+// WithClock replaces time.Now, for tests of expiry and CRL staleness.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+func buildOptions(opts []Option) options {
+	o := options{logger: slog.Default(), now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// Compile turns profile name, already validated and with its material resolved, into a
+// *CassandraConnector or a *RiakConnector. Compile errors are *Error of kind config
+// wrapping a schema.Problems.
+func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) {
+	switch p.Backend {
+	case schema.Cassandra:
+		return NewCassandraConnector(name, p, opts...)
+	case schema.Riak:
+		return NewRiakConnector(name, p, opts...)
+	}
+	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
+		Message: fmt.Sprintf("unknown backend %q (accepted: cassandra, riak)", p.Backend)})
+}
+
+// profilePath is the config path of profile name.
+func profilePath(name string) string { return "profiles." + name }
+
+// configError wraps problems as a config-kind *Error.
+func configError(ps ...schema.Problem) error {
+	return &Error{Kind: KindConfig, Err: schema.Problems(ps).Sorted()}
+}

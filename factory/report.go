@@ -1,0 +1,119 @@
+package factory
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"time"
+)
+
+// Report is what Check found on one real connection. On failure it holds what was learnt
+// before the failure, and Error says what went wrong. Its JSON form is the one
+// `connfactory check --json` prints.
+type Report struct {
+	Profile   string        `json:"profile"`
+	Backend   string        `json:"backend"`
+	OK        bool          `json:"ok"`
+	TLS       TLSReport     `json:"tls"`
+	Auth      AuthReport    `json:"auth"`
+	Server    ServerReport  `json:"server"`
+	LatencyMS float64       `json:"latency_ms"`
+	Error     *ErrorReport  `json:"error,omitempty"`
+	Warnings  []string      `json:"warnings,omitempty"`
+	Latency   time.Duration `json:"-"`
+}
+
+// TLSReport describes the negotiated TLS session.
+type TLSReport struct {
+	Enabled    bool       `json:"enabled"`
+	Mode       string     `json:"mode,omitempty"`
+	Version    string     `json:"version,omitempty"`
+	Cipher     string     `json:"cipher,omitempty"`
+	ServerName string     `json:"server_name,omitempty"`
+	PeerChain  []CertInfo `json:"peer_chain,omitempty"`
+	ClientCert *CertInfo  `json:"client_cert,omitempty"`
+}
+
+// CertInfo describes one certificate.
+type CertInfo struct {
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer"`
+	Serial      string    `json:"serial"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	DaysLeft    int       `json:"days_left"`
+	DNSNames    []string  `json:"dns_names,omitempty"`
+	IPAddresses []string  `json:"ip_addresses,omitempty"`
+	IsCA        bool      `json:"is_ca,omitempty"`
+}
+
+// AuthReport describes authentication.
+type AuthReport struct {
+	Mechanism     string `json:"mechanism"`
+	Username      string `json:"username,omitempty"`
+	Authenticator string `json:"authenticator,omitempty"`
+	// Result is "ok", "failed", "not attempted" or "none" (no authentication configured
+	// and none asked for).
+	Result string `json:"result"`
+}
+
+// ServerReport describes the server that answered.
+type ServerReport struct {
+	Address         string `json:"address,omitempty"`
+	Version         string `json:"version,omitempty"`
+	Node            string `json:"node,omitempty"`
+	ProtocolVersion int    `json:"protocol_version,omitempty"`
+}
+
+// ErrorReport is a failure's kind and message.
+type ErrorReport struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// NewCertInfo describes c as of now.
+func NewCertInfo(c *x509.Certificate, now time.Time) CertInfo {
+	ci := CertInfo{
+		Subject:   c.Subject.String(),
+		Issuer:    c.Issuer.String(),
+		Serial:    c.SerialNumber.String(),
+		NotBefore: c.NotBefore.UTC(),
+		NotAfter:  c.NotAfter.UTC(),
+		DaysLeft:  int(c.NotAfter.Sub(now).Hours() / 24),
+		DNSNames:  c.DNSNames,
+		IsCA:      c.IsCA,
+	}
+	for _, ip := range c.IPAddresses {
+		ci.IPAddresses = append(ci.IPAddresses, ip.String())
+	}
+	return ci
+}
+
+// FillTLS records a connection state in r.
+func (r *TLSReport) FillTLS(cs tls.ConnectionState, now time.Time) {
+	r.Enabled = true
+	r.Version = tls.VersionName(cs.Version)
+	r.Cipher = tls.CipherSuiteName(cs.CipherSuite)
+	if r.ServerName == "" {
+		r.ServerName = cs.ServerName
+	}
+	r.PeerChain = r.PeerChain[:0]
+	for _, c := range cs.PeerCertificates {
+		r.PeerChain = append(r.PeerChain, NewCertInfo(c, now))
+	}
+}
+
+// Fail records err in r.
+func (r *Report) Fail(err error) {
+	r.OK = false
+	r.Error = &ErrorReport{Kind: string(KindOf(err)), Message: err.Error()}
+}
+
+// hostOnly strips the port from a host:port, for server names.
+func hostOnly(hostport string) string {
+	h, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return hostport
+	}
+	return h
+}
