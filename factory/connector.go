@@ -73,9 +73,17 @@ func buildOptions(opts []Option) options {
 func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) {
 	switch p.Backend {
 	case schema.Cassandra:
-		return NewCassandraConnector(name, p, opts...)
+		c, err := NewCassandraConnector(name, p, opts...)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
 	case schema.Riak:
-		return NewRiakConnector(name, p, opts...)
+		c, err := NewRiakConnector(name, p, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
 	}
 	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
 		Message: fmt.Sprintf("unknown backend %q (accepted: cassandra, riak)", p.Backend)})
