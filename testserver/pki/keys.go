@@ -53,8 +53,8 @@ func (l *Leaf) EncryptedPKCS8PEM(passphrase string) ([]byte, error) {
 
 // LegacyEncryptedPEM encodes the private key in the traditional OpenSSL form
 // ("EC PRIVATE KEY" or "RSA PRIVATE KEY" with Proc-Type and DEK-Info headers,
-// AES-256-CBC), which older tooling and the Riak client's seed configs still
-// produce, so the factory must read it.
+// AES-256-CBC): what `openssl genrsa -aes256` and OpenSSL 1.0-era tooling
+// write, still common in deployed configs, so the factory must read it.
 func (l *Leaf) LegacyEncryptedPEM(passphrase string) ([]byte, error) {
 	if passphrase == "" {
 		return nil, errors.New("pki: legacy encrypted PEM needs a non-empty passphrase")
@@ -87,9 +87,11 @@ func (l *Leaf) LegacyEncryptedPEM(passphrase string) ([]byte, error) {
 	return pem.EncodeToMemory(block), nil
 }
 
-// PKCS12 bundles the key, the leaf and its intermediates (not the root) into
-// a PKCS#12 file using the Modern2023 encoder (PBES2 AES-256-CBC, SHA-256
-// MAC), which OpenSSL 1.1.1+ and Java 12+ read.
+// PKCS12 bundles the key, the leaf and its intermediates into a PKCS#12 file
+// using the Modern2023 encoder (PBES2 AES-256-CBC, SHA-256 MAC), which
+// OpenSSL 1.1.1+ and Java 12+ read. The root is left out for the same reason
+// as in [Leaf.ChainPEM]: the bundle is what the client presents, and trust
+// comes from the other side's configuration.
 func (l *Leaf) PKCS12(passphrase string) ([]byte, error) {
 	var cas []*x509.Certificate
 	if l.Issuer != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
@@ -392,6 +393,62 @@ func TestCRL(t *testing.T) {
 		_, err = s.Intermediate.CRL(pki.CRLOptions{Revoked: []*big.Int{nil}})
 		require.ErrorContains(t, err, "pki: ")
 	})
+}
+
+// The CRL's entries are encoded by hand for speed; its TBS must be exactly
+// what crypto/x509 would have produced from the same template.
+func TestCRLMatchesStandardLibrary(t *testing.T) {
+	s := newSet(t)
+	rsaCALeaf, err := s.Root.Issue(pki.LeafOptions{CommonName: "rsa ca", KeyType: pki.RSA2048, IsCA: true})
+	require.NoError(t, err)
+	rsaCA := &pki.CA{Cert: rsaCALeaf.Cert, Key: rsaCALeaf.Key, Parent: s.Root}
+
+	huge := new(big.Int).Lsh(big.NewInt(1), 300)
+	twenty := new(big.Int).Lsh(big.NewInt(1), 159) // 20 octets with the top bit: needs a 0x00 pad
+	serials := []*big.Int{
+		big.NewInt(0), big.NewInt(1), big.NewInt(127), big.NewInt(128), big.NewInt(255), big.NewInt(256),
+		big.NewInt(-1), big.NewInt(-128), big.NewInt(-129), twenty, new(big.Int).Sub(twenty, big.NewInt(1)),
+		huge, s.Client.Serial(),
+	}
+	for i := range 300 { // pushes the list past the 1- and 2-byte length forms
+		serials = append(serials, big.NewInt(int64(i)<<40|0xff))
+	}
+
+	for name, tc := range map[string]struct {
+		ca         *pki.CA
+		this, next time.Time
+		n          int
+	}{
+		"ECDSA":                   {s.Intermediate, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), 13},
+		"ECDSA many":              {s.Intermediate, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), len(serials)},
+		"RSA":                     {rsaCA, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), len(serials)},
+		"GeneralizedTime (2050+)": {s.Intermediate, time.Date(2060, 1, 2, 3, 4, 5, 0, time.UTC), time.Date(2061, 1, 1, 0, 0, 0, 0, time.UTC), 3},
+		"single":                  {s.Intermediate, time.Now().Add(-time.Minute), time.Now().Add(time.Hour), 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			revoked := serials[:tc.n]
+			der, err := tc.ca.CRL(pki.CRLOptions{Revoked: revoked, ThisUpdate: tc.this, NextUpdate: tc.next, Number: 42})
+			require.NoError(t, err)
+			got, err := x509.ParseRevocationList(der)
+			require.NoError(t, err)
+			require.NoError(t, got.CheckSignatureFrom(tc.ca.Cert))
+
+			entries := make([]x509.RevocationListEntry, len(revoked))
+			for i, sn := range revoked {
+				entries[i] = x509.RevocationListEntry{SerialNumber: sn, RevocationTime: tc.this}
+			}
+			refDER, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+				RevokedCertificateEntries: entries, Number: big.NewInt(42),
+				ThisUpdate: tc.this, NextUpdate: tc.next,
+			}, tc.ca.Cert, tc.ca.Key)
+			require.NoError(t, err)
+			ref, err := x509.ParseRevocationList(refDER)
+			require.NoError(t, err)
+			require.Equal(t, ref.RawTBSRevocationList, got.RawTBSRevocationList)
+			require.Equal(t, ref.SignatureAlgorithm, got.SignatureAlgorithm)
+			require.Len(t, der, len(refDER)-len(ref.Signature)+len(got.Signature))
+		})
+	}
 }
 
 func TestCRL100k(t *testing.T) {
