@@ -74,7 +74,8 @@ func newSerial() (*big.Int, error) {
 	return s.Add(s, big.NewInt(1)), nil
 }
 
-// CA is a certificate authority whose key is held in memory.
+// CA is a certificate authority whose key is held in memory. Its methods only
+// read the CA, so parallel tests may share one.
 type CA struct {
 	// Cert is the CA's own certificate.
 	Cert *x509.Certificate
