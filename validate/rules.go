@@ -1,0 +1,243 @@
+package validate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// reporter reports struct-level problems at a path relative to the struct being
+// validated; the message travels as the param of msgTag.
+type reporter struct{ sl validator.StructLevel }
+
+func (r reporter) at(path, format string, args ...any) {
+	r.sl.ReportError(nil, path, path, msgTag, fmt.Sprintf(format, args...))
+}
+
+// allMechanisms lists every mechanism of any backend, for profiles whose backend is
+// missing or unknown (that is reported on its own).
+func allMechanisms() []schema.Mechanism {
+	var all []schema.Mechanism
+	for _, b := range schema.Backends {
+		for _, m := range schema.MechanismsFor(b) {
+			if !slices.Contains(all, m) {
+				all = append(all, m)
+			}
+		}
+	}
+	return all
+}
+
+// profileRules holds the rules that depend on the backend or span auth and tls.
+func profileRules(sl validator.StructLevel) {
+	p := sl.Current().Interface().(schema.Profile)
+	r := reporter{sl}
+	known := slices.Contains(schema.Backends, p.Backend)
+	cassandra := p.Backend == schema.Cassandra
+
+	if known && !cassandra {
+		only := func(key string, set bool) {
+			if set {
+				r.at(key, "%s applies to cassandra only (backend is %s)", key, p.Backend)
+			}
+		}
+		only("protocol_version", p.ProtocolVersion != 0)
+		only("keyspace", p.Keyspace != "")
+		only("local_datacenter", p.LocalDatacenter != "")
+		only("consistency", p.Consistency != "")
+	} else {
+		switch v := p.ProtocolVersion; {
+		case v == 1 || v == 2:
+			r.at("protocol_version", "protocol version %d is not supported: the Go driver starts at 3 (Cassandra 2.1)", v)
+		case !slices.Contains(ProtocolVersions, v):
+			r.at("protocol_version", "protocol version %d is not supported: accepted 0 (negotiate), 3, 4, 5", v)
+		}
+	}
+
+	authRules(r, p, known)
+	if p.Backend == schema.Riak && p.TLS.Enabled() && p.Auth.EffectiveMechanism() == schema.MechanismNone {
+		r.at("auth.mechanism", "riak cannot use TLS without authentication (its client starts TLS only "+
+			"to authenticate): set auth.mechanism to one of trust, password, pam, certificate, or tls.mode = \"disable\"")
+	}
+}
+
+func authRules(r reporter, p schema.Profile, backendKnown bool) {
+	a := p.Auth
+	if a == nil {
+		return
+	}
+	mech := a.EffectiveMechanism()
+	switch {
+	case backendKnown && !slices.Contains(schema.MechanismsFor(p.Backend), mech):
+		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s",
+			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)))
+	case !backendKnown && !slices.Contains(allMechanisms(), mech):
+		r.at("auth.mechanism", "mechanism %q is not known: accepted %s", string(mech), join(allMechanisms()))
+	}
+	if p.Backend == schema.Riak && mech != schema.MechanismNone && !p.TLS.Enabled() {
+		r.at("auth.mechanism", "riak refuses authentication without TLS: mechanism %s needs a tls section "+
+			"whose mode is insecure, verify-ca or verify-full", mech)
+	}
+	switch mech {
+	case schema.MechanismPassword, schema.MechanismSASLPlain, schema.MechanismPAM:
+		if a.Password == nil {
+			r.at("auth.password", "mechanism %s needs a password: a literal, {env = \"VAR\"} or {file = \"path\"}", mech)
+		}
+	}
+	switch mech {
+	case schema.MechanismTrust, schema.MechanismCertificate, schema.MechanismPassword,
+		schema.MechanismPAM, schema.MechanismSASLPlain:
+		if a.Username == "" {
+			r.at("auth.username", "mechanism %s needs a username", mech)
+		}
+	}
+	if mech == schema.MechanismCertificate {
+		t := p.TLS
+		if t == nil || (t.PKCS12 == nil && (t.Cert == nil || t.Key == nil)) {
+			r.at("tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, or tls.pkcs12")
+		}
+	}
+	secretRules(r, "auth.password", a.Password)
+	if a.AuthorizationID != "" && mech != schema.MechanismSASLPlain {
+		r.at("auth.authorization_id", "authorization_id applies to mechanism sasl_plain only (mechanism is %s)", mech)
+	}
+	// With a missing or unknown backend (reported on its own) only the mechanism decides.
+	credentials := mech == schema.MechanismPassword || mech == schema.MechanismSASLPlain
+	cassandraCredentials := credentials && (p.Backend == schema.Cassandra || !backendKnown)
+	if len(a.AllowedAuthenticators) > 0 && !cassandraCredentials {
+		r.at("auth.allowed_authenticators", "allowed_authenticators applies to cassandra with mechanism password or sasl_plain only")
+	}
+	for i, a := range a.AllowedAuthenticators {
+		if strings.TrimSpace(a) == "" {
+			r.at(fmt.Sprintf("auth.allowed_authenticators[%d]", i), "authenticator class name is empty")
+		}
+	}
+	if len(a.PerHost) > 0 && !cassandraCredentials {
+		r.at("auth.per_host", "per_host applies to cassandra with mechanism password or sasl_plain only")
+	}
+	for i, h := range a.PerHost {
+		secretRules(r, fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
+	}
+}
+
+// secretRules checks that a secret source names exactly one source. A source with none
+// is fine once resolved: a Go program may hand over the secret itself.
+func secretRules(r reporter, path string, s *schema.SecretSource) {
+	if s == nil {
+		return
+	}
+	set := setKeys(map[string]bool{"value": s.Value != "", "env": s.Env != "", "file": s.File != ""},
+		"value", "env", "file")
+	switch {
+	case len(set) > 1:
+		r.at(path, "set only one of value, env or file (found %s)", strings.Join(set, ", "))
+	case len(set) == 0 && !s.IsResolved:
+		r.at(path, "secret is empty: write a literal, {env = \"VAR\"} or {file = \"path\"}")
+	}
+}
+
+// materialRules checks that a material source names exactly one source, and "system"
+// only where a CA is meant.
+func materialRules(r reporter, path string, m *schema.MaterialSource, caAllowed bool) {
+	if m == nil {
+		return
+	}
+	set := setKeys(map[string]bool{
+		"file": m.File != "", "env": m.Env != "", "pem": m.PEM != "", "base64": m.Base64 != "",
+		"env_base64": m.EnvBase64 != "", "system": m.System,
+	}, "file", "env", "pem", "base64", "env_base64", "system")
+	switch {
+	case len(set) > 1:
+		r.at(path, "set only one of file, env, pem, base64, env_base64 or \"system\" (found %s)", strings.Join(set, ", "))
+	case len(set) == 0 && len(m.Data) == 0:
+		r.at(path, "source is empty: set one of file, env, pem, base64, env_base64%s", map[bool]string{true: " or \"system\"", false: ""}[caAllowed])
+	}
+	if m.System && !caAllowed {
+		r.at(path, "\"system\" is accepted for tls.ca only")
+	}
+	secretRules(r, path+".passphrase", m.Passphrase)
+}
+
+func setKeys(set map[string]bool, order ...string) []string {
+	var out []string
+	for _, k := range order {
+		if set[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// tlsRules holds the rules that span fields of the tls section.
+func tlsRules(sl validator.StructLevel) {
+	t := sl.Current().Interface().(schema.TLS)
+	r := reporter{sl}
+
+	if t.Mode == schema.TLSDisable {
+		for _, s := range []struct {
+			key string
+			set bool
+		}{
+			{"ca", len(t.CA) > 0}, {"cert", t.Cert != nil}, {"key", t.Key != nil},
+			{"pkcs12", t.PKCS12 != nil}, {"crl", len(t.CRL) > 0}, {"crl_stale", t.CRLStale != ""},
+			{"ciphers", len(t.Ciphers) > 0}, {"min_version", t.MinVersion != ""},
+			{"max_version", t.MaxVersion != ""}, {"server_name", t.ServerName != ""},
+			{"reload", t.Reload != 0},
+		} {
+			if s.set {
+				r.at(s.key, "tls.mode is disable but tls.%s is set: remove it or choose another mode", s.key)
+			}
+		}
+		return
+	}
+
+	for i := range t.CA {
+		materialRules(r, fmt.Sprintf("ca[%d]", i), &t.CA[i], true)
+	}
+	for i := range t.CRL {
+		materialRules(r, fmt.Sprintf("crl[%d]", i), &t.CRL[i], false)
+	}
+	materialRules(r, "cert", t.Cert, false)
+	materialRules(r, "key", t.Key, false)
+	materialRules(r, "pkcs12", t.PKCS12, false)
+
+	switch {
+	case t.Cert != nil && t.Key == nil && t.PKCS12 == nil:
+		r.at("key", "tls.cert is set but tls.key is not: a client certificate needs its private key")
+	case t.Key != nil && t.Cert == nil && t.PKCS12 == nil:
+		r.at("cert", "tls.key is set but tls.cert is not: a private key needs its client certificate")
+	}
+	if t.PKCS12 != nil && (t.Cert != nil || t.Key != nil) {
+		r.at("pkcs12", "tls.pkcs12 replaces tls.cert and tls.key: set one or the other")
+	}
+	if len(t.CRL) > 0 && !slices.ContainsFunc(t.CA, func(m schema.MaterialSource) bool { return !m.System }) {
+		r.at("crl", "tls.crl needs tls.ca: the CA that signed the CRL must be configured (\"system\" alone is not enough)")
+	}
+
+	minV, minKnown := versionOr(t.MinVersion, "1.2")
+	maxV, maxKnown := versionOr(t.MaxVersion, "1.3")
+	if minKnown && maxKnown && schema.TLSVersions[minV] > schema.TLSVersions[maxV] {
+		if t.MinVersion != "" {
+			r.at("min_version", "min_version %s is above max_version %s", minV, maxV)
+		} else {
+			r.at("max_version", "max_version %s is below min_version (default 1.2): set min_version too", maxV)
+		}
+	}
+	if minKnown && t.MinVersion != "" && schema.TLSVersions[minV] < schema.TLSVersions["1.2"] && !t.AllowLegacyVersions {
+		r.at("min_version", "TLS %s is refused unless tls.allow_legacy_versions = true: versions below 1.2 are broken; accepted 1.2, 1.3", minV)
+	}
+}
+
+// versionOr returns v, or def when v is empty, and whether the result is a known version
+// (an unknown one is reported by its field rule).
+func versionOr(v schema.TLSVersion, def schema.TLSVersion) (schema.TLSVersion, bool) {
+	if v == "" {
+		v = def
+	}
+	_, ok := schema.TLSVersions[v]
+	return v, ok
+}

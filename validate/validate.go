@@ -1,0 +1,249 @@
+// Package validate checks connfactory profiles after the loaders have merged defaults and
+// followed extends, and reports every problem at once, each at its dotted config path
+// (profiles.cass_prod.tls.key) with where the value came from.
+//
+// Field rules run through go-playground/validator with rules registered from here (the
+// schema types stay free of validator tags, so schema imports nothing of ours or of the
+// validator's); rules that span fields or depend on the backend run as struct-level
+// validations. Messages say what is wrong and what is accepted, and never print a secret.
+package validate
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// Consistencies lists the accepted Cassandra consistency names, in the order messages
+// show them.
+var Consistencies = []string{
+	"any", "one", "two", "three", "quorum", "all", "local_quorum", "each_quorum", "local_one",
+}
+
+// CRLStales lists the accepted values of tls.crl_stale.
+var CRLStales = []schema.CRLStale{schema.CRLStaleFail, schema.CRLStaleWarn}
+
+// ProtocolVersions lists the accepted CQL protocol versions; 0 negotiates.
+var ProtocolVersions = []int{0, 3, 4, 5}
+
+// profileName is what a profile name must look like: environment variable names are
+// case-folded by the loaders, so only lowercase names survive a round trip.
+var profileName = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// msgTag is the tag of problems reported by struct-level rules: their param is the
+// finished message, so that each rule's wording sits next to the rule.
+const msgTag = "msg"
+
+var (
+	once     sync.Once
+	instance *validator.Validate
+)
+
+// validatorInstance builds the validator once; a *validator.Validate is safe for
+// concurrent use and caches struct metadata, so one instance serves every call.
+func validatorInstance() *validator.Validate {
+	once.Do(func() {
+		v := validator.New(validator.WithRequiredStructEnabled())
+		v.RegisterTagNameFunc(func(f reflect.StructField) string {
+			name, _, _ := strings.Cut(f.Tag.Get("koanf"), ",")
+			if name == "" || name == "-" {
+				return f.Name
+			}
+			return name
+		})
+		must(v.RegisterValidation("backend", func(fl validator.FieldLevel) bool {
+			return slices.Contains(schema.Backends, schema.Backend(fl.Field().String()))
+		}))
+		must(v.RegisterValidation("hostport", func(fl validator.FieldLevel) bool {
+			return hostProblem(fl.Field().String()) == ""
+		}))
+		must(v.RegisterValidation("tlsmode", func(fl validator.FieldLevel) bool {
+			return slices.Contains(schema.TLSModes, schema.TLSMode(fl.Field().String()))
+		}))
+		must(v.RegisterValidation("tlsversion", func(fl validator.FieldLevel) bool {
+			_, ok := schema.TLSVersions[schema.TLSVersion(fl.Field().String())]
+			return ok
+		}))
+		must(v.RegisterValidation("crlstale", func(fl validator.FieldLevel) bool {
+			return slices.Contains(CRLStales, schema.CRLStale(fl.Field().String()))
+		}))
+		must(v.RegisterValidation("consistency", func(fl validator.FieldLevel) bool {
+			return slices.Contains(Consistencies, fl.Field().String())
+		}))
+
+		v.RegisterStructValidationMapRules(map[string]string{
+			"Backend":        "required,backend",
+			"Hosts":          "min=1,dive,hostport",
+			"Consistency":    "omitempty,consistency",
+			"ConnectTimeout": "gte=0",
+			"Timeout":        "gte=0",
+		}, schema.Profile{})
+		v.RegisterStructValidationMapRules(map[string]string{
+			"PerHost": "dive",
+		}, schema.Auth{})
+		v.RegisterStructValidationMapRules(map[string]string{
+			"Host":     "required",
+			"Username": "required",
+			"Password": "required",
+		}, schema.HostCredentials{})
+		v.RegisterStructValidationMapRules(map[string]string{
+			"Mode":       "omitempty,tlsmode",
+			"CA":         "dive",
+			"CRL":        "dive",
+			"CRLStale":   "omitempty,crlstale",
+			"MinVersion": "omitempty,tlsversion",
+			"MaxVersion": "omitempty,tlsversion",
+			"Reload":     "gte=0",
+		}, schema.TLS{})
+
+		v.RegisterStructValidation(profileRules, schema.Profile{})
+		v.RegisterStructValidation(tlsRules, schema.TLS{})
+		instance = v
+	})
+	return instance
+}
+
+func must(err error) {
+	if err != nil {
+		panic("validate: " + err.Error())
+	}
+}
+
+// Config validates every profile of cfg (the loaders have applied defaults and extends)
+// and returns every problem, each with its dotted path and, from cfg.Origins, its source.
+// The defaults section itself is not validated: it only matters through the profiles it
+// is merged into, and each of those is.
+func Config(cfg *schema.Config) schema.Problems {
+	if cfg == nil {
+		return schema.Problems{{Message: "no configuration"}}
+	}
+	var ps schema.Problems
+	for _, name := range sortedNames(cfg.Profiles) {
+		ps = append(ps, Profile(name, cfg.Profiles[name], cfg.Origins)...)
+	}
+	return ps.Sorted()
+}
+
+// Profile validates one profile under the path prefix "profiles."+name and returns every
+// problem. origins may be nil (a profile built in Go).
+func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Problems {
+	prefix := "profiles." + name
+	var ps schema.Problems
+	add := func(path, msg string) {
+		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: sourceOf(origins, path)})
+	}
+	if !profileName.MatchString(name) {
+		add(prefix, fmt.Sprintf("profile name %q is not accepted: use lowercase letters, digits and _ "+
+			"(names must survive the trip through environment variable names)", name))
+	}
+	if p == nil {
+		add(prefix, "profile is empty: it needs at least backend and hosts")
+		return ps
+	}
+	err := validatorInstance().Struct(p)
+	var verrs validator.ValidationErrors
+	if errors.As(err, &verrs) {
+		for _, fe := range verrs {
+			add(prefix+relativePath(fe.Namespace()), message(fe))
+		}
+	} else if err != nil {
+		add(prefix, "validate: "+err.Error())
+	}
+	return ps.Sorted()
+}
+
+// relativePath turns a validator namespace ("Profile.tls.ca[0]") into the part of a config
+// path after the profile (".tls.ca[0]").
+func relativePath(ns string) string {
+	_, rest, ok := strings.Cut(ns, ".")
+	if !ok {
+		return ""
+	}
+	return "." + rest
+}
+
+// sourceOf looks path up in origins. Origins are keyed by koanf paths, where a list is one
+// value, so list indexes are dropped: profiles.x.hosts[1] came from profiles.x.hosts.
+func sourceOf(origins schema.Origins, path string) string {
+	if origins == nil {
+		return ""
+	}
+	var b strings.Builder
+	depth := 0
+	for _, r := range path {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return origins.Of(b.String())
+}
+
+// message words a validator error. Values are printed only for fields that cannot hold a
+// secret.
+func message(fe validator.FieldError) string {
+	field := fe.Field()
+	if i := strings.IndexByte(field, '['); i >= 0 {
+		field = field[:i]
+	}
+	val := fmt.Sprint(fe.Value())
+	switch fe.Tag() {
+	case msgTag:
+		return fe.Param()
+	case "required":
+		if field == "backend" {
+			return "backend is required: accepted " + join(schema.Backends)
+		}
+		return field + " is required"
+	case "min":
+		if field == "hosts" {
+			return "at least one host is required, written host[:port]"
+		}
+		return field + " needs at least " + fe.Param() + " entries"
+	case "gte":
+		return field + " must not be negative"
+	case "backend":
+		return fmt.Sprintf("backend %q is not known: accepted %s", val, join(schema.Backends))
+	case "hostport":
+		return hostProblem(val)
+	case "tlsmode":
+		return fmt.Sprintf("tls mode %q is not known: accepted %s", val, join(schema.TLSModes))
+	case "tlsversion":
+		return fmt.Sprintf("TLS version %q is not known: accepted %s", val, join(schema.TLSVersionNames))
+	case "crlstale":
+		return fmt.Sprintf("crl_stale %q is not known: accepted %s", val, join(CRLStales))
+	case "consistency":
+		return fmt.Sprintf("consistency %q is not known: accepted %s", val, join(Consistencies))
+	}
+	return fmt.Sprintf("%s fails the %q rule", field, fe.Tag())
+}
+
+// join lists accepted values for a message: "a, b, c".
+func join[T ~string](vs []T) string {
+	s := make([]string, len(vs))
+	for i, v := range vs {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sortedNames(m map[string]*schema.Profile) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
