@@ -1,0 +1,400 @@
+package loaders
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/v2"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+var (
+	materialListType = reflect.TypeFor[[]schema.MaterialSource]()
+	stringSliceType  = reflect.TypeFor[[]string]()
+	tlsVersionType   = reflect.TypeFor[schema.TLSVersion]()
+	profileType      = reflect.TypeFor[schema.Profile]()
+)
+
+// materialForms is what a material source may be written as, for messages.
+const materialForms = `expected {file=..} | {env=..} | {pem=..} | {base64=..} | {env_base64=..} or "system"`
+
+// decoderConfig is koanf's decoder with our hooks first. A custom DecoderConfig drops
+// koanf's own hooks, so TextUnmarshaler (durations) and weak typing (env strings) are added
+// back explicitly.
+func decoderConfig() *mapstructure.DecoderConfig {
+	return &mapstructure.DecoderConfig{
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			secretHook,
+			materialHook,
+			materialListHook,
+			stringSliceHook,
+			tlsVersionHook,
+			durationHook,
+			mapstructure.TextUnmarshallerHookFunc(),
+		),
+		ErrorUnused:      true,
+		WeaklyTypedInput: true,
+		TagName:          "koanf",
+		// Keys are matched exactly: `Backend` is a typo, not an alias.
+		MatchName: func(mapKey, fieldName string) bool { return mapKey == fieldName },
+	}
+}
+
+// secretHook lets a secret be written as a plain string (the literal value).
+func secretHook(_, to reflect.Type, data any) (any, error) {
+	if to != secretSrc && to != reflect.PointerTo(secretSrc) {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case string:
+		return map[string]any{"value": d}, nil
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return map[string]any{"value": fmt.Sprint(d)}, nil
+	case float32, float64:
+		return nil, errors.New(`a number is not a safe secret (digits may be lost): write it as a quoted string, or use {env=..} | {file=..}`)
+	case bool:
+		return nil, errors.New(`expected a string, {env=..} or {file=..}, got a boolean`)
+	case []any:
+		return nil, errors.New(`expected a string, {env=..} or {file=..}, got a list`)
+	}
+	return data, nil
+}
+
+// materialHook lets a material source be written as "system".
+func materialHook(_, to reflect.Type, data any) (any, error) {
+	if to != materialType && to != reflect.PointerTo(materialType) {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case map[string]any, nil:
+		return data, nil
+	case string:
+		if strings.EqualFold(strings.TrimSpace(d), "system") {
+			return map[string]any{"system": true}, nil
+		}
+		hint := `; to name a file write {file = "..."}`
+		if strings.Contains(d, "-----BEGIN") {
+			hint = `; to give PEM inline write {pem = "..."}`
+		}
+		// The string itself is not repeated: it may be a pasted key.
+		return nil, errors.New(materialForms + ", got a string" + hint)
+	default:
+		return nil, fmt.Errorf("%s, got %s", materialForms, describeValue(d))
+	}
+}
+
+// materialListHook lets ca and crl be one source instead of a list.
+func materialListHook(_, to reflect.Type, data any) (any, error) {
+	if to != materialListType {
+		return data, nil
+	}
+	switch data.(type) {
+	case map[string]any, string:
+		return []any{data}, nil
+	}
+	return data, nil
+}
+
+// stringSliceHook splits a comma-separated string (the environment's list form).
+func stringSliceHook(_, to reflect.Type, data any) (any, error) {
+	s, ok := data.(string)
+	if !ok || to != stringSliceType {
+		return data, nil
+	}
+	return splitList(s, ","), nil
+}
+
+func splitList(s, seps string) []any {
+	out := []any{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(seps, r) }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// tlsVersionHook turns `min_version = 1.2` (a float in TOML and YAML) into "1.2".
+func tlsVersionHook(_, to reflect.Type, data any) (any, error) {
+	if to != tlsVersionType {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case float64:
+		s := strconv.FormatFloat(d, 'f', -1, 64)
+		if !strings.Contains(s, ".") {
+			s += ".0"
+		}
+		return s, nil
+	case float32:
+		return tlsVersionHook(nil, to, float64(d))
+	case int, int64, uint64:
+		return fmt.Sprintf("%d.0", d), nil
+	}
+	return data, nil
+}
+
+// durationHook reads a bare number as seconds, as schema.Duration does for strings;
+// without it mapstructure would read `timeout = 5` as five nanoseconds.
+func durationHook(_, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch d := data.(type) {
+	case int:
+		return schema.Duration(time.Duration(d) * time.Second), nil
+	case int64:
+		return schema.Duration(time.Duration(d) * time.Second), nil
+	case uint64:
+		return schema.Duration(time.Duration(d) * time.Second), nil
+	case float64:
+		return schema.Duration(time.Duration(d * float64(time.Second))), nil
+	}
+	return data, nil
+}
+
+// decodeInto decodes a raw profile table with koanf's unmarshaller and our decoder.
+func decodeInto(m map[string]any, out any) error {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(m, ""), nil); err != nil {
+		return err
+	}
+	return k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: decoderConfig()})
+}
+
+// fieldError is one decode failure at a path relative to the decoded table.
+type fieldError struct {
+	name string
+	msg  string
+}
+
+// fieldErrors flattens mapstructure's error tree into one entry per failing field.
+func fieldErrors(err error) []fieldError {
+	var out []fieldError
+	var walk func(error)
+	walk = func(err error) {
+		var de *mapstructure.DecodeError
+		if errors.As(err, &de) && err == error(de) {
+			var inner *mapstructure.DecodeError
+			if errors.As(de.Unwrap(), &inner) {
+				walk(de.Unwrap())
+				return
+			}
+			out = append(out, fieldError{name: de.Name(), msg: decodeMessage(de.Unwrap())})
+			return
+		}
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		if u := errors.Unwrap(err); u != nil {
+			walk(u)
+			return
+		}
+		out = append(out, fieldError{msg: err.Error()})
+	}
+	walk(err)
+	return out
+}
+
+// decodeMessage words a mapstructure error for a user; values are never repeated.
+func decodeMessage(err error) string {
+	var ute *mapstructure.UnconvertibleTypeError
+	if errors.As(err, &ute) {
+		return fmt.Sprintf("expected %s, got %s", friendlyType(ute.Expected.Type()), describeValue(ute.Value))
+	}
+	var pe *mapstructure.ParseError
+	if errors.As(err, &pe) {
+		reason := pe.Err.Error()
+		var ne *strconv.NumError
+		if errors.As(pe.Err, &ne) {
+			reason = ne.Err.Error()
+		}
+		return fmt.Sprintf("expected %s (%s)", friendlyType(pe.Expected.Type()), reason)
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "has invalid keys: "); ok {
+		return "unknown keys " + rest
+	}
+	return msg
+}
+
+func friendlyType(t reflect.Type) string {
+	switch t {
+	case durationType:
+		return `a duration such as "5s"`
+	case tlsVersionType:
+		return `a TLS version such as "1.2"`
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice:
+		return "a list"
+	case reflect.Struct, reflect.Map, reflect.Pointer:
+		return "a table"
+	}
+	return t.String()
+}
+
+// clean reports and removes, from a raw profile table (or [defaults]), every unknown key
+// and every value that does not decode, so that a mistake is reported once where it was
+// made and not again in every profile that inherits it.
+func (l *loader) clean(m map[string]any, o map[string]string, path string) {
+	l.unknownKeys(m, profileType, path, o, "")
+	if v, ok := m["tls"].(map[string]any); ok {
+		// Ciphers may be an OpenSSL colon string; only here, because hosts have colons.
+		if s, ok := v["ciphers"].(string); ok {
+			v["ciphers"] = splitList(s, ":,")
+		}
+	}
+	err := decodeInto(m, &schema.Profile{})
+	if err == nil {
+		return
+	}
+	for _, fe := range fieldErrors(err) {
+		p := joinPath(path, fe.name)
+		l.add(p, originUnder(o, stripIndexes(fe.name)), "%s", fe.msg)
+		if fe.name != "" {
+			deleteAt(m, o, strings.Split(stripIndexes(fe.name), "."))
+		}
+	}
+}
+
+// decodeProfile decodes an already cleaned table; what still fails is reported.
+func (l *loader) decodeProfile(m map[string]any, o map[string]string, path string, out *schema.Profile) {
+	if v, ok := m["tls"].(map[string]any); ok {
+		if s, ok := v["ciphers"].(string); ok {
+			v["ciphers"] = splitList(s, ":,")
+		}
+	}
+	if err := decodeInto(m, out); err != nil {
+		for _, fe := range fieldErrors(err) {
+			l.add(joinPath(path, fe.name), originUnder(o, stripIndexes(fe.name)), "%s", fe.msg)
+		}
+	}
+}
+
+// deleteAt removes the value at segs, or the list holding it.
+func deleteAt(m map[string]any, o map[string]string, segs []string) {
+	cur := m
+	for i, s := range segs {
+		next, ok := cur[s].(map[string]any)
+		if i == len(segs)-1 || !ok {
+			delete(cur, s)
+			dropOrigins(o, strings.Join(segs[:i+1], "."))
+			return
+		}
+		cur = next
+	}
+}
+
+// unknownKeys reports and removes keys that t (a schema struct) does not have, at any
+// depth, with a did-you-mean suggestion.
+func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o map[string]string, rel string) {
+	fields := koanfFields(t)
+	names := sortedKeys(fields)
+	for _, k := range sortedKeys(m) {
+		p, r := joinPath(path, k), joinPath(rel, k)
+		ft, ok := fields[k]
+		if !ok {
+			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
+			delete(m, k)
+			dropOrigins(o, r)
+			continue
+		}
+		l.unknownIn(m[k], ft, p, o, r)
+	}
+}
+
+func (l *loader) unknownIn(v any, ft reflect.Type, path string, o map[string]string, rel string) {
+	for ft.Kind() == reflect.Pointer {
+		ft = ft.Elem()
+	}
+	switch {
+	case ft.Kind() == reflect.Struct:
+		if vm, ok := v.(map[string]any); ok {
+			l.unknownKeys(vm, ft, path, o, rel)
+		}
+	case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+		switch vv := v.(type) {
+		case map[string]any:
+			l.unknownKeys(vv, ft.Elem(), path, o, rel)
+		case []any:
+			for i, e := range vv {
+				if em, ok := e.(map[string]any); ok {
+					l.unknownKeys(em, ft.Elem(), fmt.Sprintf("%s[%d]", path, i), o, rel)
+				}
+			}
+		}
+	}
+}
+
+// koanfFields maps the koanf keys of struct t to their field types.
+func koanfFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := strings.Split(f.Tag.Get("koanf"), ",")[0]
+		if tag == "" || tag == "-" || !f.IsExported() {
+			continue
+		}
+		out[tag] = f.Type
+	}
+	return out
+}
+
+// suggest returns `; did you mean "x"?` for the closest known name within edit distance 2.
+func suggest(s string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := levenshtein(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	if best == "" || bestD > 2 {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// problem builds a Problem; Source is the origin of the offending value.
+func problem(path, source, format string, args ...any) schema.Problem {
+	return schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: source}
+}
+

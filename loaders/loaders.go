@@ -1,0 +1,230 @@
+// Package loaders turns configuration files, environment variables and Go values into a
+// schema.Config: it layers them with koanf (built-in defaults < Go base < each file in order <
+// overrides < environment), applies `[defaults]` and `extends`, records where every value came
+// from, and resolves every secret and material source to bytes, so that the factory never
+// touches the file system or the environment itself.
+//
+// Every problem found is reported, not only the first: Load returns a schema.Problems listing
+// them all, each at its dotted config path with the origin of the offending value.
+package loaders
+
+import (
+	"io/fs"
+	"os"
+	"sort"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// DefaultEnvPrefix is the prefix of the environment variables that configure profiles.
+const DefaultEnvPrefix = "CONNFACTORY_"
+
+// Origin strings recorded in schema.Config.Origins besides file names and "env VAR".
+const (
+	// OriginDefault marks a built-in default (connect_timeout, timeout).
+	OriginDefault = "default"
+	// OriginGo marks a value from Options.Base.
+	OriginGo = "go"
+	// OriginOverride marks a value from Options.Values.
+	OriginOverride = "override"
+)
+
+// Options says what Load reads.
+type Options struct {
+	// Files are read in order, later files winning. The format follows the extension:
+	// .toml, .yaml/.yml or .json; any other extension is a problem.
+	Files []string
+	// FS, if set, is where Files are read from (paths relative to its root), and where
+	// relative material and secret files are read from too. Absolute material paths are
+	// still read from the operating system.
+	FS fs.FS
+	// EnvPrefix selects the environment layer's variables; "" means DefaultEnvPrefix and
+	// "-" disables the environment layer.
+	EnvPrefix string
+	// Environ is the "K=V" list the environment layer reads; nil means os.Environ().
+	Environ []string
+	// LookupEnv resolves {env} and {env_base64} sources; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// Values is an extra layer applied after the files and before the environment: a
+	// nested map (or dotted keys) of koanf keys. Its origin is "override".
+	Values map[string]any
+	// Base is a Go value layer, the lowest after the built-in defaults (origin "go").
+	Base *schema.Config
+}
+
+// Load layers, decodes (unknown keys are problems), applies [defaults] and extends, fills
+// cfg.Origins, rewrites relative material and secret file paths against the directory of
+// the file that named them, and resolves every secret and material source.
+//
+// The error, if any, is a schema.Problems (errors.Is(err, schema.ErrInvalid)) listing every
+// problem found. cfg is returned even then, as complete as the input allowed, so that
+// `show` can print what was understood.
+func Load(opts Options) (*schema.Config, error) {
+	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}}
+	if l.opts.LookupEnv == nil {
+		l.opts.LookupEnv = os.LookupEnv
+	}
+	l.layers()
+	cfg := l.build()
+	return cfg, l.problems.Err()
+}
+
+// loader holds the state of one Load call.
+type loader struct {
+	opts     Options
+	root     map[string]any    // merged layers
+	orig     map[string]string // origin of every leaf of root, by dotted path
+	problems schema.Problems
+}
+
+func (l *loader) add(path, source, format string, args ...any) {
+	l.problems = append(l.problems, problem(path, source, format, args...))
+}
+
+// layers merges every layer into l.root in precedence order.
+func (l *loader) layers() {
+	builtin := map[string]any{"defaults": map[string]any{
+		"connect_timeout": schema.DefaultConnectTimeout,
+		"timeout":         schema.DefaultTimeout,
+	}}
+	l.mergeLayer(builtin, constOrigin(builtin, OriginDefault))
+	if l.opts.Base != nil {
+		m := configToMap(l.opts.Base)
+		l.mergeLayer(m, constOrigin(m, OriginGo))
+	}
+	for _, name := range l.opts.Files {
+		if m := l.readFile(name); m != nil {
+			l.mergeLayer(m, constOrigin(m, name))
+		}
+	}
+	if len(l.opts.Values) > 0 {
+		if m := l.valuesLayer(); m != nil {
+			l.mergeLayer(m, constOrigin(m, OriginOverride))
+		}
+	}
+	if l.opts.EnvPrefix != "-" {
+		m, o := l.envLayer()
+		l.mergeLayer(m, o)
+	}
+}
+
+// mergeLayer merges one layer into the root, source-valued keys replacing as a whole.
+func (l *loader) mergeLayer(m map[string]any, o map[string]string) {
+	merge(l.root, m, l.orig, o, "", rootAtomic)
+}
+
+// build decodes the merged tree into a Config.
+func (l *loader) build() *schema.Config {
+	cfg := &schema.Config{Profiles: map[string]*schema.Profile{}, Origins: schema.Origins{}}
+	for _, k := range sortedKeys(l.root) {
+		if k != "defaults" && k != "profiles" {
+			l.add(k, l.originUnder(k), "unknown key %q%s (the top level has defaults and profiles)", k, suggest(k, []string{"defaults", "profiles"}))
+		}
+	}
+
+	defaults, defOrig := l.section("defaults")
+	if v, ok := defaults["extends"]; ok {
+		l.add("defaults.extends", defOrig["extends"], "extends is not allowed in defaults (got %s)", describeValue(v))
+		delete(defaults, "extends")
+		dropOrigins(defOrig, "extends")
+	}
+	l.clean(defaults, defOrig, "defaults")
+	l.decodeProfile(defaults, defOrig, "defaults", &cfg.Defaults)
+	for k, v := range defOrig {
+		cfg.Origins["defaults."+k] = v
+	}
+
+	var rawProfiles map[string]any
+	switch v := l.root["profiles"].(type) {
+	case nil:
+	case map[string]any:
+		rawProfiles = v
+	default:
+		l.add("profiles", l.originUnder("profiles"), "expected a table of named profiles, got %s", describeValue(v))
+	}
+	names := sortedKeys(rawProfiles)
+	own := map[string]*profileTree{}
+	for _, name := range names {
+		path := "profiles." + name
+		if !validName(name) {
+			l.add(path, l.originUnder(path), "profile name %q must be lowercase letters, digits and _ (names must survive environment variable names)", name)
+		}
+		m, ok := rawProfiles[name].(map[string]any)
+		if !ok {
+			l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(rawProfiles[name]))
+			continue
+		}
+		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, path)}
+		l.clean(t.m, t.o, path)
+		own[name] = t
+	}
+
+	r := &extender{l: l, own: own, defaults: &profileTree{m: defaults, o: defOrig}, done: map[string]*profileTree{}, state: map[string]int{}}
+	for _, name := range sortedKeys(own) {
+		eff := r.effective(name)
+		path := "profiles." + name
+		p := &schema.Profile{}
+		l.decodeProfile(eff.m, eff.o, path, p)
+		cfg.Profiles[name] = p
+		for k, v := range eff.o {
+			cfg.Origins[path+"."+k] = v
+		}
+	}
+
+	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv, origins: cfg.Origins}
+	for _, name := range names {
+		if p := cfg.Profiles[name]; p != nil {
+			l.problems = append(l.problems, res.profile("profiles."+name, p)...)
+		}
+	}
+	return cfg
+}
+
+// section returns a deep copy of a top-level table and its origins, relative to it.
+func (l *loader) section(key string) (map[string]any, map[string]string) {
+	switch v := l.root[key].(type) {
+	case nil:
+		return map[string]any{}, map[string]string{}
+	case map[string]any:
+		return deepCopyMap(v), subOrigins(l.orig, key)
+	default:
+		l.add(key, l.originUnder(key), "expected a table, got %s", describeValue(v))
+		return map[string]any{}, map[string]string{}
+	}
+}
+
+// originUnder is the origin of path or, for a table, of one of its leaves.
+func (l *loader) originUnder(path string) string {
+	return originUnder(l.orig, path)
+}
+
+func originUnder(orig map[string]string, path string) string {
+	path = stripIndexes(path)
+	if o, ok := orig[path]; ok {
+		return o
+	}
+	prefix := path + "."
+	keys := make([]string, 0)
+	for k := range orig {
+		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		sort.Strings(keys)
+		return orig[keys[0]]
+	}
+	return schema.Origins(orig).Of(path)
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,241 @@
+package loaders
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// sourceKeys are the profile keys whose value is a secret or material source (or a list of
+// them). A later layer replaces such a value as a whole: merging `{env = "X"}` over
+// `{file = "f"}` key by key would leave a source with two fields set, which is an error,
+// when the user meant "take it from X instead".
+var sourceKeys = map[string]bool{
+	"auth.password": true,
+	"tls.ca":        true,
+	"tls.cert":      true,
+	"tls.key":       true,
+	"tls.pkcs12":    true,
+	"tls.crl":       true,
+}
+
+// rootAtomic says whether a dotted path of the whole configuration is a source key.
+func rootAtomic(p string) bool {
+	segs := strings.Split(p, ".")
+	switch {
+	case len(segs) >= 3 && segs[0] == "profiles":
+		return sourceKeys[strings.Join(segs[2:], ".")]
+	case len(segs) >= 2 && segs[0] == "defaults":
+		return sourceKeys[strings.Join(segs[1:], ".")]
+	}
+	return false
+}
+
+// profileAtomic says whether a dotted path inside one profile is a source key.
+func profileAtomic(p string) bool { return sourceKeys[p] }
+
+// merge merges src into dst: tables merge key by key, everything else (and source keys)
+// replaces. dOrig/sOrig hold the origins of the leaves, by dotted path from the same root
+// as prefix; dOrig is updated so that every leaf keeps the origin of the layer that set it.
+func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix string, atomic func(string) bool) {
+	for _, k := range sortedKeys(src) {
+		sv := src[k]
+		p := joinPath(prefix, k)
+		sm, sIsMap := sv.(map[string]any)
+		dm, dIsMap := dst[k].(map[string]any)
+		if sIsMap && dIsMap && !atomic(p) {
+			if len(sm) == 0 {
+				continue // an empty table adds nothing to an existing one
+			}
+			delete(dOrig, p) // p is no longer an (empty table) leaf
+			merge(dm, sm, dOrig, sOrig, p, atomic)
+			continue
+		}
+		dst[k] = deepCopy(sv)
+		dropOrigins(dOrig, p)
+		if sIsMap && len(sm) > 0 {
+			for leaf := range flatLeaves(sm, p) {
+				dOrig[leaf] = sOrig[leaf]
+			}
+		} else {
+			dOrig[p] = sOrig[p]
+		}
+	}
+}
+
+// dropOrigins forgets the origins of p and everything under it.
+func dropOrigins(o map[string]string, p string) {
+	delete(o, p)
+	prefix := p + "."
+	for k := range o {
+		if strings.HasPrefix(k, prefix) {
+			delete(o, k)
+		}
+	}
+}
+
+// subOrigins returns the origins under prefix, keyed relative to it.
+func subOrigins(o map[string]string, prefix string) map[string]string {
+	out := map[string]string{}
+	pre := prefix + "."
+	for k, v := range o {
+		if strings.HasPrefix(k, pre) {
+			out[k[len(pre):]] = v
+		} else if k == prefix {
+			out[""] = v
+		}
+	}
+	delete(out, "")
+	return out
+}
+
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return deepCopyMap(t)
+	case []any:
+		out := make([]any, len(t))
+		for i, c := range t {
+			out[i] = deepCopy(c)
+		}
+		return out
+	}
+	return v
+}
+
+func deepCopyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = deepCopy(v)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// profileTree is one profile's raw map with the origins of its leaves (relative paths).
+type profileTree struct {
+	m map[string]any
+	o map[string]string
+}
+
+// extender computes each profile's effective tree: defaults < parent chain < own keys.
+type extender struct {
+	l        *loader
+	own      map[string]*profileTree
+	defaults *profileTree
+	done     map[string]*profileTree
+	state    map[string]int // 1 visiting, 2 done
+	stack    []string
+}
+
+func (e *extender) effective(name string) *profileTree {
+	if t := e.done[name]; t != nil {
+		return t
+	}
+	t := e.own[name]
+	e.state[name] = 1
+	e.stack = append(e.stack, name)
+	defer func() { e.stack = e.stack[:len(e.stack)-1] }()
+
+	base := &profileTree{m: map[string]any{}, o: map[string]string{}}
+	merge(base.m, e.defaults.m, base.o, relabel(e.defaults.o, func(o string) string {
+		if o == OriginDefault {
+			return o
+		}
+		return o + " via defaults"
+	}), "", profileAtomic)
+
+	if parent, ok := t.m["extends"].(string); ok && parent != "" {
+		path := "profiles." + name + ".extends"
+		src := t.o["extends"]
+		switch {
+		case e.own[parent] == nil:
+			e.l.add(path, src, "extends unknown profile %q%s", parent, suggest(parent, sortedKeys(e.own)))
+		case e.state[parent] == 1:
+			e.cycle(parent)
+		default:
+			pt := e.effective(parent)
+			merge(base.m, pt.m, base.o, relabel(pt.o, func(o string) string {
+				if o == OriginDefault || strings.Contains(o, " via ") {
+					return o
+				}
+				return o + " via extends " + parent
+			}), "", profileAtomic)
+		}
+	}
+	merge(base.m, t.m, base.o, t.o, "", profileAtomic)
+	e.state[name] = 2
+	e.done[name] = base
+	return base
+}
+
+// cycle reports the extends cycle that closes at parent, once for every member.
+func (e *extender) cycle(parent string) {
+	i := len(e.stack) - 1
+	for i >= 0 && e.stack[i] != parent {
+		i--
+	}
+	members := e.stack[i:]
+	for j, m := range members {
+		chain := append(append([]string{}, members[j:]...), members[:j]...)
+		chain = append(chain, m)
+		e.l.add("profiles."+m+".extends", e.own[m].o["extends"], "extends cycle: %s", strings.Join(chain, " -> "))
+	}
+}
+
+func relabel(o map[string]string, f func(string) string) map[string]string {
+	out := make(map[string]string, len(o))
+	for k, v := range o {
+		out[k] = f(v)
+	}
+	return out
+}
+
+// stripIndexes turns "tls.ca[1].file" into "tls.ca.file": lists are leaves for origins.
+func stripIndexes(p string) string {
+	if !strings.Contains(p, "[") {
+		return p
+	}
+	var b strings.Builder
+	depth := 0
+	for _, r := range p {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// describeValue names the kind of a raw value for messages, never its content.
+func describeValue(v any) string {
+	switch v.(type) {
+	case nil:
+		return "nothing"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return "an integer"
+	case float32, float64:
+		return "a number"
+	case map[string]any:
+		return "a table"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("a %T", v)
+}

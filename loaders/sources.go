@@ -1,0 +1,263 @@
+package loaders
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// ResolveTLS re-reads every material source of t in place (file paths are used as they
+// are: Load has already made them relative to the working directory or absolute), for hot
+// reload. path is t's config path (profiles.x.tls), used in problems. On a problem the
+// affected source keeps whatever it held before.
+func ResolveTLS(path string, t *schema.TLS, lookupEnv func(string) (string, bool)) schema.Problems {
+	r := &resolver{lookupEnv: lookupEnv}
+	if r.lookupEnv == nil {
+		r.lookupEnv = os.LookupEnv
+	}
+	return r.tls(path, t)
+}
+
+// ResolveProfile resolves every secret and material source of p in place, as Load does.
+// path is p's config path (profiles.x), used in problems.
+func ResolveProfile(path string, p *schema.Profile, lookupEnv func(string) (string, bool)) schema.Problems {
+	r := &resolver{lookupEnv: lookupEnv}
+	if r.lookupEnv == nil {
+		r.lookupEnv = os.LookupEnv
+	}
+	return r.profile(path, p)
+}
+
+// resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
+// the origin of each config path for problems and MaterialSource.Origin.
+type resolver struct {
+	fs        fs.FS
+	lookupEnv func(string) (string, bool)
+	origins   schema.Origins
+}
+
+func (r *resolver) origin(path string) string {
+	if r.origins == nil {
+		return ""
+	}
+	return originUnder(r.origins, path)
+}
+
+func (r *resolver) profile(path string, p *schema.Profile) schema.Problems {
+	var ps schema.Problems
+	if p == nil {
+		return nil
+	}
+	if a := p.Auth; a != nil {
+		if a.Password != nil {
+			ps = append(ps, r.secret(path+".auth.password", a.Password)...)
+		}
+		for i := range a.PerHost {
+			if a.PerHost[i].Password != nil {
+				ps = append(ps, r.secret(fmt.Sprintf("%s.auth.per_host[%d].password", path, i), a.PerHost[i].Password)...)
+			}
+		}
+	}
+	if p.TLS != nil {
+		ps = append(ps, r.tls(path+".tls", p.TLS)...)
+	}
+	return ps
+}
+
+func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
+	var ps schema.Problems
+	if t == nil {
+		return nil
+	}
+	for i := range t.CA {
+		ps = append(ps, r.material(fmt.Sprintf("%s.ca[%d]", path, i), &t.CA[i], true)...)
+	}
+	for _, m := range []struct {
+		key string
+		src *schema.MaterialSource
+	}{{"cert", t.Cert}, {"key", t.Key}, {"pkcs12", t.PKCS12}} {
+		if m.src != nil {
+			ps = append(ps, r.material(path+"."+m.key, m.src, false)...)
+		}
+	}
+	for i := range t.CRL {
+		ps = append(ps, r.material(fmt.Sprintf("%s.crl[%d]", path, i), &t.CRL[i], false)...)
+	}
+	return ps
+}
+
+// secret resolves s into s.Resolved. Messages name the source, never the secret.
+func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
+	src := r.origin(path)
+	n := 0
+	for _, set := range []bool{s.Value != "", s.Env != "", s.File != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return schema.Problems{problem(path, src, "a secret source takes exactly one of a literal value, {env=..} or {file=..}; %d are set", n)}
+	}
+	switch {
+	case s.Env != "":
+		v, ok := r.lookupEnv(s.Env)
+		if !ok {
+			return schema.Problems{problem(path, src, "environment variable %s is not set", s.Env)}
+		}
+		s.Resolved, s.IsResolved = schema.Secret(v), true
+	case s.File != "":
+		b, _, err := r.readFile(s.File)
+		if err != nil {
+			return schema.Problems{problem(path, src, "secret file %s: %s", s.File, err)}
+		}
+		v := strings.TrimSuffix(string(b), "\n")
+		v = strings.TrimSuffix(v, "\r")
+		s.Resolved, s.IsResolved = schema.Secret(v), true
+	default:
+		if !s.IsResolved {
+			s.Resolved, s.IsResolved = s.Value, true
+		}
+	}
+	return nil
+}
+
+// material resolves m into m.Data (and Mode for files).
+func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) schema.Problems {
+	src := r.origin(path)
+	var ps schema.Problems
+	if m.Passphrase != nil {
+		ps = append(ps, r.secret(path+".passphrase", m.Passphrase)...)
+	}
+	n := 0
+	for _, set := range []bool{m.File != "", m.Env != "", m.PEM != "", m.Base64 != "", m.EnvBase64 != "", m.System} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return append(ps, problem(path, src, "a material source takes exactly one of file, env, pem, base64, env_base64 or \"system\"; %d are set", n))
+	case n == 0 && len(m.Data) > 0:
+		// Bytes given directly by a Go program.
+		if m.Origin == "" {
+			m.Origin = "bytes"
+		}
+		return ps
+	case n == 0:
+		return append(ps, problem(path, src, "no source given: %s", materialForms))
+	case m.System:
+		if !isCA {
+			return append(ps, problem(path, src, `"system" is only a CA source (the operating system's trust store)`))
+		}
+		m.Data, m.Mode = nil, 0
+		m.Origin = "system"
+		return ps
+	}
+	var (
+		data []byte
+		mode uint32
+	)
+	switch {
+	case m.File != "":
+		b, perm, err := r.readFile(m.File)
+		if err != nil {
+			return append(ps, problem(path, src, "file %s: %s", m.File, err))
+		}
+		data, mode = b, perm
+	case m.Env != "":
+		v, ok := r.lookupEnv(m.Env)
+		if !ok {
+			return append(ps, problem(path, src, "environment variable %s is not set", m.Env))
+		}
+		data = []byte(unescapeNewlines(v))
+	case m.PEM != "":
+		data = []byte(unescapeNewlines(m.PEM.Reveal()))
+	case m.Base64 != "":
+		b, err := decodeBase64(m.Base64.Reveal())
+		if err != nil {
+			return append(ps, problem(path, src, "inline base64 does not decode: %s", err))
+		}
+		data = b
+	case m.EnvBase64 != "":
+		v, ok := r.lookupEnv(m.EnvBase64)
+		if !ok {
+			return append(ps, problem(path, src, "environment variable %s is not set", m.EnvBase64))
+		}
+		b, err := decodeBase64(v)
+		if err != nil {
+			return append(ps, problem(path, src, "environment variable %s does not hold base64: %s", m.EnvBase64, err))
+		}
+		data = b
+	}
+	if len(data) == 0 {
+		return append(ps, problem(path, src, "%s is empty", m.Describe()))
+	}
+	m.Data, m.Mode = schema.Material(data), mode
+	if m.Origin == "" {
+		m.Origin = m.Describe()
+		if src != "" {
+			m.Origin += " (from " + src + ")"
+		}
+	}
+	return ps
+}
+
+// readFile reads a source file, refusing directories, and returns its permission bits.
+// Errors carry the operating system's reason, never content.
+func (r *resolver) readFile(p string) ([]byte, uint32, error) {
+	var (
+		info fs.FileInfo
+		err  error
+		b    []byte
+	)
+	if r.fs != nil && !filepath.IsAbs(p) {
+		name := path.Clean(filepath.ToSlash(p))
+		if !fs.ValidPath(name) {
+			return nil, 0, fmt.Errorf("path leaves the configuration file system")
+		}
+		if info, err = fs.Stat(r.fs, name); err == nil && !info.IsDir() {
+			b, err = fs.ReadFile(r.fs, name)
+		}
+	} else if info, err = os.Stat(p); err == nil && !info.IsDir() {
+		b, err = os.ReadFile(p)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s", osReason(err))
+	}
+	if info.IsDir() {
+		return nil, 0, fmt.Errorf("is a directory")
+	}
+	return b, uint32(info.Mode().Perm()), nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\n' || r == '\r' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		if b2, err2 := base64.RawStdEncoding.DecodeString(s); err2 == nil {
+			return b2, nil
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// unescapeNewlines turns a one-line PEM with literal \n (how PEM often travels through
+// environment variables and CI secrets) into real lines.
+func unescapeNewlines(s string) string {
+	if strings.Contains(s, "\n") || !strings.Contains(s, `\n`) {
+		return s
+	}
+	return strings.ReplaceAll(s, `\n`, "\n")
+}
