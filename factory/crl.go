@@ -1,0 +1,256 @@
+package factory
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// CRLSet is a compiled set of certificate revocation lists: parsed once, indexed by issuer
+// and serial so a handshake checks each certificate in O(1) whatever the CRLs' size.
+type CRLSet struct {
+	byIssuer map[string][]*crlEntry // raw issuer name (DER) -> CRLs naming that issuer
+	lists    []*crlEntry
+	stale    schema.CRLStale
+}
+
+// crlEntry is one parsed CRL.
+type crlEntry struct {
+	path       string // config path, for messages: profiles.x.tls.crl[0]
+	issuer     string // issuer name as text, for messages
+	rl         *x509.RevocationList
+	revoked    map[string]time.Time // serial (big-endian bytes) -> revocation time
+	nextUpdate time.Time
+	// preverified is true when a configured CA signed the CRL, checked at compile time.
+	preverified bool
+
+	// signers caches signature checks by the signer's SubjectPublicKeyInfo: a CRL for an
+	// intermediate can only be checked once that intermediate shows up in a verified chain.
+	mu      sync.Mutex
+	signers map[string]bool
+}
+
+// ParseCRLs parses CRL sources (PEM "X509 CRL" blocks, several per source allowed, or
+// DER). path is the config path of the crl key ("profiles.x.tls.crl"); problems name
+// "crl[i]". cas are the configured CA certificates: a CRL naming one of them as issuer must
+// be signed by it (else a config error), and a CRL naming none of them is kept for an
+// intermediate of that name, its signature checked against that intermediate the first
+// time it appears in a verified chain (with a warning now, since it cannot be checked
+// yet). A CRL past its NextUpdate at now is an error with stale = fail (the default) and a
+// warning with stale = warn. Errors are *Error of kind config. No sources: (nil, nil, nil).
+func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
+	if len(srcs) == 0 {
+		return nil, nil, nil
+	}
+	if stale == "" {
+		stale = schema.CRLStaleFail
+	}
+	var (
+		ps    problemList
+		warns []Warning
+		set   = &CRLSet{byIssuer: map[string][]*crlEntry{}, stale: stale}
+	)
+	for i := range srcs {
+		src := &srcs[i]
+		p := fmt.Sprintf("%s[%d]", path, i)
+		data, err := materialBytes(src)
+		if err != nil {
+			ps.add(p, "%v", err)
+			continue
+		}
+		ders, err := crlDERs(data)
+		if err != nil {
+			ps.add(p, "%s: %v", describe(src), err)
+			continue
+		}
+		for _, der := range ders {
+			rl, err := x509.ParseRevocationList(der)
+			if err != nil {
+				ps.add(p, "%s: not a CRL: %v", describe(src), err)
+				continue
+			}
+			e := newCRLEntry(p, rl)
+			if msg, ok := e.verifyWithCAs(cas); !ok {
+				ps.add(p, "%s: %s", describe(src), msg)
+				continue
+			} else if msg != "" {
+				warns = append(warns, Warning{Path: p, Message: msg})
+			}
+			if !e.nextUpdate.IsZero() && now.After(e.nextUpdate) {
+				msg := fmt.Sprintf("%s: CRL of %q is stale: its NextUpdate was %s", describe(src), e.issuer, e.nextUpdate.UTC().Format(time.RFC3339))
+				if stale == schema.CRLStaleFail {
+					ps.add(p, "%s (crl_stale = fail; fetch a fresh CRL or set crl_stale = \"warn\")", msg)
+					continue
+				}
+				warns = append(warns, Warning{Path: p, Message: msg + " (crl_stale = warn: still used)"})
+			}
+			set.lists = append(set.lists, e)
+			set.byIssuer[string(rl.RawIssuer)] = append(set.byIssuer[string(rl.RawIssuer)], e)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return nil, nil, err
+	}
+	return set, warns, nil
+}
+
+// crlDERs splits data into DER CRLs: every "X509 CRL" PEM block, or data itself.
+func crlDERs(data []byte) ([][]byte, error) {
+	var (
+		out    [][]byte
+		sawPEM bool
+		rest   = data
+	)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		sawPEM = true
+		if b.Type == "X509 CRL" || b.Type == "CRL" {
+			out = append(out, b.Bytes)
+		}
+	}
+	switch {
+	case len(out) > 0:
+		return out, nil
+	case sawPEM:
+		return nil, errors.New("holds no X509 CRL PEM block")
+	case len(bytes.TrimSpace(data)) == 0:
+		return nil, errors.New("is empty")
+	}
+	return [][]byte{data}, nil
+}
+
+func newCRLEntry(path string, rl *x509.RevocationList) *crlEntry {
+	e := &crlEntry{
+		path:       path,
+		issuer:     rl.Issuer.String(),
+		rl:         rl,
+		revoked:    make(map[string]time.Time, len(rl.RevokedCertificateEntries)),
+		nextUpdate: rl.NextUpdate,
+		signers:    map[string]bool{},
+	}
+	for _, r := range rl.RevokedCertificateEntries {
+		if r.SerialNumber != nil {
+			e.revoked[string(r.SerialNumber.Bytes())] = r.RevocationTime
+		}
+	}
+	return e
+}
+
+// verifyWithCAs checks the CRL's signature against the configured CA whose subject it
+// names. ok false: the message is an error. ok true with a message: a warning.
+func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
+	var named []*x509.Certificate
+	for _, ca := range cas {
+		if bytes.Equal(ca.RawSubject, e.rl.RawIssuer) {
+			named = append(named, ca)
+		}
+	}
+	for _, ca := range named {
+		if err := e.rl.CheckSignatureFrom(ca); err == nil {
+			e.preverified = true
+			e.signers[string(ca.RawSubjectPublicKeyInfo)] = true
+			return "", true
+		}
+	}
+	if len(named) > 0 {
+		return fmt.Sprintf("CRL names issuer %q but is not signed by the configured CA of that name: it comes from another CA", e.issuer), false
+	}
+	for _, ca := range cas {
+		if len(e.rl.AuthorityKeyId) > 0 && bytes.Equal(ca.SubjectKeyId, e.rl.AuthorityKeyId) {
+			return fmt.Sprintf("CRL names issuer %q but carries the key id of configured CA %q: it comes from another CA", e.issuer, ca.Subject.String()), false
+		}
+	}
+	return fmt.Sprintf("CRL issuer %q is not a configured CA: it will apply only to an intermediate of that name in a verified server chain, its signature checked at the first such handshake", e.issuer), true
+}
+
+// signedBy reports whether issuer signed the CRL, checking the signature once per issuer key.
+func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
+	key := issuer.RawSubjectPublicKeyInfo
+	e.mu.Lock()
+	ok, seen := e.signers[string(key)]
+	e.mu.Unlock()
+	if seen {
+		return ok
+	}
+	ok = e.rl.CheckSignatureFrom(issuer) == nil
+	e.mu.Lock()
+	e.signers[string(key)] = ok
+	e.mu.Unlock()
+	return ok
+}
+
+// Len is the number of CRLs in the set.
+func (s *CRLSet) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.lists)
+}
+
+// Check checks every certificate of every verified chain (leaf and intermediates; the
+// self-signed anchor is not checked against itself) against the CRLs of its issuer. It
+// returns a *Error of kind tls_revoked for a revoked certificate, or for a CRL that is
+// stale at now when crl_stale = fail, and tls_untrusted when a CRL naming the issuer
+// turns out not to be signed by the issuer in the chain (revocation cannot be checked,
+// so the connection is refused). host names the server in the error.
+func (s *CRLSet) Check(chains [][]*x509.Certificate, now time.Time, host string) error {
+	if s == nil || len(s.lists) == 0 {
+		return nil
+	}
+	seen := map[*x509.Certificate]bool{}
+	for _, chain := range chains {
+		for i, c := range chain {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			var issuer *x509.Certificate
+			if i+1 < len(chain) {
+				issuer = chain[i+1]
+			} else if bytes.Equal(c.RawIssuer, c.RawSubject) {
+				continue // a self-signed anchor: its own CRL cannot revoke it
+			}
+			if err := s.checkOne(c, issuer, now, host); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkOne checks c against the CRLs naming its issuer. issuer is nil when c is the
+// chain's anchor but not self-signed (an intermediate configured as a CA): then only CRLs
+// verified against a configured CA at compile time apply.
+func (s *CRLSet) checkOne(c, issuer *x509.Certificate, now time.Time, host string) error {
+	for _, e := range s.byIssuer[string(c.RawIssuer)] {
+		switch {
+		case issuer == nil && !e.preverified:
+			continue
+		case issuer != nil && !e.signedBy(issuer):
+			return &Error{Kind: KindTLSUntrusted, Host: host, Err: fmt.Errorf(
+				"cannot check revocation of %q: %s names issuer %q but is not signed by the %q in the server's chain",
+				c.Subject.String(), e.path, e.issuer, issuer.Subject.String())}
+		}
+		if s.stale == schema.CRLStaleFail && !e.nextUpdate.IsZero() && now.After(e.nextUpdate) {
+			return &Error{Kind: KindTLSRevoked, Host: host, Err: fmt.Errorf(
+				"revocation status of %q unknown: %s is stale since %s (crl_stale = fail)",
+				c.Subject.String(), e.path, e.nextUpdate.UTC().Format(time.RFC3339))}
+		}
+		if at, ok := e.revoked[string(c.SerialNumber.Bytes())]; ok {
+			return &Error{Kind: KindTLSRevoked, Host: host, Err: fmt.Errorf(
+				"certificate %q (serial %s) was revoked at %s by %s (issuer %q)",
+				c.Subject.String(), c.SerialNumber.Text(16), at.UTC().Format(time.RFC3339), e.path, e.issuer)}
+		}
+	}
+	return nil
+}

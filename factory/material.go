@@ -1,0 +1,395 @@
+package factory
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/youmark/pkcs8"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// expiryWarning is how close to its NotAfter a client certificate starts to be warned
+// about: a month leaves time to rotate it.
+const expiryWarning = 30 * 24 * time.Hour
+
+// problemList collects problems; its err is a config *Error or nil.
+type problemList []schema.Problem
+
+func (p *problemList) add(path, format string, args ...any) {
+	*p = append(*p, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p problemList) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return configError(p...)
+}
+
+// problemsOf extracts the problems of a config error made by configError, so that
+// helpers' problems can be merged into one report.
+func problemsOf(err error) []schema.Problem {
+	var ps schema.Problems
+	if errors.As(err, &ps) {
+		return ps
+	}
+	return []schema.Problem{{Message: err.Error()}}
+}
+
+// describe names a material source for messages, never printing its content.
+func describe(m *schema.MaterialSource) string {
+	if m.Origin != "" {
+		return m.Origin
+	}
+	return m.Describe()
+}
+
+// materialBytes returns m's loaded bytes. Loaders fill Data; a Go program may instead set
+// PEM or Base64 inline. File and env sources must have been resolved by a loader: the
+// factory never reads the file system or the environment.
+func materialBytes(m *schema.MaterialSource) ([]byte, error) {
+	switch {
+	case len(m.Data) > 0:
+		return m.Data, nil
+	case m.PEM != "":
+		return []byte(m.PEM.Reveal()), nil
+	case m.Base64 != "":
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(m.Base64.Reveal()))
+		if err != nil {
+			return nil, errors.New("inline base64 is not valid base64")
+		}
+		return b, nil
+	case m.File != "" || m.Env != "" || m.EnvBase64 != "":
+		return nil, fmt.Errorf("%s was not loaded (the factory does not read files or the environment: resolve material with package loaders or set Data)", describe(m))
+	}
+	return nil, fmt.Errorf("%s is empty", describe(m))
+}
+
+// parseCertificates reads every certificate from PEM (CERTIFICATE blocks, other blocks
+// skipped) or, when the bytes hold no PEM at all, from DER.
+func parseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var (
+		certs  []*x509.Certificate
+		sawPEM bool
+		rest   = data
+	)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		sawPEM = true
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate #%d: %w", len(certs)+1, err)
+		}
+		certs = append(certs, c)
+	}
+	if !sawPEM && len(bytes.TrimSpace(data)) > 0 {
+		cs, err := x509.ParseCertificates(data)
+		if err != nil {
+			return nil, errors.New("neither PEM nor DER certificates")
+		}
+		certs = cs
+	}
+	return certs, nil
+}
+
+// indexedPath names element i of a list key, "ca[0]", as package validate does (a single
+// table in a file is a one-element list).
+func indexedPath(path string, i int) string {
+	return fmt.Sprintf("%s[%d]", path, i)
+}
+
+// LoadCertPool builds the trusted root pool from CA sources. path is the config path of
+// the ca key itself ("profiles.x.tls.ca"); problems name it, or "ca[i]" for one element
+// of a longer list. No source, or a "system" source, includes the operating system's
+// pool. It returns the pool and the certificates read from non-system sources. A source
+// holding no certificate, or a certificate that is not a CA, is an error (*Error of kind
+// config). Expired CA certificates are not errors here (the chain check reports them).
+func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
+	var (
+		ps     problemList
+		certs  []*x509.Certificate
+		system = len(srcs) == 0
+	)
+	for i := range srcs {
+		src := &srcs[i]
+		p := indexedPath(path, i)
+		if src.System {
+			system = true
+			continue
+		}
+		data, err := materialBytes(src)
+		if err != nil {
+			ps.add(p, "%v", err)
+			continue
+		}
+		cs, err := parseCertificates(data)
+		if err != nil {
+			ps.add(p, "%s: %v", describe(src), err)
+			continue
+		}
+		if len(cs) == 0 {
+			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block)", describe(src))
+			continue
+		}
+		for _, c := range cs {
+			if c.BasicConstraintsValid && !c.IsCA {
+				ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", describe(src), c.Subject.String())
+				continue
+			}
+			certs = append(certs, c)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return nil, nil, err
+	}
+	pool := x509.NewCertPool()
+	if system {
+		sp, err := x509.SystemCertPool()
+		if err != nil {
+			return nil, nil, configError(schema.Problem{Path: path, Message: fmt.Sprintf("system trust store: %v", err)})
+		}
+		pool = sp
+	}
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, certs, nil
+}
+
+// LoadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.
+// path is the config path of the TLS section ("profiles.x.tls"); problems name
+// path.cert, path.key or path.pkcs12. The certificate must match the key and be valid now;
+// one expiring within 30 days, and a key file accessible by group or others, are warnings.
+// With neither cert nor pkcs12 it returns (nil, nil, nil).
+func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
+	return loadKeyPair(path, cert, key, p12, false, time.Now())
+}
+
+func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time) (*tls.Certificate, []Warning, error) {
+	var (
+		ps    problemList
+		warns []Warning
+	)
+	checkPerms := func(p string, m *schema.MaterialSource) {
+		if m == nil || m.File == "" || m.Mode&0o077 == 0 {
+			return
+		}
+		msg := fmt.Sprintf("key file %s is accessible by group or others (mode %04o); libpq refuses such keys: chmod 600 it", m.File, m.Mode&0o777)
+		if strictPerms {
+			ps.add(p, "%s (strict_key_permissions = true)", msg)
+		} else {
+			warns = append(warns, Warning{Path: p, Message: msg})
+		}
+	}
+	var (
+		chain    []*x509.Certificate
+		priv     crypto.PrivateKey
+		certPath = path + ".cert"
+	)
+	switch {
+	case p12 != nil && (cert != nil || key != nil):
+		ps.add(path+".pkcs12", "give either pkcs12 or cert and key, not both")
+		return nil, nil, ps.err()
+	case p12 != nil:
+		certPath = path + ".pkcs12"
+		checkPerms(certPath, p12)
+		data, err := materialBytes(p12)
+		if err != nil {
+			ps.add(certPath, "%v", err)
+			return nil, nil, ps.err()
+		}
+		k, leaf, cas, err := pkcs12.DecodeChain(data, p12.Passphrase.Secret().Reveal())
+		if err != nil {
+			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+				ps.add(certPath, "%s: wrong passphrase (passphrase from %s)", describe(p12), p12.Passphrase.Describe())
+			} else {
+				ps.add(certPath, "%s: not a readable PKCS#12 bundle: %v", describe(p12), err)
+			}
+			return nil, nil, ps.err()
+		}
+		chain, priv = append([]*x509.Certificate{leaf}, cas...), k
+	case cert == nil && key != nil:
+		ps.add(certPath, "key is given without cert")
+		return nil, nil, ps.err()
+	case cert == nil:
+		return nil, nil, nil
+	default:
+		data, err := materialBytes(cert)
+		if err != nil {
+			ps.add(certPath, "%v", err)
+		} else if chain, err = parseCertificates(data); err != nil {
+			ps.add(certPath, "%s: %v", describe(cert), err)
+		} else if len(chain) == 0 {
+			ps.add(certPath, "%s holds no certificate", describe(cert))
+		}
+		keySrc, keyPath := key, path+".key"
+		if keySrc == nil {
+			// A combined PEM (cert and key in one file) is common; take the key from it.
+			keySrc, keyPath = cert, certPath
+		}
+		checkPerms(keyPath, keySrc)
+		kdata, err := materialBytes(keySrc)
+		if err != nil {
+			ps.add(keyPath, "%v", err)
+		} else {
+			var w string
+			priv, w, err = parsePrivateKey(kdata, keySrc.Passphrase)
+			if err != nil {
+				ps.add(keyPath, "%s: %v", describe(keySrc), err)
+			} else if w != "" {
+				warns = append(warns, Warning{Path: keyPath, Message: w})
+			}
+		}
+		if len(ps) > 0 {
+			return nil, nil, ps.err()
+		}
+	}
+	leaf := chain[0]
+	pub, ok := priv.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		ps.add(path+".key", "unsupported private key type %T", priv)
+		return nil, nil, ps.err()
+	}
+	if eq, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub.Public()) {
+		kp := path + ".key"
+		if p12 != nil {
+			kp = certPath
+		}
+		ps.add(kp, "private key does not match the certificate %q in %s", leaf.Subject.String(), certPath)
+		return nil, nil, ps.err()
+	}
+	switch {
+	case now.Before(leaf.NotBefore):
+		ps.add(certPath, "client certificate %q is not valid before %s", leaf.Subject.String(), leaf.NotBefore.UTC().Format(time.RFC3339))
+	case now.After(leaf.NotAfter):
+		ps.add(certPath, "client certificate %q expired at %s", leaf.Subject.String(), leaf.NotAfter.UTC().Format(time.RFC3339))
+	case leaf.NotAfter.Sub(now) < expiryWarning:
+		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires in %d days (%s)",
+			leaf.Subject.String(), int(leaf.NotAfter.Sub(now).Hours()/24), leaf.NotAfter.UTC().Format(time.RFC3339))})
+	}
+	if err := ps.err(); err != nil {
+		return nil, nil, err
+	}
+	tc := &tls.Certificate{PrivateKey: priv, Leaf: leaf}
+	for _, c := range chain {
+		tc.Certificate = append(tc.Certificate, c.Raw)
+	}
+	return tc, warns, nil
+}
+
+// errWrongPassphrase never carries the passphrase or the key bytes.
+var errWrongPassphrase = errors.New("wrong passphrase: cannot decrypt the private key")
+
+// parsePrivateKey reads the first private key in data: PEM PKCS#8, PKCS#1 or SEC 1,
+// encrypted PKCS#8, legacy encrypted PEM (Proc-Type/DEK-Info), or the same as DER.
+// The returned string is a warning, if any.
+func parsePrivateKey(data []byte, pass *schema.SecretSource) (crypto.PrivateKey, string, error) {
+	passphrase := pass.Secret().Reveal()
+	rest := data
+	sawPEM := false
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		sawPEM = true
+		switch {
+		case b.Type == "ENCRYPTED PRIVATE KEY":
+			if passphrase == "" {
+				return nil, "", errors.New("the key is encrypted (ENCRYPTED PRIVATE KEY) and no passphrase is configured")
+			}
+			k, err := pkcs8.ParsePKCS8PrivateKey(b.Bytes, []byte(passphrase))
+			if err != nil {
+				if strings.Contains(err.Error(), "incorrect password") || strings.Contains(err.Error(), "decrypt") {
+					return nil, "", errWrongPassphrase
+				}
+				// A wrong passphrase can also yield padding that happens to be valid and
+				// then garbage that does not parse: say both possibilities.
+				return nil, "", fmt.Errorf("wrong passphrase, or not a PKCS#8 key: %s", scrub(err))
+			}
+			return k, "", nil
+		case x509.IsEncryptedPEMBlock(b): //nolint:staticcheck // legacy encrypted PEM must still be read.
+			if passphrase == "" {
+				return nil, "", fmt.Errorf("the key is encrypted (%s with DEK-Info) and no passphrase is configured", b.Type)
+			}
+			der, err := x509.DecryptPEMBlock(b, []byte(passphrase)) //nolint:staticcheck // see above.
+			if err != nil {
+				if errors.Is(err, x509.IncorrectPasswordError) {
+					return nil, "", errWrongPassphrase
+				}
+				return nil, "", fmt.Errorf("cannot decrypt the key: %s", scrub(err))
+			}
+			k, err := parseKeyDER(der)
+			if err != nil {
+				return nil, "", errWrongPassphrase // decrypted garbage: the padding check passed by chance
+			}
+			return k, "", nil
+		case strings.HasSuffix(b.Type, "PRIVATE KEY"):
+			k, err := parseKeyDER(b.Bytes)
+			if err != nil {
+				return nil, "", fmt.Errorf("%s block: %v", b.Type, err)
+			}
+			return k, passphraseUnused(passphrase), nil
+		}
+	}
+	if sawPEM {
+		return nil, "", errors.New("holds no PRIVATE KEY block")
+	}
+	if k, err := parseKeyDER(data); err == nil {
+		return k, passphraseUnused(passphrase), nil
+	}
+	if passphrase != "" {
+		if k, err := pkcs8.ParsePKCS8PrivateKey(data, []byte(passphrase)); err == nil {
+			return k, "", nil
+		}
+	}
+	return nil, "", errors.New("no private key found (expected PEM or DER: PKCS#8, PKCS#1, SEC 1, encrypted PKCS#8 or legacy encrypted PEM)")
+}
+
+func passphraseUnused(p string) string {
+	if p == "" {
+		return ""
+	}
+	return "a passphrase is configured but the key is not encrypted; the passphrase is unused"
+}
+
+// scrub keeps library error text but never any key bytes; the libraries used here do
+// not put secrets in their messages, so this only bounds the length.
+func scrub(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
+
+func parseKeyDER(der []byte) (crypto.PrivateKey, error) {
+	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
+		return k, nil
+	}
+	if k, err := x509.ParseECPrivateKey(der); err == nil {
+		return k, nil
+	}
+	return nil, errors.New("not a PKCS#8, PKCS#1 or SEC 1 private key")
+}
