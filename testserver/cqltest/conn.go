@@ -13,6 +13,9 @@ import (
 	"github.com/datastax/go-cassandra-native-protocol/segment"
 )
 
+// maxFrameBody is Cassandra's default native_transport_max_frame_size (16 MiB).
+const maxFrameBody = 16 << 20
+
 type phase int
 
 const (
@@ -77,11 +80,19 @@ func (c *conn) serve() {
 // read returns the next request frames: one legacy frame, or the frames of one segment.
 func (c *conn) read() ([]*frame.RawFrame, error) {
 	if !c.modern {
-		raw, err := c.frames.DecodeRawFrame(c.r)
+		h, err := c.frames.DecodeHeader(c.r)
 		if err != nil {
 			return nil, err
 		}
-		return []*frame.RawFrame{raw}, nil
+		if h.BodyLength > maxFrameBody {
+			// Reading on would allocate whatever a broken or hostile client claims.
+			return nil, fmt.Errorf("frame body of %d bytes exceeds %d", h.BodyLength, maxFrameBody)
+		}
+		body, err := c.frames.DecodeRawBody(h, c.r)
+		if err != nil {
+			return nil, err
+		}
+		return []*frame.RawFrame{{Header: h, Body: body}}, nil
 	}
 	for {
 		seg, err := c.segments.DecodeSegment(c.r)
@@ -97,6 +108,9 @@ func (c *conn) read() ([]*frame.RawFrame, error) {
 			h, err := c.frames.DecodeHeader(bytes.NewReader(c.partial))
 			if err != nil {
 				return nil, err
+			}
+			if h.BodyLength > maxFrameBody {
+				return nil, fmt.Errorf("frame body of %d bytes exceeds %d", h.BodyLength, maxFrameBody)
 			}
 			if len(c.partial) < primitive.FrameHeaderLengthV3AndHigher+int(h.BodyLength) {
 				continue

@@ -277,3 +277,14 @@ func TestClientDisconnects(t *testing.T) {
 	s, _ := connect(t, c)
 	require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 }
+
+func TestOversizedFrame(t *testing.T) {
+	t.Parallel()
+	srv := start(t, cqltest.Options{})
+	c := dialRaw(t, srv)
+	// A QUERY header claiming a 1 GiB body: the server hangs up instead of reading on.
+	_, err := c.nc.Write([]byte{4, 0, 0, 1, byte(primitive.OpCodeQuery), 0x40, 0, 0, 0})
+	require.NoError(t, err)
+	_, err = c.nc.Read(make([]byte, 1))
+	require.True(t, errors.Is(err, io.EOF) || isReset(err), "got %v", err)
+}

@@ -16,10 +16,12 @@ import (
 
 func newPKI(t *testing.T) *pki.Set {
 	t.Helper()
-	set, err := pki.NewSet()
+	set, err := newPKISet()
 	require.NoError(t, err)
 	return set
 }
+
+func newPKISet() (*pki.Set, error) { return pki.NewSet() }
 
 func TestTLS(t *testing.T) {
 	t.Parallel()
