@@ -30,8 +30,8 @@ type column struct {
 	value func(s *Server, local *net.TCPAddr) any
 }
 
-// table is a system table the server serves. rows is false for tables that exist but are
-// empty on a one-node cluster.
+// table is a system table the server serves. hasRow is false for tables that exist but are
+// empty on a one-node cluster (system.peers).
 type table struct {
 	keyspace, name string
 	columns        []column
