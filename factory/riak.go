@@ -1,15 +1,491 @@
 package factory
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	riak "github.com/basho/riak-go-client"
 
 	"github.com/connfactory/connfactory/schema"
 )
 
-// RiakConnector is a compiled Riak profile. PLACEHOLDER: replaced by the Riak connector work.
-type RiakConnector struct{ Connector }
+// RiakConnector is a compiled Riak KV profile: riak-go-client node options whose TLS is
+// the factory's (server name always set, chain, name and CRL verified, live material),
+// and a Dial that never hands back a cluster riak-go-client would spin on.
+//
+// Every mechanism but none runs over TLS, as Riak requires: the client sends
+// RpbStartTls, upgrades, then authenticates with RpbAuthReq. trust sends the username
+// only, password and pam send username and password (pam is the same wire as password;
+// the server decides which source applies), certificate presents the client
+// certificate and an empty password, and the server accepts it only when the
+// certificate's CN is the username (checked at compile time too).
+//
+// A RiakConnector is safe for concurrent use.
+type RiakConnector struct {
+	name           string
+	hosts          []string // host:port, default port applied
+	mechanism      schema.Mechanism
+	username       string
+	password       schema.Secret
+	tls            *ClientTLS // nil for mechanism none
+	warnings       []Warning
+	connectTimeout time.Duration
+	timeout        time.Duration
+	logger         *slog.Logger
+	now            func() time.Time
+}
 
-// NewRiakConnector compiles a Riak profile. PLACEHOLDER.
+var _ Connector = (*RiakConnector)(nil)
+
+// NewRiakConnector compiles Riak profile name. p must be validated and its material
+// resolved; the factory re-checks what it relies on and reports a config-kind *Error
+// wrapping schema.Problems otherwise. Among those: a mechanism other than none without
+// TLS (Riak refuses authentication over plaintext), TLS with mechanism none (Riak speaks
+// TLS only to clients that then authenticate), and certificate auth whose client
+// certificate's CN is not auth.username.
 func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConnector, error) {
-	return nil, errors.New("factory: riak connector not implemented yet")
+	o := buildOptions(opts)
+	base := profilePath(name)
+	if p == nil {
+		return nil, configError(schema.Problem{Path: base, Message: "no profile"})
+	}
+	var probs schema.Problems
+	if p.Backend != schema.Riak {
+		probs = append(probs, schema.Problem{Path: base + ".backend",
+			Message: fmt.Sprintf("backend %q is not riak", p.Backend)})
+	}
+	c := &RiakConnector{
+		name:           name,
+		mechanism:      p.Auth.EffectiveMechanism(),
+		connectTimeout: p.ConnectTimeout.Std(),
+		timeout:        p.Timeout.Std(),
+		logger:         o.logger,
+		now:            o.now,
+	}
+	if c.connectTimeout <= 0 {
+		c.connectTimeout, _ = time.ParseDuration(schema.DefaultConnectTimeout)
+	}
+	if c.timeout <= 0 {
+		c.timeout, _ = time.ParseDuration(schema.DefaultTimeout)
+	}
+
+	if len(p.Hosts) == 0 {
+		probs = append(probs, schema.Problem{Path: base + ".hosts", Message: "at least one host is required"})
+	}
+	for i, h := range p.Hosts {
+		hp, err := riakHostPort(h, schema.DefaultRiakPort)
+		if err != nil {
+			probs = append(probs, schema.Problem{Path: fmt.Sprintf("%s.hosts[%d]", base, i), Message: err.Error()})
+			continue
+		}
+		if !slices.Contains(c.hosts, hp) {
+			c.hosts = append(c.hosts, hp)
+		}
+	}
+
+	if !slices.Contains(schema.MechanismsFor(schema.Riak), c.mechanism) {
+		probs = append(probs, schema.Problem{Path: base + ".auth.mechanism",
+			Message: fmt.Sprintf("mechanism %q is not a Riak mechanism (accepted: none, trust, password, pam, certificate)", c.mechanism)})
+	}
+	if p.Auth != nil {
+		c.username = p.Auth.Username
+		c.password = p.Auth.Password.Secret()
+		if len(p.Auth.PerHost) > 0 {
+			c.warnings = append(c.warnings, Warning{Path: base + ".auth.per_host",
+				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
+		}
+	}
+	switch c.mechanism {
+	case schema.MechanismNone:
+		if p.TLS.Enabled() {
+			probs = append(probs, schema.Problem{Path: base + ".tls",
+				Message: "Riak speaks TLS only to clients that then authenticate: set auth.mechanism (trust, password, pam or certificate), or remove tls"})
+		}
+	case schema.MechanismTrust, schema.MechanismPassword, schema.MechanismPAM, schema.MechanismCertificate:
+		if c.username == "" {
+			probs = append(probs, schema.Problem{Path: base + ".auth.username",
+				Message: fmt.Sprintf("required for mechanism %s", c.mechanism)})
+		}
+		if !p.TLS.Enabled() {
+			probs = append(probs, schema.Problem{Path: base + ".tls",
+				Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
+		}
+		hasPassword := p.Auth.Password != nil
+		switch {
+		case (c.mechanism == schema.MechanismPassword || c.mechanism == schema.MechanismPAM) && !hasPassword:
+			probs = append(probs, schema.Problem{Path: base + ".auth.password",
+				Message: fmt.Sprintf("required for mechanism %s", c.mechanism)})
+		case (c.mechanism == schema.MechanismTrust || c.mechanism == schema.MechanismCertificate) && hasPassword:
+			// The server ignores it; sending it anyway would put a secret on the wire
+			// for nothing.
+			c.password = ""
+			c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
+				Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
+		}
+	}
+	if len(probs) > 0 {
+		return nil, configError(probs...)
+	}
+
+	if c.mechanism != schema.MechanismNone {
+		ct, ws, err := CompileTLS(base+".tls", p.TLS, opts...)
+		if err != nil {
+			return nil, err
+		}
+		c.tls = ct
+		c.warnings = append(c.warnings, ws...)
+		if c.tls == nil {
+			return nil, configError(schema.Problem{Path: base + ".tls",
+				Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
+		}
+		if c.mechanism == schema.MechanismCertificate {
+			cert := c.tls.ClientCertificate()
+			switch {
+			case cert == nil:
+				return nil, configError(schema.Problem{Path: base + ".tls.cert",
+					Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, or tls.pkcs12)"})
+			case cert.Subject.CommonName != c.username:
+				return nil, configError(schema.Problem{Path: base + ".auth.username",
+					Message: fmt.Sprintf("is %q but the client certificate's CN is %q: Riak accepts a certificate only for the user its CN names",
+						c.username, cert.Subject.CommonName)})
+			}
+		}
+	}
+
+	installRiakLogging(o.logger)
+	return c, nil
+}
+
+// riakHostPort applies the default port to a hosts entry: "h", "h:p", "[v6]", "[v6]:p"
+// or a bare IPv6 address.
+func riakHostPort(h string, defPort int) (string, error) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return "", errors.New("empty host")
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		n, perr := strconv.Atoi(port)
+		if perr != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+		if host == "" {
+			return "", fmt.Errorf("%q has no host name", h)
+		}
+		return net.JoinHostPort(host, port), nil
+	}
+	bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if strings.Contains(bare, ":") && net.ParseIP(bare) == nil {
+		return "", fmt.Errorf("%q is not host[:port] (write IPv6 addresses as [addr]:port)", h)
+	}
+	return net.JoinHostPort(bare, strconv.Itoa(defPort)), nil
+}
+
+// Name is the profile name.
+func (c *RiakConnector) Name() string { return c.name }
+
+// Backend is schema.Riak.
+func (c *RiakConnector) Backend() schema.Backend { return schema.Riak }
+
+// Warnings are the profile's security warnings (TLS and auth).
+func (c *RiakConnector) Warnings() []Warning { return slices.Clone(c.warnings) }
+
+// Close releases the connector. It has no background work of its own; clusters from
+// Dial and connections from DialConn are the caller's to stop and close.
+func (c *RiakConnector) Close() error { return nil }
+
+// TLS is the compiled TLS configuration, nil for mechanism none.
+func (c *RiakConnector) TLS() *ClientTLS { return c.tls }
+
+// Hosts are the profile's hosts as host:port, default port applied, duplicates removed.
+func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
+
+// NodeOptions returns fresh riak-go-client options, one per host, for a program that
+// builds its own cluster. ConnectTimeout is connect_timeout and RequestTimeout is
+// timeout. Unless the mechanism is none, AuthOptions carries the username, the password
+// (empty for trust and certificate) and a *tls.Config for that host with ServerName set,
+// whose verification and client certificate read the connector's live material, so a
+// reload reaches the node's next connections.
+//
+// Beware: a cluster built from these without Dial's preflight spins forever on a node it
+// cannot reach or authenticate to. Prefer Dial.
+func (c *RiakConnector) NodeOptions() []*riak.NodeOptions {
+	out := make([]*riak.NodeOptions, 0, len(c.hosts))
+	for _, h := range c.hosts {
+		out = append(out, c.nodeOptions(h))
+	}
+	return out
+}
+
+func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
+	no := &riak.NodeOptions{
+		RemoteAddress:  host,
+		ConnectTimeout: c.connectTimeout,
+		RequestTimeout: c.timeout,
+	}
+	if c.mechanism != schema.MechanismNone {
+		no.AuthOptions = &riak.AuthOptions{
+			User:      c.username,
+			Password:  c.password.Reveal(),
+			TlsConfig: c.tls.Config(host),
+		}
+	}
+	return no
+}
+
+// riakResult is one host's preflight outcome.
+type riakResult struct {
+	host string
+	err  error
+}
+
+// Dial preflights every host concurrently (each bounded by ctx and connect_timeout),
+// then builds and starts a *riak.Cluster of the hosts that passed. Hosts that failed are
+// left out, logged at warn level, and not retried by the cluster: riak-go-client would
+// spin on them. When none passes, Dial returns an *Error, starts nothing and leaves no
+// goroutine behind. Its kind is the first host's whose failure is not merely
+// unreachable or timeout (a refused credential or certificate is the actionable news),
+// else the first host's; its message lists every host's failure.
+//
+// riak-go-client's Start is then bounded by its own options (connect_timeout for TCP,
+// timeout for each request), not by ctx. Should its first connection to a node fail
+// anyway (the node died since the preflight), the node is removed; if none is left the
+// cluster is stopped and Dial fails.
+//
+// The caller stops the cluster with Stop.
+func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
+	results := make([]riakResult, len(c.hosts))
+	var wg sync.WaitGroup
+	for i, h := range c.hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := c.preflight(ctx, h, &Report{}, false)
+			if err == nil {
+				_ = conn.Close()
+			}
+			results[i] = riakResult{host: h, err: err}
+		}()
+	}
+	wg.Wait()
+
+	var nodes []*riak.Node
+	var failed []riakResult
+	for _, r := range results {
+		if r.err != nil {
+			failed = append(failed, r)
+			continue
+		}
+		n, err := riak.NewNode(c.nodeOptions(r.host))
+		if err != nil {
+			failed = append(failed, riakResult{r.host, Classify(err, KindUnreachable, r.host)})
+			continue
+		}
+		nodes = append(nodes, n)
+	}
+	if len(nodes) == 0 {
+		return nil, riakAggregate(failed)
+	}
+	for _, f := range failed {
+		c.logger.Warn("riak: host left out of the cluster: its preflight failed",
+			"profile", c.name, "host", f.host, "kind", string(KindOf(f.err)), "error", f.err.Error())
+	}
+
+	cluster, err := riak.NewCluster(&riak.ClusterOptions{Nodes: nodes, NoDefaultNode: true})
+	if err != nil {
+		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("riak: new cluster: %w", err)}
+	}
+	if err := cluster.Start(); err != nil {
+		return nil, &Error{Kind: KindProtocol, Err: fmt.Errorf("riak: start cluster: %w", err)}
+	}
+	// Start returns nil even when a node's first connection failed. Node.String is the
+	// only exported view of a node's pool ("addr|connections|idle"): a node without a
+	// connection would be health-checked forever and spin the first Execute.
+	live := 0
+	for i, n := range nodes {
+		if riakNodeConnections(n) > 0 {
+			live++
+			continue
+		}
+		c.logger.Warn("riak: host left out of the cluster: riak-go-client's own connection failed after the preflight passed",
+			"profile", c.name, "host", c.hosts[i])
+		_ = cluster.RemoveNode(n)
+	}
+	if live == 0 {
+		_ = cluster.Stop()
+		return nil, &Error{Kind: KindUnreachable, Err: errors.New(
+			"riak: the preflight passed but riak-go-client could not open its own connection to any host (see the riak-go-client log lines)")}
+	}
+	return cluster, nil
+}
+
+// riakNodeConnections reads a node's connection count from Node.String.
+func riakNodeConnections(n *riak.Node) int {
+	parts := strings.Split(n.String(), "|")
+	if len(parts) != 3 {
+		return 1 // unknown format: trust Start
+	}
+	v, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return 1
+	}
+	return v
+}
+
+// riakAggregate is the error of a dial where every host failed.
+func riakAggregate(failed []riakResult) error {
+	if len(failed) == 1 {
+		return failed[0].err
+	}
+	pick := failed[0].err
+	for _, f := range failed {
+		if k := KindOf(f.err); k != KindUnreachable && k != KindTimeout {
+			pick = f.err
+			break
+		}
+	}
+	msgs := make([]string, len(failed))
+	for i, f := range failed {
+		msgs[i] = f.err.Error()
+	}
+	return &Error{Kind: KindOf(pick), Err: &riakAllFailed{msg: "riak: no host passed the preflight: " + strings.Join(msgs, "; "), errs: failed}}
+}
+
+// riakAllFailed keeps every host's error reachable through errors.As.
+type riakAllFailed struct {
+	msg  string
+	errs []riakResult
+}
+
+func (e *riakAllFailed) Error() string { return e.msg }
+
+func (e *riakAllFailed) Unwrap() []error {
+	out := make([]error, len(e.errs))
+	for i, r := range e.errs {
+		out[i] = r.err
+	}
+	return out
+}
+
+// DialConn returns an authenticated connection to the first host, in profile order,
+// that passes the preflight: STARTTLS, TLS and RpbAuthReq done (or plain for mechanism
+// none), one RpbPingReq answered, deadlines cleared. It is a *tls.Conn unless the
+// mechanism is none. It speaks Riak PB framing, for programs using another client or
+// their own. On failure the error is that of riakAggregate: every host's failure.
+func (c *RiakConnector) DialConn(ctx context.Context) (net.Conn, error) {
+	var failed []riakResult
+	for _, h := range c.hosts {
+		conn, err := c.preflight(ctx, h, &Report{}, false)
+		if err == nil {
+			return conn, nil
+		}
+		failed = append(failed, riakResult{h, err})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, riakAggregate(failed)
+}
+
+// Check makes one real connection: the preflight against each host in turn until one
+// passes, then RpbGetServerInfoReq for the node name and version. The report describes
+// the host that passed (hosts that failed before it are listed in its warnings), or, if
+// none did, the last attempt, with the error of every host. Latency is the time from
+// the TCP dial to the last answer on the host reported.
+func (c *RiakConnector) Check(ctx context.Context) (*Report, error) {
+	var failed []riakResult
+	var rep *Report
+	for _, h := range c.hosts {
+		rep = c.newReport()
+		start := time.Now()
+		conn, err := c.preflight(ctx, h, rep, true)
+		rep.Latency = time.Since(start)
+		rep.LatencyMS = float64(rep.Latency.Microseconds()) / 1000
+		if err == nil {
+			_ = conn.Close()
+			rep.OK = true
+			for _, f := range failed {
+				rep.Warnings = append(rep.Warnings, "host "+f.host+" failed: "+f.err.Error())
+			}
+			return rep, nil
+		}
+		failed = append(failed, riakResult{h, err})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	err := riakAggregate(failed)
+	if rep == nil {
+		rep = c.newReport()
+	}
+	rep.Fail(err)
+	return rep, err
+}
+
+func (c *RiakConnector) newReport() *Report {
+	rep := &Report{Profile: c.name, Backend: string(schema.Riak)}
+	for _, w := range c.warnings {
+		rep.Warnings = append(rep.Warnings, w.String())
+	}
+	return rep
+}
+
+// riak-go-client logs through two package-level *log.Logger (SetLogger for warnings
+// and debug, SetErrorLogger for errors), to stderr by default, and its health check
+// logs every 125 ms while a node is down. The first NewRiakConnector replaces both,
+// once for the process, with an adapter to log/slog. Because they are global, the lines
+// of every cluster in the process go to one destination: the logger of the last Riak
+// connector compiled WithLogger, else slog.Default() (looked up per line, so a later
+// slog.SetDefault takes effect). Replacing them is a plain write the library's
+// goroutines read unsynchronised, hence once, before any cluster of ours runs; a
+// program that starts its own riak-go-client clusters should compile its connectors
+// first.
+var (
+	riakLogOnce   sync.Once
+	riakLogTarget atomic.Pointer[slog.Logger]
+)
+
+func installRiakLogging(l *slog.Logger) {
+	if l != nil && l != slog.Default() {
+		riakLogTarget.Store(l)
+	}
+	riakLogOnce.Do(func() {
+		riak.SetLogger(log.New(riakLogWriter{level: slog.LevelWarn}, "", 0))
+		riak.SetErrorLogger(log.New(riakLogWriter{level: slog.LevelError}, "", 0))
+	})
+}
+
+// riakLogWriter turns one riak-go-client log line into one slog record. The library
+// prefixes its lines "[ERROR] ", "[WARNING] " or "[DEBUG] "; those set the level.
+type riakLogWriter struct{ level slog.Level }
+
+var riakLogPrefixes = []struct {
+	prefix string
+	level  slog.Level
+}{{"[ERROR] ", slog.LevelError}, {"[WARNING] ", slog.LevelWarn}, {"[DEBUG] ", slog.LevelDebug}}
+
+func (w riakLogWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	level := w.level
+	for _, pl := range riakLogPrefixes {
+		if rest, ok := strings.CutPrefix(msg, pl.prefix); ok {
+			level, msg = pl.level, rest
+			break
+		}
+	}
+	l := riakLogTarget.Load()
+	if l == nil {
+		l = slog.Default()
+	}
+	l.Log(context.Background(), level, msg, "component", "riak-go-client")
+	return len(p), nil
 }

@@ -1,0 +1,242 @@
+package factory
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"time"
+
+	rpb "github.com/basho/riak-go-client/rpb/riak"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// The preflight is the factory's own Riak handshake: TCP, RpbStartTls, TLS, RpbAuthReq,
+// RpbPingReq, each step bounded by the caller's context and connect_timeout, each failure
+// classified. It exists because riak-go-client, handed a node it cannot reach or
+// authenticate to, returns nil from Cluster.Start and then spins forever in the first
+// Execute (and keeps spinning after Stop). Dial starts a cluster only on hosts that
+// passed it.
+
+// riakAuthHintDelay says why a timeout during authentication often means wrong
+// credentials: Riak answers a failed RpbAuthReq only after a delay (5 s by default), so a
+// connect_timeout shorter than that turns "wrong password" into "timeout".
+const riakAuthHintDelay = "Riak delays its answer to a failed authentication (5 s by default), so a timeout here often means refused credentials: raise connect_timeout to see the server's verdict"
+
+// riakLongAgo is a deadline in the past: setting it aborts blocked reads and writes.
+var riakLongAgo = time.Unix(1, 0)
+
+// riakPreflight is one run of the preflight against one host.
+type riakPreflight struct {
+	c    *RiakConnector
+	host string
+	rep  *Report
+	info bool // also ask RpbGetServerInfoReq (Check)
+	// budget describes the bound in force, for timeout messages.
+	budget string
+}
+
+// preflight runs the handshake against host and returns the authenticated connection
+// with its deadlines cleared, ready for PB traffic. rep (never nil) records how far it
+// got. With info, it also asks for the server's node name and version.
+func (c *RiakConnector) preflight(ctx context.Context, host string, rep *Report, info bool) (net.Conn, error) {
+	p := &riakPreflight{c: c, host: host, rep: rep, info: info,
+		budget: "connect_timeout " + c.connectTimeout.String()}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.connectTimeout {
+		p.budget = "the caller's deadline"
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
+	defer cancel()
+	return p.run(ctx)
+}
+
+func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
+	rep := p.rep
+	rep.Server.Address = p.host
+	rep.Auth.Mechanism = string(p.c.mechanism)
+	rep.Auth.Username = p.c.username
+	rep.Auth.Result = "not attempted"
+	if p.c.tls != nil {
+		rep.TLS.Mode = string(p.c.tls.Mode())
+		rep.TLS.ServerName = p.c.tls.ServerName(p.host)
+	}
+
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", p.host)
+	if err != nil {
+		return nil, p.fail(ctx, "connect", KindUnreachable, err)
+	}
+	ok := false
+	var conn net.Conn = raw
+	defer func() {
+		if !ok {
+			_ = conn.Close()
+		}
+	}()
+	// One deadline for the whole handshake: the context's. AfterFunc also aborts blocked
+	// I/O when the caller cancels before the deadline.
+	if dl, has := ctx.Deadline(); has {
+		_ = raw.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(riakLongAgo) })
+	defer stop()
+
+	if p.c.mechanism == schema.MechanismNone {
+		rep.Auth.Result = "none"
+	} else {
+		if err := riakRoundTrip(raw, riakStartTLS, nil, riakStartTLS, nil); err != nil {
+			return nil, p.fail(ctx, "RpbStartTls", KindProtocol, err)
+		}
+		tc, err := p.c.tls.Handshake(ctx, raw, p.host)
+		if err != nil {
+			return nil, p.fail(ctx, "TLS handshake", KindTLSHandshake, err)
+		}
+		conn = tc
+		rep.TLS.FillTLS(tc.ConnectionState(), p.c.now())
+		if cc := p.c.tls.ClientCertificate(); cc != nil {
+			ci := NewCertInfo(cc, p.c.now())
+			rep.TLS.ClientCert = &ci
+		}
+		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.password.Reveal())}
+		if req.Password == nil {
+			req.Password = []byte{} // a required proto2 field: empty, never absent
+		}
+		if err := riakRoundTrip(conn, riakAuthReq, req, riakAuthResp, nil); err != nil {
+			rep.Auth.Result = "failed"
+			return nil, p.fail(ctx, "RpbAuthReq", KindAuthFailed, err)
+		}
+		rep.Auth.Result = "ok"
+	}
+
+	if err := riakRoundTrip(conn, riakPingReq, nil, riakPingResp, nil); err != nil {
+		return nil, p.fail(ctx, "RpbPingReq", KindProtocol, err)
+	}
+	if p.info {
+		var si rpb.RpbGetServerInfoResp
+		err := riakRoundTrip(conn, riakGetServerInfoReq, nil, riakGetServerInfoResp, &si)
+		var se *riakServerError
+		switch {
+		case errors.As(err, &se):
+			// Permission to ask is the server's business; the connection works.
+			rep.Warnings = append(rep.Warnings, "riak: RpbGetServerInfoReq refused: "+se.Message)
+		case err != nil:
+			return nil, p.fail(ctx, "RpbGetServerInfoReq", KindProtocol, err)
+		default:
+			rep.Server.Node = string(si.GetNode())
+			rep.Server.Version = string(si.GetServerVersion())
+		}
+	}
+
+	// The connection outlives the preflight: disarm the context's hold on it. When stop
+	// reports the abort already ran, the context ended at the finish line and the
+	// deadline may be in the past, so the connection is not handed out.
+	if !stop() {
+		return nil, p.fail(ctx, "RpbPingReq", KindTimeout, ctx.Err())
+	}
+	if err := raw.SetDeadline(time.Time{}); err != nil {
+		return nil, p.fail(ctx, "clear deadline", KindProtocol, err)
+	}
+	ok = true
+	return conn, nil
+}
+
+// fail classifies err, raised at stage, as an *Error for the host. fallback is the kind
+// when nothing more specific is known.
+func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, err error) error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		// Already classified (the TLS layer). A failure caused by our deadline is a
+		// timeout whatever it looked like, and gets the stage's explanation.
+		if ctx.Err() == nil && fe.Kind != KindTimeout {
+			return err
+		}
+		err = fe.Err
+	}
+	if ctx.Err() != nil || classifyNet(err, "") == KindTimeout || (fe != nil && fe.Kind == KindTimeout) {
+		msg := fmt.Sprintf("riak %s: no answer within %s", stage, p.budget)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			msg = fmt.Sprintf("riak %s: cancelled by the caller", stage)
+		}
+		switch stage {
+		case "RpbAuthReq":
+			msg += " (" + riakAuthHintDelay + ")"
+		case "TLS handshake":
+			msg += " (the server acknowledged STARTTLS but did not complete the TLS handshake)"
+		case "RpbStartTls", "RpbPingReq":
+			if p.rep.TLS.Version == "" {
+				msg += " (the port accepts TCP but does not answer Riak Protocol Buffers)"
+			}
+		}
+		return &Error{Kind: KindTimeout, Host: p.host, Err: fmt.Errorf("%s: %w", msg, err)}
+	}
+	if k := classifyNet(err, ""); k == KindUnreachable {
+		return &Error{Kind: k, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
+	}
+	if stage == "connect" {
+		// DNS failures and the like: the host cannot be reached as written.
+		return &Error{Kind: KindUnreachable, Host: p.host, Err: fmt.Errorf("riak connect: %w", err)}
+	}
+	var alert tls.AlertError
+	if errors.As(err, &alert) {
+		// A TLS alert after the handshake: the server refused our certificate (TLS 1.3
+		// reports it at the first read).
+		return ClassifyTLSError(err, p.host)
+	}
+
+	var se *riakServerError
+	if errors.As(err, &se) {
+		return p.serverError(stage, se)
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if stage == "RpbAuthReq" {
+			return &Error{Kind: KindAuthFailed, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection instead of answering (it does so after repeated authentication failures): %w", stage, err)}
+		}
+		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection (is this a Riak Protocol Buffers port?): %w", stage, err)}
+	}
+	if errors.Is(err, errRiakFrame) {
+		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w (is this a Riak Protocol Buffers port?)", stage, err)}
+	}
+	return &Error{Kind: fallback, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
+}
+
+// serverError turns an RpbErrorResp into a kind, with advice where Riak's text is terse.
+func (p *riakPreflight) serverError(stage string, se *riakServerError) error {
+	c := p.c
+	switch {
+	case se.Message == riakMsgSecurityOff:
+		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf(
+			"riak %s: the server said %q: its security is off (riak-admin security status), so it takes neither TLS nor authentication; "+
+				"enable security on the server (riak-admin security enable), or connect in plaintext with auth.mechanism = \"none\" and no [tls]: %w",
+			stage, se.Message, se)}
+	case se.Message == riakMsgStartTLSFirst || se.Message == riakMsgAuthFirst:
+		return &Error{Kind: KindAuthRequired, Host: p.host, Err: fmt.Errorf(
+			"riak %s: the server said %q: it has security enabled and serves only authenticated TLS clients; "+
+				"set auth.mechanism (trust, password, pam or certificate), auth.username and [tls]: %w", stage, se.Message, se)}
+	case se.Message == riakMsgAuthFailed || stage == "RpbAuthReq":
+		return &Error{Kind: KindAuthFailed, Host: p.host, Err: fmt.Errorf(
+			"riak %s: the server refused user %q with mechanism %s: %s: %w", stage, c.username, c.mechanism, c.authHint(), se)}
+	}
+	return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, se)}
+}
+
+// authHint says what to look at when the server refused the credentials.
+func (c *RiakConnector) authHint() string {
+	switch c.mechanism {
+	case schema.MechanismTrust:
+		return "the server has no trust source for this user from this address (riak-admin security add-source)"
+	case schema.MechanismPassword:
+		return "check auth.password, and that the server's source for this user is password"
+	case schema.MechanismPAM:
+		return "check auth.password, and that the server's source for this user is pam"
+	case schema.MechanismCertificate:
+		if cert := c.tls.ClientCertificate(); cert != nil && cert.Subject.CommonName != c.username {
+			return fmt.Sprintf("the client certificate's CN %q is not the username %q (Riak accepts a certificate only for the user its CN names)",
+				cert.Subject.CommonName, c.username)
+		}
+		return "the server must have a certificate source for this user and trust the issuer of the client certificate"
+	}
+	return "check the credentials"
+}
