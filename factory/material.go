@@ -100,11 +100,8 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 		certs = append(certs, c)
 	}
 	if !sawPEM && len(bytes.TrimSpace(data)) > 0 {
-		cs, err := x509.ParseCertificates(data)
-		if err != nil {
-			return nil, errors.New("neither PEM nor DER certificates")
-		}
-		certs = cs
+		// Not DER either: the caller reports "no certificate", which is what it means.
+		certs, _ = x509.ParseCertificates(data)
 	}
 	return certs, nil
 }
@@ -145,7 +142,7 @@ func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []
 			continue
 		}
 		if len(cs) == 0 {
-			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block)", describe(src))
+			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block or DER certificate)", describe(src))
 			continue
 		}
 		for _, c := range cs {

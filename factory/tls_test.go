@@ -124,14 +124,14 @@ type tlsServerImpl struct {
 }
 
 var serverImpls = []tlsServerImpl{
-	{"go", startGoTLSServer},
+	{"go", func(t *testing.T, s serverSpec) (string, <-chan *x509.Certificate) { return startGoTLSServer(t, s) }},
 	{"openssl", startOpenSSLServer},
 }
 
 // startGoTLSServer serves s with crypto/tls: after a handshake it reads one line, answers
 // one line and closes. Each verified client leaf is sent on the returned channel (best
 // effort, buffered).
-func startGoTLSServer(t *testing.T, s serverSpec) (string, <-chan *x509.Certificate) {
+func startGoTLSServer(t testing.TB, s serverSpec) (string, <-chan *x509.Certificate) {
 	t.Helper()
 	cfg := &tls.Config{
 		Certificates: []tls.Certificate{s.leaf.TLSCertificate()},
