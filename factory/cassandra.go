@@ -1,16 +1,499 @@
 package factory
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/connfactory/connfactory/schema"
 )
 
-// CassandraConnector is a compiled Cassandra profile. PLACEHOLDER: replaced by the
-// Cassandra connector work.
-type CassandraConnector struct{ Connector }
+// Defaults of a Cassandra profile that leaves a key out.
+const (
+	// DefaultCassandraConsistency is the default consistency level of a session. It is
+	// local_quorum rather than gocql's quorum so that a DC-aware client does not wait for
+	// replicas in other datacenters.
+	DefaultCassandraConsistency = "local_quorum"
+	// cassandraReconnectInterval is the pause between gocql's attempts to open a pool
+	// connection. gocql sleeps it without watching the session, so it is also how long its
+	// goroutines can outlive Session.Close: short, where gocql's default is a second.
+	cassandraReconnectInterval = 100 * time.Millisecond
+	// cassandraReconnectRetries is how often gocql tries to open a pool connection.
+	cassandraReconnectRetries = 3
+)
 
-// NewCassandraConnector compiles a Cassandra profile. PLACEHOLDER.
-func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*CassandraConnector, error) {
-	return nil, errors.New("factory: cassandra connector not implemented yet")
+// cassandraConsistencies are the consistency levels a profile may name, lowercase as
+// written in profiles. The serial levels are missing on purpose: they are not valid as a
+// session's default consistency.
+var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "all",
+	"local_quorum", "each_quorum", "local_one"}
+
+// CassandraConnector is a compiled Cassandra profile: a gocql cluster configuration whose
+// connections go through the factory's own dialer (TCP and TLS bounded by the context and
+// connect_timeout, the server name of each configured host, the CRL check and the live TLS
+// material) and authenticate with the profile's mechanism.
+//
+// Defaults: a host without a port uses 9042; consistency is local_quorum; connect_timeout
+// is 5s and timeout 2s; protocol_version 0 lets gocql negotiate the highest version both
+// sides speak; with local_datacenter the host policy is token-aware over DC-aware round
+// robin, without it token-aware over round robin.
+//
+// A CassandraConnector is safe for concurrent use.
+type CassandraConnector struct {
+	name           string
+	log            *slog.Logger
+	now            func() time.Time
+	hosts          []cassHost
+	names          *hostNames
+	proto          int
+	keyspace       string
+	dc             string
+	consistency    gocql.Consistency
+	connectTimeout time.Duration
+	timeout        time.Duration
+	auth           *cassAuth // never nil: mechanism none is a cassAuth too
+	tls            *ClientTLS
+	warnings       []Warning
+	closed         atomic.Bool
 }
+
+// cassHost is one entry of the profile's hosts.
+type cassHost struct {
+	host     string // as written, without port or IPv6 brackets
+	port     int
+	hostport string // host and port joined: what gocql dials and what TLS verifies
+	ip       net.IP // non-nil when host is an IP literal
+}
+
+// NewCassandraConnector compiles profile name (already validated, material resolved) into
+// a connector. It checks what it relies on itself (hosts, protocol version, consistency,
+// mechanism, TLS material) and fails with a config-kind *Error listing every problem.
+func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*CassandraConnector, error) {
+	path := profilePath(name)
+	if p == nil {
+		return nil, configError(schema.Problem{Path: path, Message: "profile is missing"})
+	}
+	o := buildOptions(opts)
+	c := &CassandraConnector{
+		name:     name,
+		log:      o.logger.With("profile", name, "backend", string(schema.Cassandra)),
+		now:      o.now,
+		keyspace: p.Keyspace,
+		dc:       p.LocalDatacenter,
+	}
+	var ps []schema.Problem
+	if p.Backend != schema.Cassandra {
+		ps = append(ps, schema.Problem{Path: path + ".backend",
+			Message: fmt.Sprintf("backend is %q, a Cassandra connector needs %q", p.Backend, schema.Cassandra)})
+	}
+	ps = append(ps, c.compileHosts(path, p.Hosts)...)
+	switch p.ProtocolVersion {
+	case 0, 3, 4, 5:
+		c.proto = p.ProtocolVersion
+	default:
+		ps = append(ps, schema.Problem{Path: path + ".protocol_version", Message: fmt.Sprintf(
+			"protocol version %d is not supported: use 0 (negotiate), 3, 4 or 5 (the Go driver starts at 3, Cassandra 2.1)",
+			p.ProtocolVersion)})
+	}
+	cons := strings.ToLower(strings.TrimSpace(p.Consistency))
+	if cons == "" {
+		cons = DefaultCassandraConsistency
+	}
+	if !contains(cassandraConsistencies, cons) {
+		ps = append(ps, schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
+			"unknown consistency %q (accepted: %s)", p.Consistency, strings.Join(cassandraConsistencies, ", "))})
+	} else if cl, err := gocql.ParseConsistencyWrapper(cons); err == nil {
+		c.consistency = cl
+	}
+	c.connectTimeout = orDefault(p.ConnectTimeout.Std(), schema.DefaultConnectTimeout)
+	c.timeout = orDefault(p.Timeout.Std(), schema.DefaultTimeout)
+
+	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
+	c.auth = auth
+	ps = append(ps, aps...)
+	c.warnings = append(c.warnings, aws...)
+
+	ct, tws, err := CompileTLS(path+".tls", p.TLS, opts...)
+	if err != nil {
+		var tps schema.Problems
+		if len(ps) == 0 || !errors.As(err, &tps) {
+			return nil, err
+		}
+		ps = append(ps, tps...)
+	}
+	if ct != nil && ct.Enabled() {
+		c.tls = ct
+	}
+	c.warnings = append(c.warnings, tws...)
+	if len(ps) > 0 {
+		return nil, configError(ps...)
+	}
+	c.names = newHostNames(c.hosts)
+	return c, nil
+}
+
+// compileHosts parses host[:port] entries, adding the default port.
+func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.Problem {
+	var ps []schema.Problem
+	if len(hosts) == 0 {
+		return []schema.Problem{{Path: path + ".hosts", Message: "at least one host is required"}}
+	}
+	for i, h := range hosts {
+		hp, err := parseHost(h, schema.DefaultCassandraPort)
+		if err != nil {
+			ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.hosts.%d", path, i), Message: err.Error()})
+			continue
+		}
+		c.hosts = append(c.hosts, hp)
+	}
+	return ps
+}
+
+// parseHost splits "host", "host:port", "[v6]:port" or a bare IPv6 address.
+func parseHost(s string, defaultPort int) (cassHost, error) {
+	s = strings.TrimSpace(s)
+	host, portStr, err := net.SplitHostPort(s)
+	if err != nil {
+		// No port: a name, an IPv4 address, or a bare IPv6 address (which has colons).
+		host, portStr = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
+	}
+	if host == "" {
+		return cassHost{}, fmt.Errorf("%q has no host name", s)
+	}
+	port := defaultPort
+	if portStr != "" {
+		port, err = strconv.Atoi(portStr)
+		if err != nil || port < 1 || port > 65535 {
+			return cassHost{}, fmt.Errorf("%q has an invalid port (1 to 65535)", s)
+		}
+	}
+	h := cassHost{host: host, port: port, hostport: net.JoinHostPort(host, strconv.Itoa(port))}
+	if ip := net.ParseIP(host); ip != nil {
+		h.ip = ip
+	} else if strings.Contains(host, ":") {
+		return cassHost{}, fmt.Errorf("%q is neither a host name nor an IP address", s)
+	}
+	return h, nil
+}
+
+func orDefault(d time.Duration, def string) time.Duration {
+	if d > 0 {
+		return d
+	}
+	v, _ := time.ParseDuration(def)
+	return v
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Name is the profile name.
+func (c *CassandraConnector) Name() string { return c.name }
+
+// Backend is schema.Cassandra.
+func (c *CassandraConnector) Backend() schema.Backend { return schema.Cassandra }
+
+// Warnings are what the profile asked for that weakens security.
+func (c *CassandraConnector) Warnings() []Warning { return append([]Warning(nil), c.warnings...) }
+
+// TLS is the connector's compiled TLS layer, nil for a plaintext profile. A reload updates
+// it in place (ClientTLS.Update): connections opened afterwards, including those gocql opens
+// for sessions dialled earlier, use the new material.
+func (c *CassandraConnector) TLS() *ClientTLS { return c.tls }
+
+// Close marks the connector closed: Dial and Check then fail. Sessions already dialled stay
+// open; they are the caller's to close. Close is idempotent.
+func (c *CassandraConnector) Close() error {
+	c.closed.Store(true)
+	return nil
+}
+
+// ClusterConfig returns a fresh gocql configuration for the profile, ready for
+// CreateSession: hosts, port, keyspace, consistency, host policy, timeouts, protocol
+// version, the factory's HostDialer and authentication. Each call builds new policies,
+// because gocql does not allow one host policy in two sessions.
+//
+// A session created from it directly gets gocql's error messages; Dial classifies them.
+func (c *CassandraConnector) ClusterConfig() *gocql.ClusterConfig { return c.clusterConfig(nil) }
+
+func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
+	hosts := make([]string, len(c.hosts))
+	for i, h := range c.hosts {
+		hosts[i] = h.hostport
+	}
+	cfg := gocql.NewCluster(hosts...)
+	cfg.Port = schema.DefaultCassandraPort
+	cfg.ProtoVersion = c.proto
+	cfg.Keyspace = c.keyspace
+	cfg.Consistency = c.consistency
+	cfg.Timeout = c.timeout
+	cfg.WriteTimeout = c.timeout
+	// gocql's ConnectTimeout bounds the CQL handshake (OPTIONS, STARTUP, authentication)
+	// once our dialer has made the TCP and TLS connection within connect_timeout.
+	cfg.ConnectTimeout = c.connectTimeout
+	cfg.HostDialer = &hostDialer{c: c, att: att}
+	cfg.AuthProvider = c.authProvider(att)
+	if c.dc != "" {
+		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(c.dc))
+	} else {
+		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	}
+	cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{
+		MaxRetries: cassandraReconnectRetries, Interval: cassandraReconnectInterval}
+	cfg.Logger = gocqlLogger{c.log}
+	return cfg
+}
+
+// Dial creates a gocql session. Connection setup (TCP, TLS, CQL handshake, authentication)
+// stops when ctx ends; the session outlives ctx. A failure is an *Error whose kind says
+// why: gocql's own error only carries a message, so the kind comes from what the factory's
+// dialer and authenticator saw, or from the server's words.
+func (c *CassandraConnector) Dial(ctx context.Context) (*gocql.Session, error) {
+	if c.closed.Load() {
+		return nil, Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, ctxError(err, "")
+	}
+	att := newAttempt(ctx)
+	sess, err := c.clusterConfig(att).CreateSession()
+	att.finish()
+	if err != nil {
+		err = c.classify(err, att)
+		c.log.Debug("cassandra dial failed", "err", err)
+		return nil, err
+	}
+	return sess, nil
+}
+
+// Check opens one session on the first host that answers (trying them in order), with one
+// connection and without topology discovery or schema metadata, reads release_version
+// from system.local and closes everything before it returns.
+func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
+	start := time.Now()
+	r := &Report{
+		Profile: c.name,
+		Backend: string(schema.Cassandra),
+		Auth:    AuthReport{Mechanism: string(c.auth.mech), Username: c.auth.user, Result: "not attempted"},
+	}
+	if c.tls != nil {
+		r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
+	} else {
+		r.TLS.Mode = string(schema.TLSDisable)
+	}
+	for _, w := range c.warnings {
+		r.Warnings = append(r.Warnings, w.String())
+	}
+	done := func(err error) (*Report, error) {
+		r.Latency = time.Since(start)
+		r.LatencyMS = float64(r.Latency.Microseconds()) / 1000
+		if err != nil {
+			r.Fail(err)
+			return r, err
+		}
+		r.OK = true
+		return r, nil
+	}
+	if c.closed.Load() {
+		return done(Errorf(KindConfig, "", "cassandra connector %q is closed", c.name))
+	}
+	var lastErr error
+	for _, h := range c.hosts {
+		if err := ctx.Err(); err != nil {
+			if lastErr == nil {
+				lastErr = ctxError(err, h.hostport)
+			}
+			break
+		}
+		err := c.checkHost(ctx, h, r)
+		if err == nil {
+			return done(nil)
+		}
+		lastErr = err
+	}
+	return done(lastErr)
+}
+
+// checkHost runs Check against one host, filling r.
+func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Report) error {
+	att := newAttempt(ctx)
+	att.observe = true
+	cfg := c.clusterConfig(att)
+	cfg.Hosts = []string{h.hostport}
+	cfg.NumConns = 1
+	cfg.DisableInitialHostLookup = true
+	cfg.Metadata.CacheMode = gocql.Disabled
+	cfg.Events.DisableNodeStatusEvents = true
+	cfg.Events.DisableTopologyEvents = true
+	cfg.Events.DisableSchemaEvents = true
+	cfg.ReconnectInterval = 0
+	// Without host lookup gocql knows no datacenter, and a DC-aware policy would treat the
+	// one host as remote.
+	cfg.PoolConfig.HostSelectionPolicy = gocql.RoundRobinHostPolicy()
+	r.Server = ServerReport{Address: h.hostport}
+
+	sess, err := cfg.CreateSession()
+	att.finish()
+	if err == nil {
+		att.mu.Lock()
+		att.ready = true
+		att.mu.Unlock()
+	}
+	c.fillReport(r, att)
+	if err != nil {
+		err = c.classify(err, att)
+		if k := KindOf(err); k == KindAuthFailed || k == KindAuthRequired {
+			r.Auth.Result = "failed"
+		}
+		return err
+	}
+	defer sess.Close()
+	var version string
+	q := sess.Query("SELECT release_version FROM system.local").WithContext(ctx)
+	if err := q.Scan(&version); err != nil {
+		if ctx.Err() != nil {
+			return ctxError(ctx.Err(), h.hostport)
+		}
+		return Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
+	}
+	r.Server.Version = version
+	return nil
+}
+
+// fillReport copies what the attempt observed into r.
+func (c *CassandraConnector) fillReport(r *Report, att *attempt) {
+	att.mu.Lock()
+	defer att.mu.Unlock()
+	if att.tlsState != nil {
+		r.TLS.ServerName = att.serverName
+		r.TLS.FillTLS(*att.tlsState, c.now())
+	}
+	if c.tls != nil {
+		if cert := c.tls.ClientCertificate(); cert != nil {
+			ci := NewCertInfo(cert, c.now())
+			r.TLS.ClientCert = &ci
+		}
+	}
+	if att.proto != 0 {
+		r.Server.ProtocolVersion = att.proto
+	}
+	if att.addr != "" {
+		r.Server.Node = att.addr
+	}
+	if att.authUser != "" {
+		r.Auth.Username = att.authUser
+	}
+	r.Auth.Authenticator = att.authClass
+	switch {
+	case att.authOK:
+		r.Auth.Result = "ok"
+	case att.ready && att.authClass == "":
+		// The server did not ask for credentials.
+		r.Auth.Result = "none"
+	}
+}
+
+// Server messages (and gocql's) that say why a connection failed. gocql wraps errors with
+// %v, so these words are all that is left of the cause by the time NewSession returns.
+var (
+	// Cassandra's PasswordAuthenticator: "Provided username U and/or password are incorrect"
+	// (3.x and later) and "Username and/or password are incorrect" (2.x).
+	authFailedMessages = []string{
+		"and/or password are incorrect",
+		"Authentication ID must not be null",
+		"Password must not be null",
+		"Failed to authenticate",
+		"Unable to perform authentication",
+	}
+	// gocql's message when the server sends AUTHENTICATE and the config has no authenticator.
+	authRequiredMessages = []string{"authentication required (using "}
+	// gocql's messages when the CQL handshake gets no answer within ConnectTimeout: the
+	// startup context ran out, or the connection's read deadline did.
+	timeoutMessages = []string{"no response to connection startup within timeout",
+		"no response received from cassandra within timeout period"}
+	// gocql's message when no configured host name resolves.
+	unreachableMessages = []string{"failed to resolve any of the provided hostnames",
+		"no connections were made when creating the session"}
+)
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// classify turns gocql's session error into an *Error. What the factory saw itself comes
+// first (its authenticator's refusal, the caller's context), then the server's words, then
+// the last dial error, then gocql's.
+func (c *CassandraConnector) classify(err error, att *attempt) error {
+	att.mu.Lock()
+	authErr, dialErr, host := att.authErr, att.dialErr, att.lastHost
+	att.mu.Unlock()
+	if host == "" && len(c.hosts) > 0 {
+		host = c.hosts[0].hostport
+	}
+	msg := err.Error()
+	switch {
+	case authErr != nil:
+		return authErr
+	case att.ctx.Err() != nil:
+		return ctxError(att.ctx.Err(), host)
+	case containsAny(msg, authFailedMessages):
+		return &Error{Kind: KindAuthFailed, Host: host, Err: err}
+	case containsAny(msg, authRequiredMessages):
+		return &Error{Kind: KindAuthRequired, Host: host, Err: fmt.Errorf(
+			"the server requires authentication and the profile has auth.mechanism none: %w", err)}
+	case dialErr != nil:
+		return dialErr
+	case containsAny(msg, timeoutMessages):
+		return &Error{Kind: KindTimeout, Host: host, Err: fmt.Errorf(
+			"no CQL answer within connect_timeout %s: %w", c.connectTimeout, err)}
+	case containsAny(msg, unreachableMessages):
+		return &Error{Kind: KindUnreachable, Host: host, Err: err}
+	}
+	return Classify(err, KindProtocol, host)
+}
+
+// ctxError classifies the end of the caller's context: a deadline is timeout, and so is a
+// cancellation, which is the caller giving up waiting.
+func ctxError(err error, host string) error {
+	return &Error{Kind: KindTimeout, Host: host, Err: fmt.Errorf("connection setup stopped: %w", err)}
+}
+
+// gocqlLogger sends gocql's log lines to the connector's logger at debug level: gocql logs
+// routine reconnections as errors, which are the caller's to judge from Dial's result.
+type gocqlLogger struct{ l *slog.Logger }
+
+func (g gocqlLogger) log(level, msg string, fields []gocql.LogField) {
+	if !g.l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := make([]any, 0, 2+2*len(fields))
+	attrs = append(attrs, "gocql_level", level)
+	for _, f := range fields {
+		attrs = append(attrs, f.Name, f.Value.Any())
+	}
+	g.l.Debug("gocql: "+msg, attrs...)
+}
+
+func (g gocqlLogger) Error(msg string, f ...gocql.LogField)   { g.log("error", msg, f) }
+func (g gocqlLogger) Warning(msg string, f ...gocql.LogField) { g.log("warning", msg, f) }
+func (g gocqlLogger) Info(msg string, f ...gocql.LogField)    { g.log("info", msg, f) }
+func (g gocqlLogger) Debug(msg string, f ...gocql.LogField)   { g.log("debug", msg, f) }
