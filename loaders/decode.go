@@ -362,7 +362,7 @@ func koanfFields(t reflect.Type) map[string]reflect.Type {
 func suggest(s string, known []string) string {
 	best, bestD := "", 3
 	for _, k := range known {
-		if d := levenshtein(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
+		if d := editDistance(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
 			best, bestD = k, d
 		}
 	}
@@ -372,29 +372,34 @@ func suggest(s string, known []string) string {
 	return fmt.Sprintf("; did you mean %q?", best)
 }
 
-func levenshtein(a, b string) int {
+// editDistance is the optimal string alignment distance: Levenshtein plus adjacent
+// transpositions, the commonest typo ("mni_version").
+func editDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return d[len(ra)][len(rb)]
 }
 
 // problem builds a Problem; Source is the origin of the offending value.
 func problem(path, source, format string, args ...any) schema.Problem {
 	return schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: source}
 }
-

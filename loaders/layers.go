@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/knadh/koanf/maps"
 	"github.com/knadh/koanf/parsers/json"
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -155,8 +156,10 @@ func joinRel(dir, p string, slash bool) string {
 
 // valuesLayer normalises Options.Values (nested or dotted keys) to a nested map.
 func (l *loader) valuesLayer() map[string]any {
+	// Flatten first: a map may mix nested tables and dotted keys for the same table.
+	flat, _ := maps.Flatten(deepCopyMap(l.opts.Values), nil, ".")
 	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(l.opts.Values, "."), nil); err != nil {
+	if err := k.Load(confmap.Provider(flat, "."), nil); err != nil {
 		l.add("", OriginOverride, "cannot load override values: %v", err)
 		return nil
 	}
