@@ -6,6 +6,24 @@
 //
 // Every problem found is reported, not only the first: Load returns a schema.Problems listing
 // them all, each at its dotted config path with the origin of the offending value.
+//
+// Origins (schema.Config.Origins and Problem.Source) are, for every leaf key: the file name
+// as given in Options.Files; "env NAME" for an environment variable; "override" for
+// Options.Values; "go" for Options.Base; "default" for a built-in default. A value a
+// profile inherits says so: "app.toml via defaults", "base.toml via extends cass_base".
+// Lists are leaves (profiles.x.hosts, profiles.x.tls.ca); problems inside them use indexes
+// (profiles.x.tls.ca[1]).
+//
+// Layers merge table by table, except that a secret or material source (auth.password,
+// tls.ca, tls.cert, tls.key, tls.pkcs12, tls.crl) is replaced as a whole by a later layer,
+// so that `CONNFACTORY_PROFILES__X__AUTH__PASSWORD__ENV=PW` overrides a `{file = ..}`
+// instead of combining with it.
+//
+// Environment variables: the prefix (CONNFACTORY_) is stripped, the rest lowercased and
+// split at "__"; variables without "__" (CONNFACTORY_CONFIG) are not configuration keys.
+// Values are strings converted by the schema's types; lists are comma-separated
+// (tls.ciphers also colon-separated). Lists of tables (auth.per_host) cannot be given
+// from the environment.
 package loaders
 
 import (
