@@ -325,7 +325,50 @@ func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
 		return nil, &Error{Kind: KindUnreachable, Err: errors.New(
 			"riak: the preflight passed but riak-go-client could not open its own connection to any host (see the riak-go-client log lines)")}
 	}
+	if err := c.firstPing(ctx, cluster); err != nil {
+		_ = cluster.Stop()
+		return nil, err
+	}
 	return cluster, nil
+}
+
+// firstPing runs one RpbPingReq through the cluster, on the connection Start just
+// opened. Beyond proving the pool works, it defuses a riak-go-client trap: its default
+// node manager loops until it finds a node that executes, and its exit test can never
+// match while its round-robin index is still at its initial 0. So the first command a
+// cluster ever runs, if it meets only nodes being health-checked, spins forever (after
+// Stop too); every later command gives up after one round. Running the first command
+// here, on a connection known to be open, moves the index for good.
+func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster) error {
+	done := make(chan riak.Command, 1)
+	ping := &riak.PingCommand{}
+	async := &riak.Async{Command: ping, Done: done}
+	if err := cluster.ExecuteAsync(async); err != nil {
+		return &Error{Kind: KindProtocol, Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
+	}
+	// The ping is bounded by riak-go-client's request timeout on each of its attempts;
+	// this timer only guards against the spin described above.
+	limit := time.NewTimer(c.connectTimeout + 3*c.timeout)
+	defer limit.Stop()
+	select {
+	case <-done:
+		err := async.Error
+		if err == nil {
+			err = ping.Error()
+		}
+		if err != nil {
+			return &Error{Kind: classifyNet(err, KindProtocol), Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
+		}
+		if !ping.Success() {
+			return &Error{Kind: KindProtocol, Err: errors.New("riak: first ping through the cluster was not answered")}
+		}
+		return nil
+	case <-ctx.Done():
+	case <-limit.C:
+	}
+	c.logger.Error("riak: riak-go-client did not finish its first ping; one of its goroutines may keep running",
+		"profile", c.name)
+	return &Error{Kind: KindTimeout, Err: errors.New("riak: riak-go-client did not finish its first ping through the cluster in time")}
 }
 
 // riakNodeConnections reads a node's connection count from Node.String.

@@ -104,7 +104,7 @@ func riakProfile(hosts []string, mech schema.Mechanism, user, password string, t
 	return p
 }
 
-func newRiak(t *testing.T, p *schema.Profile, opts ...factory.Option) *factory.RiakConnector {
+func newRiak(t testing.TB, p *schema.Profile, opts ...factory.Option) *factory.RiakConnector {
 	t.Helper()
 	c, err := factory.NewRiakConnector("riak_test", p, opts...)
 	require.NoError(t, err)
@@ -580,4 +580,29 @@ func TestRiakDriverLogsGoToSlog(t *testing.T) {
 	require.Contains(t, out, `"component":"riak-go-client"`)
 	require.Contains(t, out, "error when dialing")
 	require.NotContains(t, out, "[ERROR]")
+}
+
+// TestRiakNodeDiesAfterDial: a cluster from Dial whose only node goes away fails its
+// commands ("all retries exhausted") instead of spinning, and Stop leaves nothing.
+func TestRiakNodeDiesAfterDial(t *testing.T) {
+	riakLeakCheck(t)
+	srv, err := riaktest.Start(secureRiak())
+	require.NoError(t, err)
+	// The health check logs every 125 ms while the node is down.
+	quiet := factory.WithLogger(slog.New(slog.DiscardHandler))
+	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakTLS()), quiet)
+	cl, err := c.Dial(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, srv.Close())
+	for range 2 {
+		done := make(chan riak.Command, 1)
+		require.NoError(t, cl.ExecuteAsync(&riak.Async{Command: &riak.PingCommand{}, Done: done}))
+		select {
+		case cmd := <-done:
+			require.False(t, cmd.Success())
+		case <-time.After(10 * time.Second):
+			t.Fatal("riak-go-client is spinning on a dead node")
+		}
+	}
+	require.NoError(t, cl.Stop())
 }

@@ -1,0 +1,78 @@
+package factory_test
+
+import (
+	"context"
+	"crypto/tls"
+	"testing"
+
+	riak "github.com/basho/riak-go-client"
+	"github.com/stretchr/testify/require"
+
+	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/testserver/riaktest"
+)
+
+// BenchmarkRiakConnect compares, on one TLS + password server, connect + STARTTLS + TLS
+// + auth + ping:
+//
+//   - DialConn: the factory's preflight alone (one connection);
+//   - Dial: the factory's Dial (preflight, then riak-go-client's cluster with its own
+//     connection and a first ping through it), ping, Stop;
+//   - HandBuilt: a riak-go-client node built by hand with a plain *tls.Config, Start,
+//     ping, Stop: what a program does without the factory (and without its safety).
+//
+//	go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
+func BenchmarkRiakConnect(b *testing.B) {
+	srv, err := riaktest.Start(secureRiak())
+	require.NoError(b, err)
+	defer func() { require.NoError(b, srv.Close()) }()
+	p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
+	c := newRiak(b, p)
+	ctx := context.Background()
+	ping := func(b *testing.B, cl *riak.Cluster) {
+		if err := cl.Execute(&riak.PingCommand{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.Run("DialConn", func(b *testing.B) {
+		for b.Loop() {
+			conn, err := c.DialConn(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = conn.Close()
+		}
+	})
+	b.Run("Dial", func(b *testing.B) {
+		for b.Loop() {
+			cl, err := c.Dial(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ping(b, cl)
+			_ = cl.Stop()
+		}
+	})
+	b.Run("HandBuilt", func(b *testing.B) {
+		for b.Loop() {
+			node, err := riak.NewNode(&riak.NodeOptions{
+				RemoteAddress: srv.Addr(),
+				AuthOptions: &riak.AuthOptions{User: "pwuser", Password: riakPassword,
+					TlsConfig: &tls.Config{RootCAs: riakPKI.Root.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cl, err := riak.NewCluster(&riak.ClusterOptions{Nodes: []*riak.Node{node}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := cl.Start(); err != nil {
+				b.Fatal(err)
+			}
+			ping(b, cl)
+			_ = cl.Stop()
+		}
+	})
+}
