@@ -16,12 +16,14 @@ import (
 // + auth + ping:
 //
 //   - DialConn: the factory's preflight alone (one connection);
+//
 //   - Dial: the factory's Dial (preflight, then riak-go-client's cluster with its own
 //     connection and a first ping through it), ping, Stop;
+//
 //   - HandBuilt: a riak-go-client node built by hand with a plain *tls.Config, Start,
 //     ping, Stop: what a program does without the factory (and without its safety).
 //
-//	go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
+//     go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
 func BenchmarkRiakConnect(b *testing.B) {
 	srv, err := riaktest.Start(secureRiak())
 	require.NoError(b, err)
