@@ -102,6 +102,7 @@ func parseErrorMessage(err error, b []byte) string {
 	}
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: ")
+	msg = strings.ReplaceAll(strings.ReplaceAll(msg, ":\n  ", ": "), "\n  ", "; ")
 	if !strings.Contains(msg, "line ") {
 		// YAML errors without a position (rare): still say it.
 		return msg + " (line unknown)"
