@@ -43,8 +43,10 @@ var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "a
 //
 // Defaults: a host without a port uses 9042; consistency is local_quorum; connect_timeout
 // is 5s and timeout 2s; protocol_version 0 lets gocql negotiate the highest version both
-// sides speak; with local_datacenter the host policy is token-aware over DC-aware round
-// robin, without it token-aware over round robin.
+// sides speak; with local_datacenter the host policy is token-aware (replicas shuffled)
+// over DC-aware round robin, without it token-aware over round robin. connect_timeout
+// bounds TCP + TLS in the factory's dialer, and gocql's ConnectTimeout (set to the same
+// value) bounds the CQL handshake and authentication that follow on that connection.
 //
 // A CassandraConnector is safe for concurrent use.
 type CassandraConnector struct {
@@ -248,9 +250,11 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	cfg.HostDialer = &hostDialer{c: c, att: att}
 	cfg.AuthProvider = c.authProvider(att)
 	if c.dc != "" {
-		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(c.dc))
+		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(
+			gocql.DCAwareRoundRobinPolicy(c.dc), gocql.ShuffleReplicas())
 	} else {
-		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(
+			gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
 	}
 	cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{
 		MaxRetries: cassandraReconnectRetries, Interval: cassandraReconnectInterval}

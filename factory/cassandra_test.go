@@ -521,6 +521,16 @@ func TestCassandraDialBoundedByContext(t *testing.T) {
 	require.False(t, r.OK)
 }
 
+func TestCassandraLocalDatacenterKeyspace(t *testing.T) {
+	cassLeakCheck(t)
+	env := cassTLSServer(t)
+	p := cassProfile(env.localhost(), cassTLS(env.set, false))
+	p.LocalDatacenter, p.Keyspace, p.Consistency = cqltest.DefaultDatacenter, "app", "local_one"
+	s := cassDial(t, cassConnector(t, p))
+	defer s.Close()
+	cassReleaseVersion(t, s)
+}
+
 func TestCassandraSessionOutlivesDialContext(t *testing.T) {
 	cassLeakCheck(t)
 	env := cassTLSServer(t)

@@ -1,0 +1,108 @@
+package factory_test
+
+import (
+	"context"
+	"crypto/tls"
+	"sort"
+	"testing"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/testserver/cqltest"
+)
+
+// BenchmarkCassandraConnect measures connect + TLS + password authentication + the first
+// query (release_version from system.local) through the connector's Dial, against a
+// hand-written gocql configuration doing the same on the same server: gocql's own TLS
+// path (SslOpts), its PasswordAuthenticator, and the pool size, policies, timeouts and
+// reconnection policy the connector sets, so that only the factory's layer differs. The
+// two alternate within each iteration (order swapped every other one), so drift on the
+// machine hits both alike. Metrics: connector-ns/op, gocql-ns/op, their medians, and
+// ratio (connector / gocql, from the sums).
+//
+//	go test -run '^$' -bench BenchmarkCassandraConnect -benchtime 300x ./factory
+func BenchmarkCassandraConnect(b *testing.B) {
+	for _, mutual := range []bool{false, true} {
+		name := "tls+password"
+		if mutual {
+			name = "mtls+password"
+		}
+		b.Run(name, func(b *testing.B) { benchConnect(b, mutual) })
+	}
+}
+
+func benchConnect(b *testing.B, mutual bool) {
+	env := cassTLSServer(b, func(o *cqltest.Options) {
+		if mutual {
+			o.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	})
+	p := cassProfile(env.localhost(), cassTLS(env.set, mutual))
+	c := cassConnector(b, p)
+
+	hand := func() *gocql.ClusterConfig {
+		cfg := gocql.NewCluster(env.localhost())
+		tc := &tls.Config{RootCAs: env.set.Root.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+		if mutual {
+			tc.Certificates = []tls.Certificate{env.set.Client.TLSCertificate()}
+		}
+		cfg.SslOpts = &gocql.SslOptions{Config: tc, EnableHostVerification: true}
+		cfg.Authenticator = gocql.PasswordAuthenticator{Username: cassUser, Password: cassPassword,
+			AllowedAuthenticators: []string{schema.DefaultPasswordAuthenticator}}
+		cfg.Consistency = gocql.LocalQuorum
+		cfg.Timeout, cfg.WriteTimeout, cfg.ConnectTimeout = 5*time.Second, 5*time.Second, 5*time.Second
+		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
+		cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 3, Interval: 100 * time.Millisecond}
+		return cfg
+	}
+	connector := func() (*gocql.Session, error) { return c.Dial(context.Background()) }
+	gocqlOnly := func() (*gocql.Session, error) { return hand().CreateSession() }
+
+	run := func(dial func() (*gocql.Session, error)) time.Duration {
+		begin := time.Now()
+		s, err := dial()
+		require.NoError(b, err)
+		var v string
+		require.NoError(b, s.Query("SELECT release_version FROM system.local").Scan(&v))
+		took := time.Since(begin)
+		s.Close()
+		return took
+	}
+	// Warm both paths (TLS session caches are off on both sides, but code and allocations
+	// warm up).
+	run(connector)
+	run(gocqlOnly)
+
+	ours := make([]time.Duration, 0, b.N)
+	theirs := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			ours = append(ours, run(connector))
+			theirs = append(theirs, run(gocqlOnly))
+		} else {
+			theirs = append(theirs, run(gocqlOnly))
+			ours = append(ours, run(connector))
+		}
+	}
+	b.StopTimer()
+	sum := func(ds []time.Duration) (t time.Duration) {
+		for _, d := range ds {
+			t += d
+		}
+		return t
+	}
+	median := func(ds []time.Duration) time.Duration {
+		s := append([]time.Duration(nil), ds...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
+	}
+	b.ReportMetric(float64(sum(ours).Nanoseconds())/float64(b.N), "connector-ns/op")
+	b.ReportMetric(float64(sum(theirs).Nanoseconds())/float64(b.N), "gocql-ns/op")
+	b.ReportMetric(float64(median(ours).Nanoseconds()), "connector-median-ns")
+	b.ReportMetric(float64(median(theirs).Nanoseconds()), "gocql-median-ns")
+	b.ReportMetric(float64(sum(ours))/float64(sum(theirs)), "ratio")
+}
