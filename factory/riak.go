@@ -43,6 +43,7 @@ type RiakConnector struct {
 	timeout        time.Duration
 	logger         *slog.Logger
 	now            func() time.Time
+	closed         atomic.Bool
 }
 
 var _ Connector = (*RiakConnector)(nil)
@@ -199,9 +200,21 @@ func (c *RiakConnector) Backend() schema.Backend { return schema.Riak }
 // Warnings are the profile's security warnings (TLS and auth).
 func (c *RiakConnector) Warnings() []Warning { return slices.Clone(c.warnings) }
 
-// Close releases the connector. It has no background work of its own; clusters from
-// Dial and connections from DialConn are the caller's to stop and close.
-func (c *RiakConnector) Close() error { return nil }
+// Close marks the connector closed: Dial, DialConn and Check then fail with a config
+// *Error. It has no background work of its own; clusters from Dial and connections from
+// DialConn stay up and are the caller's to stop and close. Close is idempotent.
+func (c *RiakConnector) Close() error {
+	c.closed.Store(true)
+	return nil
+}
+
+// errIfClosed is the error of a use after Close.
+func (c *RiakConnector) errIfClosed() error {
+	if c.closed.Load() {
+		return Errorf(KindConfig, "", "riak connector %q is closed", c.name)
+	}
+	return nil
+}
 
 // TLS is the compiled TLS configuration, nil for mechanism none.
 func (c *RiakConnector) TLS() *ClientTLS { return c.tls }
@@ -263,6 +276,9 @@ type riakResult struct {
 //
 // The caller stops the cluster with Stop.
 func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
+	if err := c.errIfClosed(); err != nil {
+		return nil, err
+	}
 	results := make([]riakResult, len(c.hosts))
 	var wg sync.WaitGroup
 	for i, h := range c.hosts {
@@ -425,6 +441,9 @@ func (e *riakAllFailed) Unwrap() []error {
 // mechanism is none. It speaks Riak PB framing, for programs using another client or
 // their own. On failure the error is that of riakAggregate: every host's failure.
 func (c *RiakConnector) DialConn(ctx context.Context) (net.Conn, error) {
+	if err := c.errIfClosed(); err != nil {
+		return nil, err
+	}
 	var failed []riakResult
 	for _, h := range c.hosts {
 		conn, err := c.preflight(ctx, h, &Report{}, false)
@@ -445,6 +464,11 @@ func (c *RiakConnector) DialConn(ctx context.Context) (net.Conn, error) {
 // none did, the last attempt, with the error of every host. Latency is the time from
 // the TCP dial to the last answer on the host reported.
 func (c *RiakConnector) Check(ctx context.Context) (*Report, error) {
+	if err := c.errIfClosed(); err != nil {
+		rep := c.newReport()
+		rep.Fail(err)
+		return rep, err
+	}
 	var failed []riakResult
 	var rep *Report
 	for _, h := range c.hosts {

@@ -13,17 +13,13 @@ import (
 )
 
 // BenchmarkRiakConnect compares, on one TLS + password server, connect + STARTTLS + TLS
-// + auth + ping:
+// + auth + ping. DialConn is the factory's preflight alone (one connection). Dial is the
+// factory's Dial (preflight, then riak-go-client's cluster with its own connection and
+// a first ping through it), one ping, Stop. HandBuilt is a riak-go-client node built by
+// hand with a plain *tls.Config, Start, one ping, Stop: what a program does without the
+// factory (and without its safety). Run:
 //
-//   - DialConn: the factory's preflight alone (one connection);
-//
-//   - Dial: the factory's Dial (preflight, then riak-go-client's cluster with its own
-//     connection and a first ping through it), ping, Stop;
-//
-//   - HandBuilt: a riak-go-client node built by hand with a plain *tls.Config, Start,
-//     ping, Stop: what a program does without the factory (and without its safety).
-//
-//     go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
+//	go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
 func BenchmarkRiakConnect(b *testing.B) {
 	srv, err := riaktest.Start(secureRiak())
 	require.NoError(b, err)

@@ -264,6 +264,21 @@ func TestRiakCompileErrors(t *testing.T) {
 	require.Nil(t, conn)
 }
 
+func TestRiakClosed(t *testing.T) {
+	c, err := factory.NewRiakConnector("riak_test", riakProfile([]string{"127.0.0.1"}, "", "", "", nil))
+	require.NoError(t, err)
+	require.NoError(t, c.Close())
+	require.NoError(t, c.Close())
+	_, err = c.Dial(context.Background())
+	require.ErrorIs(t, err, factory.ErrConfig)
+	require.ErrorContains(t, err, "closed")
+	_, err = c.DialConn(context.Background())
+	require.ErrorIs(t, err, factory.ErrConfig)
+	rep, err := c.Check(context.Background())
+	require.ErrorIs(t, err, factory.ErrConfig)
+	require.Equal(t, "config", rep.Error.Kind)
+}
+
 func TestRiakWarnings(t *testing.T) {
 	p := riakProfile([]string{"h"}, schema.MechanismTrust, "trusted", "unused", riakTLS())
 	p.Auth.PerHost = []schema.HostCredentials{{Host: "h", Username: "x"}}
@@ -605,4 +620,47 @@ func TestRiakNodeDiesAfterDial(t *testing.T) {
 		}
 	}
 	require.NoError(t, cl.Stop())
+}
+
+// TestRiakNodeOptionsSeeReloadedMaterial: riak-go-client keeps one *tls.Config per node
+// for the node's life, so the config NodeOptions gave out must present the client
+// certificate of the latest reload, not the one of its time.
+func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
+	riakLeakCheck(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, ln.Close()) }()
+	cns := make(chan string, 2)
+	go func() {
+		for {
+			raw, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := tls.Server(raw, riakPKI.ServerTLSConfig())
+			cn := ""
+			if tc.Handshake() == nil && len(tc.ConnectionState().PeerCertificates) > 0 {
+				cn = tc.ConnectionState().PeerCertificates[0].Subject.CommonName
+			}
+			_ = tc.Close()
+			cns <- cn
+		}
+	}()
+
+	c := newRiak(t, riakProfile([]string{ln.Addr().String()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
+	cfg := c.NodeOptions()[0].AuthOptions.TlsConfig
+	handshake := func() string {
+		raw, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		tc := tls.Client(raw, cfg)
+		require.NoError(t, tc.Handshake())
+		// Read until the server closes, so its side has finished too.
+		_, _ = io.Copy(io.Discard, tc)
+		require.NoError(t, tc.Close())
+		return <-cns
+	}
+	require.Equal(t, "riakcert", handshake())
+	_, err = c.TLS().Update(riakCertTLS(riakPKI.Client))
+	require.NoError(t, err)
+	require.Equal(t, "app", handshake())
 }
