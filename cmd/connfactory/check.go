@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/schema"
+)
+
+// checkResult is one profile's outcome: its report, and whether its failure was the
+// configuration's (exit 1) rather than the connection's (exit 2).
+type checkResult struct {
+	report  *factory.Report
+	err     error
+	invalid bool
+}
+
+func newCheckCmd() *cobra.Command {
+	var (
+		files   []string
+		asJSON  bool
+		timeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "check [-c FILE]... PROFILE... [--json] [--timeout D]",
+		Short: "Make one real connection per profile and report TLS, auth and server (exit 2 on failure)",
+		Long: `For each profile: TCP, TLS handshake (verified as the profile says), authentication and
+one request, then a report: TLS version and cipher, the server's chain with subjects, issuers
+and days to expiry, the auth mechanism and result, the server version and the latency. A
+failure prints its kind (unreachable, timeout, tls_untrusted, tls_hostname, tls_expired,
+tls_revoked, tls_handshake, auth_failed, auth_required, protocol, config), the underlying
+message and one line of advice. --json prints one JSON object per profile, one per line.
+Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is invalid.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, err := connfactory.Load(fileOpts(files)...)
+			if err != nil {
+				printProblems(cmd, err)
+				return exitError{exitInvalid}
+			}
+			defer reg.Close()
+			for _, name := range args {
+				if _, ok := reg.Profile(name); !ok {
+					return usageError{fmt.Errorf("no profile %q (profiles: %s)", name, strings.Join(reg.Profiles(), ", "))}
+				}
+			}
+			code := exitOK
+			for _, name := range args {
+				res := checkProfile(cmd.Context(), reg, name, timeout)
+				if asJSON {
+					writeJSONReport(cmd.OutOrStdout(), res.report)
+				} else {
+					writeHumanReport(cmd.OutOrStdout(), res)
+				}
+				switch {
+				case res.invalid:
+					code = exitInvalid
+				case res.err != nil && code == exitOK:
+					code = exitFailed
+				}
+			}
+			if code != exitOK {
+				return exitError{code}
+			}
+			return nil
+		},
+	}
+	configFlag(cmd, &files)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per profile")
+	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "bound on each profile's check")
+	return cmd
+}
+
+// checkProfile compiles and checks one profile within timeout.
+func checkProfile(ctx context.Context, reg *connfactory.Registry, name string, timeout time.Duration) checkResult {
+	p, _ := reg.Profile(name)
+	c, err := reg.Connector(name)
+	if err != nil {
+		r := &factory.Report{Profile: name, Backend: string(p.Backend)}
+		r.Auth.Mechanism = string(p.Auth.EffectiveMechanism())
+		r.Fail(err)
+		return checkResult{report: r, err: err, invalid: errors.Is(err, factory.ErrConfig) || errors.Is(err, schema.ErrInvalid)}
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	r, err := c.Check(ctx)
+	if r == nil {
+		r = &factory.Report{Profile: name, Backend: string(c.Backend())}
+	}
+	if err != nil && r.Error == nil {
+		r.Fail(err)
+	}
+	for _, w := range c.Warnings() {
+		r.Warnings = appendUnique(r.Warnings, w.String())
+	}
+	return checkResult{report: r, err: err}
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// jsonReport is the --json form: DESIGN.md's fields, plus advice in the error.
+type jsonReport struct {
+	*factory.Report
+	Error *jsonError `json:"error,omitempty"`
+}
+
+type jsonError struct {
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+	Advice  string `json:"advice,omitempty"`
+}
+
+func writeJSONReport(w io.Writer, r *factory.Report) {
+	out := jsonReport{Report: r}
+	if r.Error != nil {
+		out.Error = &jsonError{Kind: r.Error.Kind, Message: r.Error.Message, Advice: adviceFor(r)}
+	}
+	b, _ := json.Marshal(out)
+	fmt.Fprintln(w, string(b))
+}
+
+// adviceFor recovers the advice for a report's error kind.
+func adviceFor(r *factory.Report) string {
+	if r.Error == nil {
+		return ""
+	}
+	return factory.Advice(&factory.Error{Kind: factory.Kind(r.Error.Kind), Err: errors.New(r.Error.Message)})
+}
+
+func writeHumanReport(w io.Writer, res checkResult) {
+	r := res.report
+	status := "OK"
+	if !r.OK || res.err != nil {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "%s (%s): %s in %.1f ms\n", r.Profile, r.Backend, status, r.LatencyMS)
+	if r.Server.Address != "" || r.Server.Version != "" {
+		line := "  server:  " + r.Server.Address
+		if r.Server.Version != "" {
+			line += "  version " + r.Server.Version
+		}
+		if r.Server.Node != "" {
+			line += "  node " + r.Server.Node
+		}
+		if r.Server.ProtocolVersion != 0 {
+			line += fmt.Sprintf("  protocol v%d", r.Server.ProtocolVersion)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if r.TLS.Enabled {
+		fmt.Fprintf(w, "  tls:     %s %s  mode %s  server name %s\n", r.TLS.Version, r.TLS.Cipher, r.TLS.Mode, r.TLS.ServerName)
+		for i, c := range r.TLS.PeerChain {
+			fmt.Fprintf(w, "  chain[%d]: %s\n            issued by %s, expires %s (%d days)\n",
+				i, c.Subject, c.Issuer, c.NotAfter.Format("2006-01-02"), c.DaysLeft)
+		}
+		if r.TLS.ClientCert != nil {
+			fmt.Fprintf(w, "  client:  %s, expires %s (%d days)\n", r.TLS.ClientCert.Subject,
+				r.TLS.ClientCert.NotAfter.Format("2006-01-02"), r.TLS.ClientCert.DaysLeft)
+		}
+	} else {
+		fmt.Fprintln(w, "  tls:     off (plaintext)")
+	}
+	auth := "  auth:    " + r.Auth.Mechanism
+	if r.Auth.Username != "" {
+		auth += " as " + r.Auth.Username
+	}
+	if r.Auth.Authenticator != "" {
+		auth += " (" + r.Auth.Authenticator + ")"
+	}
+	if r.Auth.Result != "" {
+		auth += ": " + r.Auth.Result
+	}
+	fmt.Fprintln(w, auth)
+	for _, wn := range r.Warnings {
+		fmt.Fprintln(w, "  warning: "+wn)
+	}
+	if r.Error != nil {
+		fmt.Fprintf(w, "  error:   %s: %s\n", r.Error.Kind, r.Error.Message)
+		if a := adviceFor(r); a != "" {
+			fmt.Fprintf(w, "  advice:  %s\n", a)
+		}
+	}
+}

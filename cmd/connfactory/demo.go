@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/testserver/cqltest"
+	"github.com/connfactory/connfactory/testserver/pki"
+	"github.com/connfactory/connfactory/testserver/riaktest"
+)
+
+func newDemoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Start the in-process test servers, check every example profile against them, print a table",
+		Long: `Starts the in-process Cassandra and Riak test servers over TLS with freshly generated
+PKI, loads the example profiles (examples/configs, embedded in this binary), points them at
+the servers, checks every one, and prints a table. Then it shows two deliberate failures (a
+wrong password and an untrusted CA) with their diagnosis. Loopback only; a few seconds.
+Exit 0 when every example passes and both failures are diagnosed as expected, else 2.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ok, err := runDemo(cmd.Context(), cmd.OutOrStdout())
+			if err != nil {
+				cmd.PrintErrln("connfactory: demo:", err)
+				return exitError{exitFailed}
+			}
+			if !ok {
+				return exitError{exitFailed}
+			}
+			return nil
+		},
+	}
+}
+
+// The deliberate failures the demo adds to the examples.
+const (
+	demoWrongPassword = "demo_wrong_password"
+	demoUntrustedCA   = "demo_untrusted_ca"
+)
+
+// runDemo runs the demo, writing to out; ok is false when a result was not the expected one.
+func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
+	dir, err := os.MkdirTemp("", "connfactory-demo-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+
+	// The examples, copied out of the binary so that their relative paths resolve, with
+	// freshly generated PKI in place of the checked-in one.
+	cfgDir := filepath.Join(dir, "configs")
+	if err := copyFS(examples.Configs, ".", cfgDir); err != nil {
+		return false, err
+	}
+	certs, err := examples.WritePKI(filepath.Join(cfgDir, "certs"), 365*24*time.Hour)
+	if err != nil {
+		return false, err
+	}
+	other, err := pki.NewRootCA("connfactory demo: a CA nobody trusts")
+	if err != nil {
+		return false, err
+	}
+	otherCA := filepath.Join(dir, "other-ca.pem")
+	if err := os.WriteFile(otherCA, other.CertPEM(), 0o600); err != nil {
+		return false, err
+	}
+	var files []string
+	for _, f := range examples.Files {
+		files = append(files, filepath.Join(cfgDir, f))
+	}
+	// A first load learns what each profile needs of its server.
+	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
+	if err != nil {
+		return false, fmt.Errorf("the example profiles do not load: %w", err)
+	}
+	servers := &demoServers{pki: certs}
+	defer servers.Close()
+	profiles := map[string]any{}
+	var names []string
+	for name, p := range cfg.Profiles {
+		addr, err := servers.startFor(p)
+		if err != nil {
+			return false, fmt.Errorf("profile %s: %w", name, err)
+		}
+		profiles[name] = map[string]any{"hosts": []any{addr}}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	failures := demoFailures(cfg, otherCA)
+	for name, v := range failures {
+		profiles[name] = v
+	}
+
+	reg, err := connfactory.Load(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"),
+		connfactory.WithValues(map[string]any{"profiles": profiles}))
+	if err != nil {
+		return false, err
+	}
+	defer reg.Close()
+
+	fmt.Fprintf(out, "connfactory demo: %d example profiles, each checked against its own in-process %s\n",
+		len(names), "test server (cqltest or riaktest) on loopback, with freshly generated PKI")
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tBACKEND\tMECHANISM\tTLS\tRESULT\tLATENCY")
+	ok = true
+	for _, name := range names {
+		res := checkProfile(ctx, reg, name, 15*time.Second)
+		writeRow(tw, res.report)
+		if res.err != nil {
+			ok = false
+		}
+	}
+	_ = tw.Flush()
+	if !ok {
+		fmt.Fprintln(out, "\nSome examples failed; details:")
+		for _, name := range names {
+			if res := checkProfile(ctx, reg, name, 15*time.Second); res.err != nil {
+				writeHumanReport(out, res)
+			}
+		}
+	}
+
+	fmt.Fprintln(out, "\nTwo deliberate failures, as `connfactory check` reports them:")
+	want := map[string]factory.Kind{demoWrongPassword: factory.KindAuthFailed, demoUntrustedCA: factory.KindTLSUntrusted}
+	for _, name := range []string{demoWrongPassword, demoUntrustedCA} {
+		if _, present := failures[name]; !present {
+			continue
+		}
+		res := checkProfile(ctx, reg, name, 15*time.Second)
+		fmt.Fprintln(out)
+		writeHumanReport(out, res)
+		if factory.KindOf(res.err) != want[name] {
+			ok = false
+			fmt.Fprintf(out, "  (expected %s)\n", want[name])
+		}
+	}
+	return ok, nil
+}
+
+// demoServers starts one test server per example profile, configured as that profile
+// needs: TLS or not, a client certificate required or not, its user and mechanism.
+type demoServers struct {
+	pki     *examples.PKI
+	closers []func() error
+}
+
+func (d *demoServers) Close() {
+	for _, c := range d.closers {
+		_ = c()
+	}
+}
+
+// startFor starts a server for p and returns the host:port p should dial.
+func (d *demoServers) startFor(p *schema.Profile) (string, error) {
+	var serverTLS *tls.Config
+	if p.TLS.Enabled() {
+		pool := x509.NewCertPool()
+		pool.AddCert(d.pki.Root.Cert)
+		serverTLS = &tls.Config{
+			Certificates: []tls.Certificate{d.pki.Server.TLSCertificate()},
+			ClientCAs:    pool,
+			ClientAuth:   tls.VerifyClientCertIfGiven,
+			MinVersion:   tls.VersionTLS12,
+		}
+		if p.TLS.Cert != nil || p.TLS.PKCS12 != nil {
+			serverTLS.ClientAuth = tls.RequireAndVerifyClientCert
+		}
+	}
+	a := p.Auth
+	mech := a.EffectiveMechanism()
+	var addr string
+	switch p.Backend {
+	case schema.Cassandra:
+		opts := cqltest.Options{TLS: serverTLS}
+		if mech != schema.MechanismNone {
+			opts.Credentials = map[string]string{a.Username: a.Password.Secret().Reveal()}
+			for _, h := range a.PerHost {
+				opts.Credentials[h.Username] = h.Password.Secret().Reveal()
+			}
+		}
+		s, err := cqltest.Start(opts)
+		if err != nil {
+			return "", err
+		}
+		d.closers = append(d.closers, s.Close)
+		addr = s.Addr()
+	case schema.Riak:
+		opts := riaktest.Options{}
+		if mech != schema.MechanismNone {
+			opts.Security, opts.TLS = true, serverTLS
+			u := riaktest.User{Name: a.Username}
+			switch mech {
+			case schema.MechanismTrust:
+				u.Source = riaktest.SourceTrust
+			case schema.MechanismPassword:
+				u.Source, u.Password = riaktest.SourcePassword, a.Password.Secret().Reveal()
+			case schema.MechanismPAM:
+				u.Source = riaktest.SourcePAM
+				opts.PAM = map[string]string{a.Username: a.Password.Secret().Reveal()}
+			case schema.MechanismCertificate:
+				u.Source = riaktest.SourceCertificate
+			}
+			opts.Users = []riaktest.User{u}
+		}
+		s, err := riaktest.Start(opts)
+		if err != nil {
+			return "", err
+		}
+		d.closers = append(d.closers, s.Close)
+		addr = s.Addr()
+	default:
+		return "", fmt.Errorf("unknown backend %q", p.Backend)
+	}
+	// By name, so that verify-full checks the certificate's DNS name as in production.
+	_, port, _ := net.SplitHostPort(addr)
+	return net.JoinHostPort("localhost", port), nil
+}
+
+func writeRow(w io.Writer, r *factory.Report) {
+	tlsCol := "off"
+	if r.TLS.Enabled {
+		tlsCol = r.TLS.Version
+		if r.TLS.ClientCert != nil {
+			tlsCol += " mutual"
+		}
+	}
+	result := "OK"
+	if r.Error != nil {
+		result = "FAIL " + r.Error.Kind
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.1f ms\n", r.Profile, r.Backend, r.Auth.Mechanism, tlsCol, result, r.LatencyMS)
+}
+
+// demoFailures derives the two deliberate failures from the examples: a password profile
+// with a wrong password, and a TLS profile trusting another CA.
+func demoFailures(cfg *schema.Config, otherCA string) map[string]any {
+	out := map[string]any{}
+	var names []string
+	for n := range cfg.Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		p := cfg.Profiles[n]
+		if p.Backend == schema.Cassandra && p.Auth.EffectiveMechanism() == schema.MechanismPassword {
+			out[demoWrongPassword] = map[string]any{"extends": n, "auth": map[string]any{"password": "not-the-password"}}
+			break
+		}
+	}
+	for _, n := range names {
+		p := cfg.Profiles[n]
+		if p.Backend == schema.Riak && p.TLS.Enabled() && p.Auth.EffectiveMechanism() == schema.MechanismPassword {
+			out[demoUntrustedCA] = map[string]any{"extends": n,
+				"tls": map[string]any{"ca": map[string]any{"file": otherCA}}}
+			break
+		}
+	}
+	return out
+}
+
+// copyFS copies the tree under root of fsys to dir; key-like files get mode 0600.
+func copyFS(fsys fs.FS, root, dir string) error {
+	return fs.WalkDir(fsys, root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		dst := filepath.Join(dir, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o700)
+		}
+		b, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, 0o600)
+	})
+}

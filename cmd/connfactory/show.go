@@ -1,0 +1,157 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/knadh/koanf/parsers/toml/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/schema"
+)
+
+func newShowCmd() *cobra.Command {
+	var (
+		files   []string
+		format  string
+		origins bool
+	)
+	cmd := &cobra.Command{
+		Use:   "show [-c FILE]... [PROFILE] [--format toml|yaml|json] [--origins]",
+		Short: "Print the effective profiles (layers, defaults and extends applied; secrets redacted)",
+		Long: `Prints each profile as the factory will see it: every layer merged, [defaults] and
+extends applied. Secrets (passwords, passphrases, inline PEM) print as <redacted>; a secret
+from the environment or a file shows the variable or path it comes from. --origins adds
+where each value came from (file or environment variable). Problems go to stderr (exit 1).`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains([]string{"toml", "yaml", "json"}, format) {
+				return usageError{fmt.Errorf("--format %q: accepted: toml, yaml, json", format)}
+			}
+			cfg, loadErr := connfactory.LoadConfig(fileOpts(files)...)
+			if cfg == nil {
+				printProblems(cmd, loadErr)
+				return exitError{exitInvalid}
+			}
+			profiles := cfg.Profiles
+			if len(args) == 1 {
+				p, ok := cfg.Profiles[args[0]]
+				if !ok {
+					if loadErr != nil {
+						printProblems(cmd, loadErr)
+					}
+					return usageError{fmt.Errorf("no profile %q (profiles: %s)", args[0], strings.Join(sortedNames(cfg), ", "))}
+				}
+				profiles = map[string]*schema.Profile{args[0]: p}
+			}
+			var ori schema.Origins
+			if origins {
+				ori = originsUnder(cfg.Origins, profiles)
+			}
+			if err := writeProfiles(cmd.OutOrStdout(), format, profiles, ori); err != nil {
+				cmd.PrintErrln("connfactory:", err)
+				return exitError{exitFailed}
+			}
+			if loadErr != nil {
+				printProblems(cmd, loadErr)
+				return exitError{exitInvalid}
+			}
+			return nil
+		},
+	}
+	configFlag(cmd, &files)
+	cmd.Flags().StringVar(&format, "format", "toml", "output format: toml, yaml or json")
+	cmd.Flags().BoolVar(&origins, "origins", false, "also print where each value came from")
+	return cmd
+}
+
+func sortedNames(cfg *schema.Config) []string {
+	var names []string
+	for n := range cfg.Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// originsUnder keeps the origins of the shown profiles.
+func originsUnder(all schema.Origins, profiles map[string]*schema.Profile) schema.Origins {
+	out := schema.Origins{}
+	for path, o := range all {
+		for name := range profiles {
+			if path == "profiles."+name || strings.HasPrefix(path, "profiles."+name+".") {
+				out[path] = o
+			}
+		}
+	}
+	return out
+}
+
+// writeProfiles renders profiles in format. The types redact their secrets when
+// marshalled, so the generic map made from their JSON holds no secret.
+func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profile, origins schema.Origins) error {
+	raw, err := json.Marshal(map[string]any{"profiles": profiles})
+	if err != nil {
+		return err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return err
+	}
+	var paths []string
+	for p := range origins {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+
+	switch format {
+	case "json":
+		if origins != nil {
+			doc["origins"] = origins
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	case "yaml":
+		b, err := yaml.Parser().Marshal(doc)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		if err == nil {
+			err = writeOriginComments(w, paths, origins)
+		}
+		return err
+	default:
+		b, err := toml.Parser().Marshal(doc)
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(b)
+		if err == nil {
+			err = writeOriginComments(w, paths, origins)
+		}
+		return err
+	}
+}
+
+// writeOriginComments appends the origins as comments, which both TOML and YAML ignore.
+func writeOriginComments(w io.Writer, paths []string, origins schema.Origins) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintln(w, "\n# origins:"); err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if _, err := fmt.Fprintf(w, "#   %s: %s\n", p, origins[p]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

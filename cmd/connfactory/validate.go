@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/schema"
+)
+
+func newValidateCmd() *cobra.Command {
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "validate [-c FILE]...",
+		Short: "Load, validate and compile every profile; problems on stderr (exit 1)",
+		Long: `Loads the configuration (files in order, then CONNFACTORY_ environment variables),
+resolves every secret and certificate source, validates every profile and compiles its TLS
+material (certificates, keys, CRLs, ciphers) without connecting. Every problem is printed as
+PATH: message (from SOURCE). Exit 0 when valid, 1 when not.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			names, warnings, err := compileAll(fileOpts(files)...)
+			for _, w := range warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
+			if err != nil {
+				printProblems(cmd, err)
+				return exitError{exitInvalid}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d profile(s): %s\n", len(names), strings.Join(names, ", "))
+			return nil
+		},
+	}
+	configFlag(cmd, &files)
+	return cmd
+}
+
+// fileOpts turns -c files into Load options; none means CONNFACTORY_CONFIG.
+func fileOpts(files []string) []connfactory.Option {
+	if len(files) == 0 {
+		return nil
+	}
+	return []connfactory.Option{connfactory.WithFiles(files...)}
+}
+
+// compileAll loads, validates and compiles every profile, returning the profile names,
+// the warnings and every problem.
+func compileAll(opts ...connfactory.Option) ([]string, []string, error) {
+	reg, err := connfactory.Load(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer reg.Close()
+	names := reg.Profiles()
+	if len(names) == 0 {
+		return nil, nil, schema.Problems{{Path: "profiles",
+			Message: "no profiles defined (give -c FILE, set CONNFACTORY_CONFIG, or CONNFACTORY_PROFILES__NAME__... variables)"}}
+	}
+	warnings, err := reg.CompileAll()
+	return names, warnings, err
+}
+
+// printProblems prints a configuration error one problem per line.
+func printProblems(cmd *cobra.Command, err error) {
+	var ps schema.Problems
+	if errors.As(err, &ps) {
+		for _, p := range ps.Sorted() {
+			fmt.Fprintln(cmd.ErrOrStderr(), p.String())
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "%d problem(s)\n", len(ps.Sorted()))
+		return
+	}
+	fmt.Fprintln(cmd.ErrOrStderr(), err)
+}

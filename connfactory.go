@@ -1,0 +1,369 @@
+// Package connfactory turns declarative, validated connection profiles into ready-to-dial,
+// secure connections to Apache Cassandra (gocql v2) and Riak KV (riak-go-client).
+//
+// Profiles come from TOML, YAML or JSON files, from environment variables (CONNFACTORY_,
+// "__" nests) or from Go values, layered in that order. Load reads and validates them all
+// at once, reporting every problem at its config path; a Registry then compiles each
+// profile on demand into a connector whose Dial is bounded by a context and whose failures
+// are classified (see package factory's error kinds).
+//
+// The pipeline is one-way: loaders -> schema -> validate -> factory. This package only
+// wires it together.
+package connfactory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	riak "github.com/basho/riak-go-client"
+
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/loaders"
+	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/validate"
+)
+
+// ConfigEnv names the environment variable read for configuration files when Load is given
+// none: a colon-separated list of paths.
+const ConfigEnv = "CONNFACTORY_CONFIG"
+
+// ErrUnknownProfile is returned (wrapped) for a profile name the configuration lacks.
+var ErrUnknownProfile = errors.New("connfactory: unknown profile")
+
+// ErrWrongBackend is returned (wrapped) by Registry.Cassandra and Registry.Riak for a
+// profile of the other backend.
+var ErrWrongBackend = errors.New("connfactory: profile is for another backend")
+
+// Option configures Load.
+type Option func(*settings)
+
+type settings struct {
+	load        loaders.Options
+	filesGiven  bool
+	logger      *slog.Logger
+	factoryOpts []factory.Option
+}
+
+// WithFiles layers configuration files, in order (later files win). TOML, YAML or JSON by
+// extension. Without WithFiles (or WithFS), the files named by CONNFACTORY_CONFIG are read.
+func WithFiles(paths ...string) Option {
+	return func(s *settings) { s.load.Files = append(s.load.Files, paths...); s.filesGiven = true }
+}
+
+// WithFS reads the configuration files from fsys instead of the operating system.
+func WithFS(fsys fs.FS, paths ...string) Option {
+	return func(s *settings) {
+		s.load.FS = fsys
+		s.load.Files = append(s.load.Files, paths...)
+		s.filesGiven = true
+	}
+}
+
+// WithEnvPrefix sets the prefix of the environment layer (default "CONNFACTORY_"); "-"
+// turns the environment layer off.
+func WithEnvPrefix(prefix string) Option { return func(s *settings) { s.load.EnvPrefix = prefix } }
+
+// WithEnviron replaces os.Environ for the environment layer and os.LookupEnv for {env}
+// sources, as "KEY=value" strings.
+func WithEnviron(environ []string) Option {
+	return func(s *settings) {
+		s.load.Environ = environ
+		env := map[string]string{}
+		for _, kv := range environ {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+		s.load.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+}
+
+// WithConfig layers a configuration built in Go, under the files and the environment.
+func WithConfig(cfg *schema.Config) Option { return func(s *settings) { s.load.Base = cfg } }
+
+// WithValues layers nested keys (as in a TOML file) over the files and under the
+// environment; the demo uses it to point the example profiles at its test servers.
+func WithValues(values map[string]any) Option {
+	return func(s *settings) { s.load.Values = values }
+}
+
+// WithLogger sends connectors' and drivers' log lines to l. Default slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
+
+// WithFactoryOptions passes options to every profile's compilation.
+func WithFactoryOptions(opts ...factory.Option) Option {
+	return func(s *settings) { s.factoryOpts = append(s.factoryOpts, opts...) }
+}
+
+// Registry holds a loaded, validated configuration and compiles its profiles on demand.
+// It is safe for concurrent use.
+type Registry struct {
+	cfg      *schema.Config
+	settings settings
+
+	mu         sync.Mutex
+	connectors map[string]factory.Connector
+	closed     bool
+}
+
+// Load reads, layers, resolves and validates the configuration. Its error, if any, lists
+// every problem (errors.Is(err, schema.ErrInvalid)); no Registry is returned then.
+func Load(opts ...Option) (*Registry, error) {
+	cfg, s, err := load(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{cfg: cfg, settings: s, connectors: map[string]factory.Connector{}}, nil
+}
+
+// LoadConfig is Load without the Registry: the configuration as loaded (best effort even
+// when invalid, for display) and every problem. The CLI's validate and show use it.
+func LoadConfig(opts ...Option) (*schema.Config, error) {
+	cfg, _, err := load(opts)
+	return cfg, err
+}
+
+func load(opts []Option) (*schema.Config, settings, error) {
+	var s settings
+	for _, o := range opts {
+		o(&s)
+	}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if !s.filesGiven {
+		s.load.Files = FilesFromEnv(s.load.LookupEnv)
+	}
+	cfg, err := loaders.Load(s.load)
+	var problems schema.Problems
+	if err != nil {
+		if !errors.As(err, &problems) {
+			return cfg, s, err
+		}
+	}
+	if cfg != nil {
+		problems = append(problems, validate.Config(cfg)...)
+	}
+	return cfg, s, problems.Err()
+}
+
+// FilesFromEnv returns the files listed in CONNFACTORY_CONFIG (colon-separated), looked up
+// with lookup (os.LookupEnv when nil).
+func FilesFromEnv(lookup func(string) (string, bool)) []string {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	v, _ := lookup(ConfigEnv)
+	var files []string
+	for _, f := range strings.Split(v, ":") {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	return files
+}
+
+// Config returns the loaded configuration. It must not be modified.
+func (r *Registry) Config() *schema.Config { return r.cfg }
+
+// Profiles returns the profile names, sorted.
+func (r *Registry) Profiles() []string {
+	names := make([]string, 0, len(r.cfg.Profiles))
+	for n := range r.cfg.Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Profile returns the named profile as loaded (defaults and extends applied).
+func (r *Registry) Profile(name string) (*schema.Profile, bool) {
+	p, ok := r.cfg.Profiles[name]
+	return p, ok
+}
+
+// Connector compiles the named profile, once; later calls return the same connector.
+func (r *Registry) Connector(name string) (factory.Connector, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, errors.New("connfactory: registry is closed")
+	}
+	if c, ok := r.connectors[name]; ok {
+		return c, nil
+	}
+	p, ok := r.cfg.Profiles[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))
+	}
+	c, err := factory.Compile(name, p, r.factoryOptions(name)...)
+	if err != nil {
+		return nil, err
+	}
+	r.connectors[name] = c
+	return c, nil
+}
+
+func (r *Registry) factoryOptions(name string) []factory.Option {
+	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name))}
+	lookup := r.settings.load.LookupEnv
+	path := "profiles." + name + ".tls"
+	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
+		p := r.cfg.Profiles[name]
+		if p == nil || p.TLS == nil {
+			return nil, nil
+		}
+		fresh := cloneTLS(p.TLS)
+		if ps := loaders.ResolveTLS(path, fresh, lookup); len(ps) > 0 {
+			return nil, ps.Err()
+		}
+		return fresh, nil
+	}))
+	return append(opts, r.settings.factoryOpts...)
+}
+
+// cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.
+func cloneTLS(t *schema.TLS) *schema.TLS {
+	c := *t
+	cloneSources := func(srcs []schema.MaterialSource) []schema.MaterialSource {
+		out := slices.Clone(srcs)
+		for i := range out {
+			if out[i].Passphrase != nil {
+				pp := *out[i].Passphrase
+				out[i].Passphrase = &pp
+			}
+		}
+		return out
+	}
+	cloneOne := func(m *schema.MaterialSource) *schema.MaterialSource {
+		if m == nil {
+			return nil
+		}
+		return &cloneSources([]schema.MaterialSource{*m})[0]
+	}
+	c.CA = cloneSources(t.CA)
+	c.CRL = cloneSources(t.CRL)
+	c.Cert, c.Key, c.PKCS12 = cloneOne(t.Cert), cloneOne(t.Key), cloneOne(t.PKCS12)
+	c.Ciphers = slices.Clone(t.Ciphers)
+	return &c
+}
+
+// Cassandra compiles the named profile, which must be a Cassandra profile.
+func (r *Registry) Cassandra(name string) (*factory.CassandraConnector, error) {
+	c, err := r.Connector(name)
+	if err != nil {
+		return nil, err
+	}
+	cc, ok := c.(*factory.CassandraConnector)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+	}
+	return cc, nil
+}
+
+// Riak compiles the named profile, which must be a Riak profile.
+func (r *Registry) Riak(name string) (*factory.RiakConnector, error) {
+	c, err := r.Connector(name)
+	if err != nil {
+		return nil, err
+	}
+	rc, ok := c.(*factory.RiakConnector)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+	}
+	return rc, nil
+}
+
+// Close closes every connector the registry compiled (stopping their reloads). Sessions
+// and clusters already dialled are the caller's to close.
+func (r *Registry) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	var errs []error
+	for _, c := range r.connectors {
+		errs = append(errs, c.Close())
+	}
+	r.connectors = nil
+	return errors.Join(errs...)
+}
+
+// OpenCassandra loads the configuration (opts as for Load), compiles the named Cassandra
+// profile and dials it: the one-call form for a twelve-factor service. Closing the session
+// is the caller's; the profile's reload (if any) stops with the returned close function.
+func OpenCassandra(ctx context.Context, name string, opts ...Option) (*gocql.Session, func() error, error) {
+	reg, err := Load(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := reg.Cassandra(name)
+	if err != nil {
+		return nil, nil, errors.Join(err, reg.Close())
+	}
+	s, err := c.Dial(ctx)
+	if err != nil {
+		return nil, nil, errors.Join(err, reg.Close())
+	}
+	return s, reg.Close, nil
+}
+
+// OpenRiak is OpenCassandra for Riak: it returns a started *riak.Cluster whose node passed
+// the factory's preflight. Stopping the cluster is the caller's.
+func OpenRiak(ctx context.Context, name string, opts ...Option) (*riak.Cluster, func() error, error) {
+	reg, err := Load(opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := reg.Riak(name)
+	if err != nil {
+		return nil, nil, errors.Join(err, reg.Close())
+	}
+	cl, err := c.Dial(ctx)
+	if err != nil {
+		return nil, nil, errors.Join(err, reg.Close())
+	}
+	return cl, reg.Close, nil
+}
+
+// CompileAll compiles every profile without connecting, so that what only the factory can
+// judge (certificates, keys, CRLs, cipher names) is checked too. It returns every warning
+// (as "PATH: message") and every problem, each with the source of its value.
+func (r *Registry) CompileAll() ([]string, error) {
+	var warnings []string
+	var problems schema.Problems
+	for _, name := range r.Profiles() {
+		c, err := r.Connector(name)
+		if err != nil {
+			problems = append(problems, r.problemsOf(name, err)...)
+			continue
+		}
+		for _, w := range c.Warnings() {
+			warnings = append(warnings, w.String())
+		}
+	}
+	return warnings, problems.Err()
+}
+
+// problemsOf turns a compile error into problems with their sources.
+func (r *Registry) problemsOf(name string, err error) schema.Problems {
+	var ps schema.Problems
+	if !errors.As(err, &ps) {
+		ps = schema.Problems{{Path: "profiles." + name, Message: err.Error()}}
+	}
+	out := make(schema.Problems, len(ps))
+	for i, p := range ps {
+		if p.Source == "" {
+			p.Source = r.cfg.Origins.Of(p.Path)
+		}
+		out[i] = p
+	}
+	return out
+}

@@ -1,0 +1,48 @@
+package factory
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Advice returns one line telling an operator what to do about err, by its kind.
+func Advice(err error) string {
+	switch KindOf(err) {
+	case KindConfig:
+		return "fix the configuration at the paths named above; `connfactory validate` lists every problem"
+	case KindUnreachable:
+		return "nothing accepts connections at that address: check hosts (host:port), that the server runs and that no firewall is in the way"
+	case KindTimeout:
+		return "the server did not answer within connect_timeout: check the port is the database's (not a proxy or another service), or raise connect_timeout / --timeout"
+	case KindTLSUntrusted:
+		return "the server's certificate is not signed by a CA in tls.ca: add the CA that issued it (and any intermediate the server does not send)"
+	case KindTLSHostname:
+		var he x509.HostnameError
+		if errors.As(err, &he) && he.Certificate != nil {
+			names := append([]string(nil), he.Certificate.DNSNames...)
+			for _, ip := range he.Certificate.IPAddresses {
+				names = append(names, ip.String())
+			}
+			if len(names) > 0 {
+				return fmt.Sprintf("the server's certificate is for %s; set tls.server_name or connect by that name",
+					strings.Join(names, ", "))
+			}
+		}
+		return "the server's certificate is not for the name dialled; set tls.server_name or connect by a name the certificate lists"
+	case KindTLSExpired:
+		return "a certificate in the chain is expired or not yet valid: renew it on the server (or check this machine's clock)"
+	case KindTLSRevoked:
+		return "a certificate in the server's chain is on the CRL: the server needs a new certificate"
+	case KindTLSHandshake:
+		return "the TLS handshake failed: compare tls.min_version/max_version/ciphers with the server's, and whether the server requires a client certificate (tls.cert/tls.key)"
+	case KindAuthFailed:
+		return "the server refused the credentials: check auth.username and where auth.password comes from (`connfactory show` names the source)"
+	case KindAuthRequired:
+		return "the server requires authentication: set auth.mechanism (password for Cassandra), auth.username and auth.password"
+	case KindProtocol:
+		return "the server answered, but not as expected: check the backend, the port and (Riak) that security is enabled on the server"
+	}
+	return ""
+}

@@ -1,0 +1,225 @@
+// Package sandbox runs a Cassandra (cqltest) and a Riak (riaktest) test server side by
+// side over TLS with freshly generated PKI, and writes that PKI and a ready profiles file
+// to a directory: a whole secure environment for trying a service's configuration, or for
+// a Go test, without a cluster. `connfactory sandbox` and `connfactory demo` are built on it.
+package sandbox
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/connfactory/connfactory/testserver/cqltest"
+	"github.com/connfactory/connfactory/testserver/pki"
+	"github.com/connfactory/connfactory/testserver/riaktest"
+)
+
+// Default credentials of the sandbox's users. They are throwaway test values.
+const (
+	CassandraUser     = "app"
+	CassandraPassword = "sandbox-cassandra-pw"
+	RiakPasswordUser  = "riakuser"
+	RiakPassword      = "sandbox-riak-pw"
+	RiakTrustUser     = "trustuser"
+	RiakPAMUser       = "pamuser"
+	RiakPAMPassword   = "sandbox-pam-pw"
+	RiakCertUser      = "riakcert"
+)
+
+// Options configures a Sandbox.
+type Options struct {
+	// Dir receives the PKI (certs/) and the profiles file. Required; created if missing.
+	Dir string
+	// CassandraUsers are the Cassandra server's username -> password; default
+	// {CassandraUser: CassandraPassword}.
+	CassandraUsers map[string]string
+	// RiakUsers are the Riak server's users; default the four of the constants above (one
+	// per source: password, trust, pam, certificate).
+	RiakUsers []riaktest.User
+	// RiakPAM is the Riak server's PAM password table; default {RiakPAMUser: RiakPAMPassword}.
+	RiakPAM map[string]string
+	// ClientCNs are extra client certificates to issue (certs/client-CN.pem and .key), e.g.
+	// for Riak certificate users. RiakCertUser always gets one.
+	ClientCNs []string
+}
+
+// Sandbox is a running pair of test servers with their PKI on disk.
+type Sandbox struct {
+	// Dir is where everything was written.
+	Dir string
+	// PKI is the generated PKI; its Server leaf is what both servers present.
+	PKI *pki.Set
+	// Files maps file names under Dir/certs ("ca.pem", "client.pem", ...) to their paths.
+	Files map[string]string
+	// Cassandra is the CQL server: TLS (client certificate verified if given) and password
+	// authentication.
+	Cassandra *cqltest.Server
+	// Riak is the Riak PB server with security on.
+	Riak *riaktest.Server
+	// ProfilesFile is the path of the profiles file written for these servers.
+	ProfilesFile string
+}
+
+// Start generates PKI, starts both servers on loopback and writes Dir.
+func Start(opts Options) (sb *Sandbox, err error) {
+	if opts.Dir == "" {
+		return nil, errors.New("sandbox: Options.Dir is required")
+	}
+	set, err := pki.NewSet()
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	certDir := filepath.Join(opts.Dir, "certs")
+	files, err := set.WriteDir(certDir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	cns := append([]string{RiakCertUser}, opts.ClientCNs...)
+	for _, cn := range cns {
+		if _, done := files["client-"+cn+".pem"]; done {
+			continue
+		}
+		if err := writeClient(set, certDir, cn, files); err != nil {
+			return nil, err
+		}
+	}
+
+	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files}
+	defer func() {
+		if err != nil {
+			_ = sb.Close()
+			sb = nil
+		}
+	}()
+
+	cassUsers := opts.CassandraUsers
+	if cassUsers == nil {
+		cassUsers = map[string]string{CassandraUser: CassandraPassword}
+	}
+	sb.Cassandra, err = cqltest.Start(cqltest.Options{TLS: set.ServerTLSConfig(), Credentials: cassUsers})
+	if err != nil {
+		return sb, fmt.Errorf("sandbox: %w", err)
+	}
+
+	riakUsers, pam := opts.RiakUsers, opts.RiakPAM
+	if riakUsers == nil {
+		riakUsers = []riaktest.User{
+			{Name: RiakPasswordUser, Source: riaktest.SourcePassword, Password: RiakPassword},
+			{Name: RiakTrustUser, Source: riaktest.SourceTrust},
+			{Name: RiakPAMUser, Source: riaktest.SourcePAM},
+			{Name: RiakCertUser, Source: riaktest.SourceCertificate},
+		}
+	}
+	if pam == nil {
+		pam = map[string]string{RiakPAMUser: RiakPAMPassword}
+	}
+	riakTLS := set.ServerTLSConfig()
+	riakTLS.MaxVersion = tls.VersionTLS12 // Riak's default
+	sb.Riak, err = riaktest.Start(riaktest.Options{Security: true, TLS: riakTLS, Users: riakUsers, PAM: pam})
+	if err != nil {
+		return sb, fmt.Errorf("sandbox: %w", err)
+	}
+
+	sb.ProfilesFile = filepath.Join(opts.Dir, "profiles.toml")
+	if err := os.WriteFile(sb.ProfilesFile, []byte(sb.Profiles()), 0o600); err != nil {
+		return sb, fmt.Errorf("sandbox: %w", err)
+	}
+	return sb, nil
+}
+
+// writeClient issues a client certificate with common name cn into dir.
+func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
+	leaf, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	for name, data := range map[string][]byte{
+		"client-" + cn + ".pem": leaf.ChainPEM(),
+		"client-" + cn + ".key": leaf.KeyPEM(),
+	} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			return fmt.Errorf("sandbox: %w", err)
+		}
+		files[name] = path
+	}
+	return nil
+}
+
+// Close stops both servers. The directory is left for the caller.
+func (s *Sandbox) Close() error {
+	var errs []error
+	if s.Cassandra != nil {
+		errs = append(errs, s.Cassandra.Close())
+	}
+	if s.Riak != nil {
+		errs = append(errs, s.Riak.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Profiles renders a profiles file (TOML) for the running servers: one profile per
+// mechanism, with the PKI referenced by absolute paths and the default passwords inline.
+func (s *Sandbox) Profiles() string {
+	f := s.Files
+	q := func(v string) string { return fmt.Sprintf("%q", v) }
+	var b strings.Builder
+	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n\n")
+	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
+	fmt.Fprintf(&b, `[profiles.sandbox_cassandra]
+backend = "cassandra"
+hosts = [%s]
+[profiles.sandbox_cassandra.auth]
+mechanism = "password"
+username = %s
+password = %s
+[profiles.sandbox_cassandra.tls]
+ca = { file = %s }
+
+[profiles.sandbox_cassandra_mtls]
+backend = "cassandra"
+hosts = [%s]
+[profiles.sandbox_cassandra_mtls.auth]
+mechanism = "password"
+username = %s
+password = %s
+[profiles.sandbox_cassandra_mtls.tls]
+ca = { file = %s }
+cert = { file = %s }
+key = { file = %s }
+`, q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
+		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
+		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
+
+	riak := []struct{ name, mech, user, pw string }{
+		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
+		{"sandbox_riak_trust", "trust", RiakTrustUser, ""},
+		{"sandbox_riak_pam", "pam", RiakPAMUser, RiakPAMPassword},
+		{"sandbox_riak_certificate", "certificate", RiakCertUser, ""},
+	}
+	for _, r := range riak {
+		fmt.Fprintf(&b, "\n[profiles.%s]\nbackend = \"riak\"\nhosts = [%s]\n", r.name, q(s.Riak.Addr()))
+		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = %s\nusername = %s\n", r.name, q(r.mech), q(r.user))
+		if r.pw != "" {
+			fmt.Fprintf(&b, "password = %s\n", q(r.pw))
+		}
+		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", r.name, q(f[pki.FileCA]))
+		if r.mech == "certificate" {
+			fmt.Fprintf(&b, "cert = { file = %s }\nkey = { file = %s }\n",
+				q(f["client-"+RiakCertUser+".pem"]), q(f["client-"+RiakCertUser+".key"]))
+		}
+	}
+	return b.String()
+}
+
+// ProfileNames lists the profiles Profiles writes.
+func ProfileNames() []string {
+	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
+	sort.Strings(names)
+	return names
+}
