@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -99,10 +100,14 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 	if err != nil {
 		return err
 	}
+	// Numbers stay integers (protocol_version = 4, not 4.0).
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
 	var doc map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		return err
 	}
+	doc = integers(doc).(map[string]any)
 	var paths []string
 	for p := range origins {
 		paths = append(paths, p)
@@ -138,6 +143,27 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		}
 		return err
 	}
+}
+
+// integers turns json.Numbers into int64 or float64, for the TOML and YAML encoders.
+func integers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			t[k] = integers(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = integers(x)
+		}
+	case json.Number:
+		if i, err := t.Int64(); err == nil {
+			return i
+		}
+		f, _ := t.Float64()
+		return f
+	}
+	return v
 }
 
 // writeOriginComments appends the origins as comments, which both TOML and YAML ignore.

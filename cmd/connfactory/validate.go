@@ -14,15 +14,16 @@ import (
 func newValidateCmd() *cobra.Command {
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "validate [-c FILE]...",
+		Use:   "validate [-c FILE]... [FILE]...",
 		Short: "Load, validate and compile every profile; problems on stderr (exit 1)",
 		Long: `Loads the configuration (files in order, then CONNFACTORY_ environment variables),
 resolves every secret and certificate source, validates every profile and compiles its TLS
 material (certificates, keys, CRLs, ciphers) without connecting. Every problem is printed as
-PATH: message (from SOURCE). Exit 0 when valid, 1 when not.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			names, warnings, err := compileAll(fileOpts(files)...)
+PATH: message (from SOURCE). Exit 0 when valid, 1 when not.
+Files may also be given as arguments, so that a shell glob works after -c:
+  connfactory validate -c examples/configs/*.toml`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, warnings, err := compileAll(fileOpts(append(files, args...))...)
 			for _, w := range warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
