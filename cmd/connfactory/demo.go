@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,9 +17,8 @@ import (
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
-	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/riaktest"
+	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -90,26 +86,24 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("the example profiles do not load: %w", err)
 	}
-	servers := &demoServers{pki: certs}
+	servers, err := sandbox.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
+	if err != nil {
+		return false, err
+	}
 	defer servers.Close()
-	profiles := map[string]any{}
 	var names []string
-	for name, p := range cfg.Profiles {
-		addr, err := servers.startFor(p)
-		if err != nil {
-			return false, fmt.Errorf("profile %s: %w", name, err)
-		}
-		profiles[name] = map[string]any{"hosts": []any{addr}}
+	for name := range cfg.Profiles {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	values := servers.Values()
 	failures := demoFailures(cfg, otherCA)
 	for name, v := range failures {
-		profiles[name] = v
+		values["profiles"].(map[string]any)[name] = v
 	}
 
 	reg, err := connfactory.Load(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"),
-		connfactory.WithValues(map[string]any{"profiles": profiles}))
+		connfactory.WithValues(values))
 	if err != nil {
 		return false, err
 	}
@@ -153,85 +147,6 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		}
 	}
 	return ok, nil
-}
-
-// demoServers starts one test server per example profile, configured as that profile
-// needs: TLS or not, a client certificate required or not, its user and mechanism.
-type demoServers struct {
-	pki     *examples.PKI
-	closers []func() error
-}
-
-func (d *demoServers) Close() {
-	for _, c := range d.closers {
-		_ = c()
-	}
-}
-
-// startFor starts a server for p and returns the host:port p should dial.
-func (d *demoServers) startFor(p *schema.Profile) (string, error) {
-	var serverTLS *tls.Config
-	if p.TLS.Enabled() {
-		pool := x509.NewCertPool()
-		pool.AddCert(d.pki.Root.Cert)
-		serverTLS = &tls.Config{
-			Certificates: []tls.Certificate{d.pki.Server.TLSCertificate()},
-			ClientCAs:    pool,
-			ClientAuth:   tls.VerifyClientCertIfGiven,
-			MinVersion:   tls.VersionTLS12,
-		}
-		if p.TLS.Cert != nil || p.TLS.PKCS12 != nil {
-			serverTLS.ClientAuth = tls.RequireAndVerifyClientCert
-		}
-	}
-	a := p.Auth
-	mech := a.EffectiveMechanism()
-	var addr string
-	switch p.Backend {
-	case schema.Cassandra:
-		opts := cqltest.Options{TLS: serverTLS}
-		if mech != schema.MechanismNone {
-			opts.Credentials = map[string]string{a.Username: a.Password.Secret().Reveal()}
-			for _, h := range a.PerHost {
-				opts.Credentials[h.Username] = h.Password.Secret().Reveal()
-			}
-		}
-		s, err := cqltest.Start(opts)
-		if err != nil {
-			return "", err
-		}
-		d.closers = append(d.closers, s.Close)
-		addr = s.Addr()
-	case schema.Riak:
-		opts := riaktest.Options{}
-		if mech != schema.MechanismNone {
-			opts.Security, opts.TLS = true, serverTLS
-			u := riaktest.User{Name: a.Username}
-			switch mech {
-			case schema.MechanismTrust:
-				u.Source = riaktest.SourceTrust
-			case schema.MechanismPassword:
-				u.Source, u.Password = riaktest.SourcePassword, a.Password.Secret().Reveal()
-			case schema.MechanismPAM:
-				u.Source = riaktest.SourcePAM
-				opts.PAM = map[string]string{a.Username: a.Password.Secret().Reveal()}
-			case schema.MechanismCertificate:
-				u.Source = riaktest.SourceCertificate
-			}
-			opts.Users = []riaktest.User{u}
-		}
-		s, err := riaktest.Start(opts)
-		if err != nil {
-			return "", err
-		}
-		d.closers = append(d.closers, s.Close)
-		addr = s.Addr()
-	default:
-		return "", fmt.Errorf("unknown backend %q", p.Backend)
-	}
-	// By name, so that verify-full checks the certificate's DNS name as in production.
-	_, port, _ := net.SplitHostPort(addr)
-	return net.JoinHostPort("localhost", port), nil
 }
 
 func writeRow(w io.Writer, r *factory.Report) {
