@@ -272,7 +272,12 @@ type riakResult struct {
 // riak-go-client's Start is then bounded by its own options (connect_timeout for TCP,
 // timeout for each request), not by ctx. Should its first connection to a node fail
 // anyway (the node died since the preflight), the node is removed; if none is left the
-// cluster is stopped and Dial fails.
+// cluster is stopped and Dial fails. Last, one ping runs through the cluster (see
+// firstPing for why); if it fails the cluster is stopped and Dial fails.
+//
+// Goroutines: when Dial fails, none of riak-go-client's exists (no cluster was started,
+// or it was stopped). A returned cluster runs one connection-expiry goroutine per node,
+// plus a health-check goroutine while a node is unhealthy; Stop ends them all.
 //
 // The caller stops the cluster with Stop.
 func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
@@ -295,6 +300,7 @@ func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
 	wg.Wait()
 
 	var nodes []*riak.Node
+	var nodeHosts []string
 	var failed []riakResult
 	for _, r := range results {
 		if r.err != nil {
@@ -307,6 +313,7 @@ func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
 			continue
 		}
 		nodes = append(nodes, n)
+		nodeHosts = append(nodeHosts, r.host)
 	}
 	if len(nodes) == 0 {
 		return nil, riakAggregate(failed)
@@ -333,7 +340,7 @@ func (c *RiakConnector) Dial(ctx context.Context) (*riak.Cluster, error) {
 			continue
 		}
 		c.logger.Warn("riak: host left out of the cluster: riak-go-client's own connection failed after the preflight passed",
-			"profile", c.name, "host", c.hosts[i])
+			"profile", c.name, "host", nodeHosts[i])
 		_ = cluster.RemoveNode(n)
 	}
 	if live == 0 {
