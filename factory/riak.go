@@ -229,8 +229,9 @@ func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
 // whose verification and client certificate read the connector's live material, so a
 // reload reaches the node's next connections.
 //
-// Beware: a cluster built from these without Dial's preflight spins forever on a node it
-// cannot reach or authenticate to. Prefer Dial.
+// Beware: with these options alone, a node riak-go-client cannot reach or authenticate
+// to passes Start without an error, and the cluster's first command then spins forever
+// (Stop does not end it). Prefer Dial, which preflights every host first.
 func (c *RiakConnector) NodeOptions() []*riak.NodeOptions {
 	out := make([]*riak.NodeOptions, 0, len(c.hosts))
 	for _, h := range c.hosts {
@@ -272,8 +273,10 @@ type riakResult struct {
 // riak-go-client's Start is then bounded by its own options (connect_timeout for TCP,
 // timeout for each request), not by ctx. Should its first connection to a node fail
 // anyway (the node died since the preflight), the node is removed; if none is left the
-// cluster is stopped and Dial fails. Last, one ping runs through the cluster (see
-// firstPing for why); if it fails the cluster is stopped and Dial fails.
+// cluster is stopped and Dial fails. Last, one ping runs through the cluster, on the
+// connection Start opened: riak-go-client's first command ever spins forever if no node
+// can run it, later ones give up after one round, so the first one is best spent here.
+// If it fails the cluster is stopped and Dial fails.
 //
 // Goroutines: when Dial fails, none of riak-go-client's exists (no cluster was started,
 // or it was stopped). A returned cluster runs one connection-expiry goroutine per node,
