@@ -510,6 +510,8 @@ func (c *RiakConnector) Check(ctx context.Context) (*Report, error) {
 
 func (c *RiakConnector) newReport() *Report {
 	rep := &Report{Profile: c.name, Backend: string(schema.Riak)}
+	// What the profile asked for, so that a failed handshake still reports TLS as on.
+	rep.TLS.Enabled, rep.TLS.Mode = c.tls.Enabled(), string(c.tls.Mode())
 	for _, w := range c.warnings {
 		rep.Warnings = append(rep.Warnings, w.String())
 	}
