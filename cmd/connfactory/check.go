@@ -167,7 +167,11 @@ func writeHumanReport(w io.Writer, res checkResult) {
 		fmt.Fprintln(w, line)
 	}
 	if r.TLS.Enabled {
-		fmt.Fprintf(w, "  tls:     %s %s  mode %s  server name %s\n", r.TLS.Version, r.TLS.Cipher, r.TLS.Mode, r.TLS.ServerName)
+		if r.TLS.Version == "" {
+			fmt.Fprintf(w, "  tls:     mode %s, no session established\n", r.TLS.Mode)
+		} else {
+			fmt.Fprintf(w, "  tls:     %s %s  mode %s  server name %s\n", r.TLS.Version, r.TLS.Cipher, r.TLS.Mode, r.TLS.ServerName)
+		}
 		for i, c := range r.TLS.PeerChain {
 			fmt.Fprintf(w, "  chain[%d]: %s\n            issued by %s, expires %s (%d days)\n",
 				i, c.Subject, c.Issuer, c.NotAfter.Format("2006-01-02"), c.DaysLeft)
