@@ -165,7 +165,9 @@ func (l *loader) build() *schema.Config {
 	for _, name := range names {
 		path := "profiles." + name
 		if !validName(name) {
-			l.add(path, l.originUnder(path), "profile name %q must be lowercase letters, digits and _ (names must survive environment variable names)", name)
+			// Worded as package validate words it, so that the facade's merged list holds it once.
+			l.add(path, l.originUnder(path), "profile name %q is not accepted: use lowercase letters, digits and _ "+
+				"(names must survive the trip through environment variable names)", name)
 		}
 		m, ok := rawProfiles[name].(map[string]any)
 		if !ok {

@@ -181,7 +181,7 @@ profiles:
   notatable: 5
 `)
 	cfg, ps := load(t, loaders.Options{Files: []string{f}})
-	p := findProblem(t, ps, "profiles.Cass-Prod", "must be lowercase letters, digits and _")
+	p := findProblem(t, ps, "profiles.Cass-Prod", "use lowercase letters, digits and _")
 	require.Equal(t, f, p.Source)
 	findProblem(t, ps, "profiles.notatable", "expected a table, got an integer")
 	require.Len(t, ps, 2, ps.Error())
