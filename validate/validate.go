@@ -152,13 +152,27 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	var verrs validator.ValidationErrors
 	if errors.As(err, &verrs) {
 		for _, fe := range verrs {
-			add(prefix+relativePath(fe.Namespace()), message(fe))
+			path := prefix + relativePath(fe.Namespace())
+			if fe.Tag() == msgTag && strings.Contains(fe.Param(), cassandraOnly) &&
+				strings.HasSuffix(sourceOf(origins, path), viaDefaults) {
+				// [defaults] is shared by both backends: a Cassandra-only key set there
+				// simply does not apply to a Riak profile (the Riak connector ignores it).
+				continue
+			}
+			add(path, message(fe))
 		}
 	} else if err != nil {
 		add(prefix, "validate: "+err.Error())
 	}
 	return ps.Sorted()
 }
+
+// cassandraOnly is in the message of a Cassandra-only key set on a Riak profile;
+// viaDefaults ends the origin loaders give a value inherited from [defaults].
+const (
+	cassandraOnly = "applies to cassandra only"
+	viaDefaults   = "via defaults"
+)
 
 // relativePath turns a validator namespace ("Profile.tls.ca[0]") into the part of a config
 // path after the profile (".tls.ca[0]").
