@@ -21,10 +21,15 @@ import (
 // Execute (and keeps spinning after Stop). Dial starts a cluster only on hosts that
 // passed it.
 
+// RiakAuthVerdictWait is how long the Riak preflight waits for the answer to its
+// RpbAuthReq even when connect_timeout is shorter (never beyond the caller's context).
+// Riak answers refused credentials only after sleeping 5 s (riak_api_pb_server), so a
+// shorter wait would turn "wrong password" (auth_failed) into "timeout".
+const RiakAuthVerdictWait = 5500 * time.Millisecond
+
 // riakAuthHintDelay says why a timeout during authentication often means wrong
-// credentials: Riak answers a failed RpbAuthReq only after a delay (5 s by default), so a
-// connect_timeout shorter than that turns "wrong password" into "timeout".
-const riakAuthHintDelay = "Riak delays its answer to a failed authentication (5 s by default), so a timeout here often means refused credentials: raise connect_timeout to see the server's verdict"
+// credentials (the caller's deadline cut the wait for Riak's verdict short).
+const riakAuthHintDelay = "Riak delays its answer to a failed authentication (5 s), so a timeout here often means refused credentials: allow the check more time (--timeout) to see the server's verdict"
 
 // riakLongAgo is a deadline in the past: setting it aborts blocked reads and writes.
 var riakLongAgo = time.Unix(1, 0)
@@ -37,13 +42,16 @@ type riakPreflight struct {
 	info bool // also ask RpbGetServerInfoReq (Check)
 	// budget describes the bound in force, for timeout messages.
 	budget string
+	// outer is the caller's context, without connect_timeout: the wait for Riak's verdict
+	// on credentials may outlast connect_timeout, never the caller's deadline.
+	outer context.Context
 }
 
 // preflight runs the handshake against host and returns the authenticated connection
 // with its deadlines cleared, ready for PB traffic. rep (never nil) records how far it
 // got. With info, it also asks for the server's node name and version.
 func (c *RiakConnector) preflight(ctx context.Context, host string, rep *Report, info bool) (net.Conn, error) {
-	p := &riakPreflight{c: c, host: host, rep: rep, info: info,
+	p := &riakPreflight{c: c, host: host, rep: rep, info: info, outer: ctx,
 		budget: "connect_timeout " + c.connectTimeout.String()}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.connectTimeout {
 		p.budget = "the caller's deadline"
@@ -82,7 +90,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		_ = raw.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = raw.SetDeadline(riakLongAgo) })
-	defer stop()
+	defer func() { stop() }()
 
 	if p.c.mechanism == schema.MechanismNone {
 		rep.Auth.Result = "none"
@@ -99,6 +107,17 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		if cc := p.c.tls.ClientCertificate(); cc != nil {
 			ci := NewCertInfo(cc, p.c.now())
 			rep.TLS.ClientCert = &ci
+		}
+		// Riak answers refused credentials only after a delay (5 s): wait for that verdict,
+		// within the caller's own bound, rather than report a timeout that hides it.
+		if dl, _ := ctx.Deadline(); time.Until(dl) < p.c.authWait {
+			stop()
+			ext, cancel := context.WithTimeout(p.outer, p.c.authWait)
+			defer cancel()
+			ctx = ext
+			dl, _ = ctx.Deadline()
+			_ = raw.SetDeadline(dl)
+			stop = context.AfterFunc(ctx, func() { _ = raw.SetDeadline(riakLongAgo) })
 		}
 		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.password.Reveal())}
 		if req.Password == nil {

@@ -349,7 +349,7 @@ func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.p.ConnectTimeout = schema.Duration(budget)
-			c := newRiak(t, tc.p)
+			c := newRiak(t, tc.p, factory.WithRiakAuthWait(budget))
 			for _, op := range []struct {
 				name string
 				run  func() error
@@ -385,6 +385,29 @@ func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Riak answers refused credentials only after a delay longer than a typical
+// connect_timeout: the preflight waits for that verdict (auth_failed), bounded by the
+// verdict wait and the caller's context, instead of reporting a timeout.
+func TestRiakWaitsForTheAuthVerdict(t *testing.T) {
+	riakLeakCheck(t)
+	slow := secureRiak()
+	slow.AuthFailureDelay = 600 * time.Millisecond
+	srv := startRiak(t, slow)
+	p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", "not-the-password", riakTLS())
+	p.ConnectTimeout = schema.Duration(200 * time.Millisecond)
+
+	c := newRiak(t, p, factory.WithRiakAuthWait(5*time.Second))
+	_, err := c.DialConn(context.Background())
+	require.ErrorIs(t, err, factory.ErrAuthFailed)
+
+	// The caller's deadline still wins over the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = c.DialConn(ctx)
+	require.ErrorIs(t, err, factory.ErrTimeout)
+	require.ErrorContains(t, err, "often means refused credentials")
 }
 
 func TestRiakCallerDeadlineAndCancel(t *testing.T) {
