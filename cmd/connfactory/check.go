@@ -134,8 +134,10 @@ func writeJSONReport(w io.Writer, r *factory.Report) {
 	if r.Error != nil {
 		out.Error = &jsonError{Kind: r.Error.Kind, Message: r.Error.Message, Advice: adviceFor(r)}
 	}
-	b, _ := json.Marshal(out)
-	fmt.Fprintln(w, string(b))
+	// Messages quote servers and certificates ("<nil>", "a & b"): keep them readable.
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(out)
 }
 
 // adviceFor recovers the advice for a report's error kind.

@@ -121,6 +121,8 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		// "<redacted>", not "\u003credacted\u003e": the output is read by people too.
+		enc.SetEscapeHTML(false)
 		return enc.Encode(doc)
 	case "yaml":
 		b, err := yaml.Parser().Marshal(doc)

@@ -1,0 +1,158 @@
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestUsage(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // on stderr
+	}{
+		{"no command", nil, "a command is required"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"validate", "--frobnicate"}, "unknown flag: --frobnicate"},
+		{"unknown shorthand flag", []string{"check", "-z", "p"}, "unknown shorthand flag"},
+		{"flag without value", []string{"show", "--format"}, "flag needs an argument"},
+		{"bad duration", []string{"check", "--timeout", "soon", "p"}, "invalid argument"},
+		{"check without profile", []string{"check"}, "requires at least 1 arg"},
+		{"schema with argument", []string{"schema", "extra"}, "unknown command"},
+		{"demo with argument", []string{"demo", "extra"}, "unknown command"},
+		{"sandbox with argument", []string{"sandbox", "extra"}, "unknown command"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			res := runIn(t, t.TempDir(), nil, c.args...)
+			require.Equal(t, 64, res.code, "%s", res)
+			require.Contains(t, res.stderr, c.want)
+			require.Contains(t, res.stderr, "connfactory --help")
+			require.Empty(t, res.stdout)
+		})
+	}
+
+	res := run(t, nil, "--help")
+	require.Equal(t, 0, res.code, "%s", res)
+	for _, cmd := range []string{"validate", "show", "check", "schema", "demo", "sandbox"} {
+		require.Contains(t, res.stdout, cmd)
+	}
+	res = run(t, nil, "check", "--help")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Contains(t, res.stdout, "--json")
+	require.Contains(t, res.stdout, "--timeout")
+}
+
+func TestSchema(t *testing.T) {
+	t.Parallel()
+	res := run(t, nil, "schema")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Empty(t, res.stderr)
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &doc))
+	require.Contains(t, doc["$schema"], "json-schema.org")
+	profiles := dig(t, doc, "properties", "profiles").(map[string]any)
+	require.Equal(t, "object", profiles["type"])
+	require.Contains(t, dig(t, doc, "$defs"), "Profile")
+	require.Equal(t, false, doc["additionalProperties"], "unknown top-level keys must be refused")
+}
+
+func TestDemo(t *testing.T) {
+	t.Parallel()
+	res := runIn(t, t.TempDir(), nil, "demo")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Regexp(t, `(?m)^PROFILE\s+BACKEND\s+MECHANISM\s+TLS\s+RESULT\s+LATENCY$`, res.stdout)
+	for _, name := range exampleProfiles(t) {
+		require.Regexp(t, `(?m)^`+regexp.QuoteMeta(name)+`\s+(cassandra|riak)\s+\S+\s+.+\s+OK\s+[0-9.]+ ms$`, res.stdout)
+	}
+	require.NotContains(t, res.stdout, "Some examples failed")
+	require.Regexp(t, `(?m)^demo_wrong_password \(cassandra\): FAILED`, res.stdout)
+	require.Regexp(t, `(?m)^  error:   auth_failed: `, res.stdout)
+	require.Regexp(t, `(?m)^demo_untrusted_ca \(riak\): FAILED`, res.stdout)
+	require.Regexp(t, `(?m)^  error:   tls_untrusted: `, res.stdout)
+	require.NotContains(t, res.stdout, "(expected ")
+	// The example passwords never show, not even in the deliberate failures.
+	for _, pw := range []string{"app-example-password", "riakuser-example-password", "pamuser-example-password", "changeit"} {
+		require.NotContains(t, res.stdout, pw)
+		require.NotContains(t, res.stderr, pw)
+	}
+}
+
+func TestSandbox(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
+	cmd := exec.Command(bin, "sandbox", "--dir", dir)
+	cmd.Env = cleanEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed { // a failed assertion: do not leave the process behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var out []string
+	deadline := time.After(30 * time.Second) // a bound for a hung binary, not a synchronisation
+wait:
+	for {
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "sandbox exited early:\n%s\nstderr:\n%s", strings.Join(out, "\n"), stderr.String())
+			out = append(out, line)
+			if strings.HasPrefix(line, "Running until interrupted") {
+				break wait
+			}
+		case <-deadline:
+			t.Fatalf("sandbox not ready:\n%s", strings.Join(out, "\n"))
+		}
+	}
+	profiles := filepath.Join(dir, "profiles.toml")
+	require.FileExists(t, profiles)
+	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
+	banner := strings.Join(out, "\n")
+	require.Contains(t, banner, profiles)
+	require.Regexp(t, `cassandra\s+127\.0\.0\.1:\d+`, banner)
+	require.Regexp(t, `riak\s+127\.0\.0\.1:\d+`, banner)
+
+	res := run(t, nil, "check", "-c", profiles, "sandbox_cassandra", "sandbox_riak_password")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
+	require.Regexp(t, `(?m)^sandbox_riak_password \(riak\): OK`, res.stdout)
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for line := range lines { // drain to EOF before Wait, as exec requires
+		out = append(out, line)
+	}
+	killed = true
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
+	}
+	require.NoError(t, err)
+	require.Equal(t, "stopping", out[len(out)-1])
+}
