@@ -39,6 +39,7 @@ type options struct {
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
 	now      func() time.Time
+	cache    *MaterialCache // see WithMaterialCache
 }
 
 // WithLogger sends the connector's and the driver's log lines to l. Default: slog.Default().

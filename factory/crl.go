@@ -19,11 +19,24 @@ type CRLSet struct {
 	byIssuer map[string][]*crlEntry // raw issuer name (DER) -> CRLs naming that issuer
 	lists    []*crlEntry
 	stale    schema.CRLStale
+	// parses keeps the (possibly shared) parses alive while the set is in use: a
+	// MaterialCache holds them only weakly.
+	parses []*parsedCRLs
 }
 
-// crlEntry is one parsed CRL.
+// crlEntry is one CRL as one profile uses it: the shared parse plus what depends on the
+// profile (its config path and its configured CAs).
 type crlEntry struct {
-	path   string // config path, for messages: profiles.x.tls.crl[0]
+	*crlIndex
+	path string // config path, for messages: profiles.x.tls.crl[0]
+	// preverified is true when a configured CA signed the CRL, checked at compile time.
+	preverified bool
+}
+
+// crlIndex is one parsed CRL. It depends only on the CRL's bytes, so a MaterialCache
+// shares it between every profile naming the same CRL: parsing and indexing 100,000
+// entries happens once, not once per profile.
+type crlIndex struct {
 	issuer string // issuer name as text, for messages
 	rl     *x509.RevocationList
 	// revoked maps serials to revocation times (Unix seconds). Keys and values hold no
@@ -33,11 +46,10 @@ type crlEntry struct {
 	// longSerials holds the rare non-conforming serials longer than 20 octets.
 	longSerials map[string]int64
 	nextUpdate  time.Time
-	// preverified is true when a configured CA signed the CRL, checked at compile time.
-	preverified bool
 
-	// signers caches signature checks by the signer's SubjectPublicKeyInfo: a CRL for an
-	// intermediate can only be checked once that intermediate shows up in a verified chain.
+	// signers memoizes signature checks by the signer's raw certificate: a pure function
+	// of (CRL, signer), so safe to share. A CRL for an intermediate can only be checked
+	// once that intermediate shows up in a verified chain.
 	mu      sync.Mutex
 	signers map[string]bool
 }
@@ -51,6 +63,11 @@ type crlEntry struct {
 // yet). A CRL past its NextUpdate at now is an error with stale = fail (the default) and a
 // warning with stale = warn. Errors are *Error of kind config. No sources: (nil, nil, nil).
 func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
+	return parseCRLs(nil, path, srcs, cas, now, stale)
+}
+
+// parseCRLs is ParseCRLs taking its parses from cache (nil: parse every time).
+func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
 	if len(srcs) == 0 {
 		return nil, nil, nil
 	}
@@ -70,18 +87,18 @@ func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificat
 			ps.add(p, "%v", err)
 			continue
 		}
-		ders, err := crlDERs(data)
-		if err != nil {
-			ps.add(p, "%s: %v", describe(src), err)
+		parsed := cache.crls(data)
+		set.parses = append(set.parses, parsed)
+		if parsed.err != nil {
+			ps.add(p, "%s: %v", describe(src), parsed.err)
 			continue
 		}
-		for _, der := range ders {
-			rl, err := x509.ParseRevocationList(der)
-			if err != nil {
-				ps.add(p, "%s: not a CRL: %v", describe(src), err)
+		for _, item := range parsed.items {
+			if item.err != nil {
+				ps.add(p, "%s: not a CRL: %v", describe(src), item.err)
 				continue
 			}
-			e := newCRLEntry(p, rl)
+			e := &crlEntry{crlIndex: item.idx, path: p}
 			if msg, ok := e.verifyWithCAs(cas); !ok {
 				ps.add(p, "%s: %s", describe(src), msg)
 				continue
@@ -97,7 +114,7 @@ func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificat
 				warns = append(warns, Warning{Path: p, Message: msg + " (crl_stale = warn: still used)"})
 			}
 			set.lists = append(set.lists, e)
-			set.byIssuer[string(rl.RawIssuer)] = append(set.byIssuer[string(rl.RawIssuer)], e)
+			set.byIssuer[string(e.rl.RawIssuer)] = append(set.byIssuer[string(e.rl.RawIssuer)], e)
 		}
 	}
 	if err := ps.err(); err != nil {
@@ -135,9 +152,40 @@ func crlDERs(data []byte) ([][]byte, error) {
 	return [][]byte{data}, nil
 }
 
-func newCRLEntry(path string, rl *x509.RevocationList) *crlEntry {
-	e := &crlEntry{
-		path:        path,
+// parsedCRLs is the parse of one CRL source: one item per CRL it holds, or err when it
+// holds none.
+type parsedCRLs struct {
+	items []crlParse
+	err   error
+}
+
+// crlParse is one CRL of a source: its index, or why it is not a CRL.
+type crlParse struct {
+	idx *crlIndex
+	err error
+}
+
+// parseCRLSource splits and parses every CRL of one source. Its errors carry no path or
+// source name, so one parse serves every profile.
+func parseCRLSource(data []byte) *parsedCRLs {
+	ders, err := crlDERs(data)
+	if err != nil {
+		return &parsedCRLs{err: err}
+	}
+	out := &parsedCRLs{items: make([]crlParse, 0, len(ders))}
+	for _, der := range ders {
+		rl, err := x509.ParseRevocationList(der)
+		if err != nil {
+			out.items = append(out.items, crlParse{err: err})
+			continue
+		}
+		out.items = append(out.items, crlParse{idx: newCRLIndex(rl)})
+	}
+	return out
+}
+
+func newCRLIndex(rl *x509.RevocationList) *crlIndex {
+	e := &crlIndex{
 		issuer:      rl.Issuer.String(),
 		rl:          rl,
 		revoked:     make(map[serialKey]int64, len(rl.RevokedCertificateEntries)),
@@ -179,7 +227,7 @@ func keyOf(s *big.Int) (serialKey, bool) {
 }
 
 // revokedAt looks serial s up: O(1), no allocation for conforming serials.
-func (e *crlEntry) revokedAt(s *big.Int) (time.Time, bool) {
+func (e *crlIndex) revokedAt(s *big.Int) (time.Time, bool) {
 	var (
 		at int64
 		ok bool
@@ -202,9 +250,8 @@ func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
 		}
 	}
 	for _, ca := range named {
-		if err := e.rl.CheckSignatureFrom(ca); err == nil {
+		if e.signedBy(ca) {
 			e.preverified = true
-			e.signers[string(ca.RawSubjectPublicKeyInfo)] = true
 			return "", true
 		}
 	}
@@ -219,9 +266,11 @@ func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
 	return fmt.Sprintf("CRL issuer %q is not a configured CA: it will apply only to an intermediate of that name in a verified server chain, its signature checked at the first such handshake", e.issuer), true
 }
 
-// signedBy reports whether issuer signed the CRL, checking the signature once per issuer key.
-func (e *crlEntry) signedBy(issuer *x509.Certificate) bool {
-	key := issuer.RawSubjectPublicKeyInfo
+// signedBy reports whether issuer signed the CRL, checking the signature once per issuer
+// certificate (CheckSignatureFrom also checks the issuer's CA flag and key usage, so the
+// whole certificate, not only its key, is the memo's key).
+func (e *crlIndex) signedBy(issuer *x509.Certificate) bool {
+	key := issuer.Raw
 	e.mu.Lock()
 	ok, seen := e.signers[string(key)]
 	e.mu.Unlock()

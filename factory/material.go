@@ -119,9 +119,20 @@ func indexedPath(path string, i int) string {
 // holding no certificate, or a certificate that is not a CA, is an error (*Error of kind
 // config). Expired CA certificates are not errors here (the chain check reports them).
 func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
+	b, err := loadCertPool(nil, path, srcs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.pool, b.certs, nil
+}
+
+// loadCertPool is LoadCertPool taking its parses from cache (nil: parse every time). The
+// bundle returned may be shared with other profiles: its pool and certificates are
+// read-only.
+func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSource) (*caBundle, error) {
 	var (
 		ps     problemList
-		certs  []*x509.Certificate
+		parts  = make([]*parsedCerts, 0, len(srcs))
 		system = len(srcs) == 0
 	)
 	for i := range srcs {
@@ -136,38 +147,30 @@ func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []
 			ps.add(p, "%v", err)
 			continue
 		}
-		cs, err := parseCertificates(data)
-		if err != nil {
-			ps.add(p, "%s: %v", describe(src), err)
+		pc := cache.certs(data)
+		if pc.err != nil {
+			ps.add(p, "%s: %v", describe(src), pc.err)
 			continue
 		}
-		if len(cs) == 0 {
+		if len(pc.certs) == 0 {
 			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block or DER certificate)", describe(src))
 			continue
 		}
-		for _, c := range cs {
+		for _, c := range pc.certs {
 			if c.BasicConstraintsValid && !c.IsCA {
 				ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", describe(src), c.Subject.String())
-				continue
 			}
-			certs = append(certs, c)
 		}
+		parts = append(parts, pc)
 	}
 	if err := ps.err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if system {
-		sp, err := x509.SystemCertPool()
-		if err != nil {
-			return nil, nil, configError(schema.Problem{Path: path, Message: fmt.Sprintf("system trust store: %v", err)})
-		}
-		pool = sp
+	b := cache.bundle(system, parts)
+	if b.err != nil {
+		return nil, configError(schema.Problem{Path: path, Message: fmt.Sprintf("system trust store: %v", b.err)})
 	}
-	for _, c := range certs {
-		pool.AddCert(c)
-	}
-	return pool, certs, nil
+	return b, nil
 }
 
 // LoadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.

@@ -24,6 +24,8 @@ type material struct {
 	cert       *tls.Certificate // nil: no client certificate
 	crls       *CRLSet
 	generation uint64
+	// bundle keeps the CA parse alive while in use (a MaterialCache holds it weakly).
+	bundle *caBundle
 }
 
 // ClientTLS is a compiled TLS section. Its material (CA pool, client certificate, CRLs)
@@ -39,6 +41,7 @@ type ClientTLS struct {
 	ciphers    []uint16
 	serverName string
 	now        func() time.Time
+	cache      *MaterialCache // shared parses, for compile and every Update; may be nil
 
 	updateMu sync.Mutex // serialises Update, so generations count successful swaps
 	section  settings
@@ -62,7 +65,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		return nil, nil, nil
 	}
 	o := buildOptions(opts)
-	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now}
+	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache}
 	var (
 		ps    problemList
 		warns []Warning
@@ -102,7 +105,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 	}
 	c.serverName = t.ServerName
 
-	m, mw, err := compileMaterial(path, t, c.now())
+	m, mw, err := compileMaterial(c.cache, path, t, c.now())
 	warns = append(warns, mw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
@@ -169,25 +172,26 @@ func (c *ClientTLS) compileVersions(t *schema.TLS) ([]Warning, error) {
 }
 
 // compileMaterial loads the CA pool, client certificate and CRLs of t, collecting every
-// problem.
-func compileMaterial(path string, t *schema.TLS, now time.Time) (*material, []Warning, error) {
+// problem. CA bundles and CRLs come from cache when they were parsed before (same bytes).
+func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.Time) (*material, []Warning, error) {
 	var (
 		ps    problemList
 		warns []Warning
 		m     = &material{}
 		err   error
 	)
-	m.roots, m.caCerts, err = LoadCertPool(path+".ca", t.CA)
+	m.bundle, err = loadCertPool(cache, path+".ca", t.CA)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
 	} else {
+		m.roots, m.caCerts = m.bundle.pool, m.bundle.certs
 		for _, ca := range m.caCerts {
 			if now.After(ca.NotAfter) {
 				warns = append(warns, Warning{Path: path + ".ca", Message: fmt.Sprintf("CA certificate %q expired at %s: chains through it fail", ca.Subject.String(), ca.NotAfter.UTC().Format(time.RFC3339))})
 			}
 		}
 		// CRL signatures are checked against the CAs, so only once those loaded.
-		crls, cw, err := ParseCRLs(path+".crl", t.CRL, m.caCerts, now, t.CRLStale)
+		crls, cw, err := parseCRLs(cache, path+".crl", t.CRL, m.caCerts, now, t.CRLStale)
 		warns = append(warns, cw...)
 		if err != nil {
 			ps = append(ps, problemsOf(err)...)
@@ -376,7 +380,7 @@ func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
 			warns = append(warns, Warning{Path: c.path, Message: "versions, ciphers or server_name changed: ignored until the profile is compiled again; only material is reloaded"})
 		}
 	}
-	m, mw, err := compileMaterial(c.path, t, c.now())
+	m, mw, err := compileMaterial(c.cache, c.path, t, c.now())
 	if err != nil {
 		return nil, err
 	}
