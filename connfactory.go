@@ -108,6 +108,9 @@ func WithFactoryOptions(opts ...factory.Option) Option {
 type Registry struct {
 	cfg      *schema.Config
 	settings settings
+	// cache shares parsed CA bundles and CRLs between every compile and reload of the
+	// registry's profiles: 10,000 profiles naming one bundle parse it once.
+	cache *factory.MaterialCache
 
 	mu         sync.Mutex
 	connectors map[string]factory.Connector
@@ -121,7 +124,7 @@ func Load(opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Registry{cfg: cfg, settings: s, connectors: map[string]factory.Connector{}}, nil
+	return &Registry{cfg: cfg, settings: s, connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}, nil
 }
 
 // LoadConfig is Load without the Registry: the configuration as loaded (best effort even
@@ -213,7 +216,7 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
-	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name))}
+	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name)), factory.WithMaterialCache(r.cache)}
 	lookup := r.settings.load.LookupEnv
 	path := "profiles." + name + ".tls"
 	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
