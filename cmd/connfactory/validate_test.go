@@ -38,6 +38,12 @@ func TestValidateExamples(t *testing.T) {
 	for _, n := range names {
 		require.Contains(t, res.stdout, n)
 	}
+	// Only warnings on stderr (the CRL examples name an intermediate that is not in tls.ca).
+	for _, line := range strings.Split(strings.TrimSpace(res.stderr), "\n") {
+		if line != "" {
+			require.True(t, strings.HasPrefix(line, "warning: profiles."), "stderr line %q", line)
+		}
+	}
 
 	// Repeated -c.
 	var args []string
