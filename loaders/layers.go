@@ -29,19 +29,6 @@ import (
 
 // readFile reads and parses one configuration file; nil on a problem (recorded).
 func (l *loader) readFile(name string) map[string]any {
-	var parser koanf.Parser
-	format := ""
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".toml":
-		parser, format = toml.Parser(), "TOML"
-	case ".yaml", ".yml":
-		parser, format = yaml.Parser(), "YAML"
-	case ".json":
-		parser, format = json.Parser(), "JSON"
-	default:
-		l.add("", "", "%s: unknown configuration format %q (use .toml, .yaml, .yml or .json)", name, filepath.Ext(name))
-		return nil
-	}
 	var (
 		info fs.FileInfo
 		err  error
@@ -57,6 +44,19 @@ func (l *loader) readFile(name string) map[string]any {
 	}
 	if info.IsDir() {
 		l.add("", "", "%s: is a directory, not a configuration file", name)
+		return nil
+	}
+	var parser koanf.Parser
+	format := ""
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".toml":
+		parser, format = toml.Parser(), "TOML"
+	case ".yaml", ".yml":
+		parser, format = yaml.Parser(), "YAML"
+	case ".json":
+		parser, format = json.Parser(), "JSON"
+	default:
+		l.add("", "", "%s: unknown configuration format %q (use .toml, .yaml, .yml or .json)", name, filepath.Ext(name))
 		return nil
 	}
 	var b []byte

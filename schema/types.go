@@ -277,7 +277,9 @@ func (m Material) MarshalText() ([]byte, error) { return []byte(m.String()), nil
 // Origins maps dotted config paths to where their values came from.
 type Origins map[string]string
 
-// Of returns the origin of path, or of its nearest ancestor that has one; "" if none.
+// Of returns the origin of path, else of its nearest ancestor that has one, else (for a
+// table such as profiles.x.tls.key, whose keys have origins but which has none itself) of
+// its first descendant in sorted order; "" if none.
 func (o Origins) Of(path string) string {
 	for p := path; p != ""; {
 		if s, ok := o[p]; ok {
@@ -289,7 +291,13 @@ func (o Origins) Of(path string) string {
 		}
 		p = p[:i]
 	}
-	return ""
+	first := ""
+	for k := range o {
+		if (strings.HasPrefix(k, path+".") || strings.HasPrefix(k, path+"[")) && (first == "" || k < first) {
+			first = k
+		}
+	}
+	return o[first]
 }
 
 // ErrInvalid is matched (errors.Is) by every configuration error: a Problems list.

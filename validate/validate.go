@@ -202,19 +202,7 @@ func sourceOf(origins schema.Origins, path string) string {
 			b.WriteRune(r)
 		}
 	}
-	key := b.String()
-	if o := origins.Of(key); o != "" {
-		return o
-	}
-	// A table (profiles.x, profiles.x.auth) has no origin of its own: its keys do. The
-	// first of them in order stands for it, so that the answer does not vary.
-	first := ""
-	for k := range origins {
-		if strings.HasPrefix(k, key+".") && (first == "" || k < first) {
-			first = k
-		}
-	}
-	return origins[first]
+	return origins.Of(b.String())
 }
 
 // message words a validator error. Values are printed only for fields that cannot hold a
