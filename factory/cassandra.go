@@ -64,6 +64,7 @@ type CassandraConnector struct {
 	auth           *cassAuth // never nil: mechanism none is a cassAuth too
 	tls            *ClientTLS
 	warnings       []Warning
+	reload         *reloader // never nil
 	closed         atomic.Bool
 }
 
@@ -139,6 +140,10 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 		return nil, configError(ps...)
 	}
 	c.names = newHostNames(c.hosts)
+	r, rws := newReloader(name, p.TLS, c.tls, o)
+	c.reload = r
+	c.warnings = append(c.warnings, rws...)
+	r.start()
 	return c, nil
 }
 
@@ -217,10 +222,12 @@ func (c *CassandraConnector) Warnings() []Warning { return append([]Warning(nil)
 // for sessions dialled earlier, use the new material.
 func (c *CassandraConnector) TLS() *ClientTLS { return c.tls }
 
-// Close marks the connector closed: Dial and Check then fail. Sessions already dialled stay
+// Close marks the connector closed: Dial and Check then fail. It stops the TLS reload and
+// waits for it, so no goroutine of the connector is left. Sessions already dialled stay
 // open; they are the caller's to close. Close is idempotent.
 func (c *CassandraConnector) Close() error {
 	c.closed.Store(true)
+	c.reload.stop()
 	return nil
 }
 

@@ -43,6 +43,7 @@ type RiakConnector struct {
 	timeout        time.Duration
 	logger         *slog.Logger
 	now            func() time.Time
+	reload         *reloader // never nil
 	closed         atomic.Bool
 }
 
@@ -164,6 +165,10 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	}
 
 	installRiakLogging(o.logger)
+	r, rws := newReloader(name, p.TLS, c.tls, o)
+	c.reload = r
+	c.warnings = append(c.warnings, rws...)
+	r.start()
 	return c, nil
 }
 
@@ -201,10 +206,12 @@ func (c *RiakConnector) Backend() schema.Backend { return schema.Riak }
 func (c *RiakConnector) Warnings() []Warning { return slices.Clone(c.warnings) }
 
 // Close marks the connector closed: Dial, DialConn and Check then fail with a config
-// *Error. It has no background work of its own; clusters from Dial and connections from
-// DialConn stay up and are the caller's to stop and close. Close is idempotent.
+// *Error. It stops the TLS reload and waits for it, so no goroutine of the connector is
+// left; clusters from Dial and connections from DialConn stay up and are the caller's to
+// stop and close. Close is idempotent.
 func (c *RiakConnector) Close() error {
 	c.closed.Store(true)
+	c.reload.stop()
 	return nil
 }
 

@@ -1,0 +1,198 @@
+package factory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/connfactory/connfactory/schema"
+)
+
+// reloader re-reads a connector's TLS material: every tls.reload interval in its own
+// goroutine, and on demand (ReloadNow). Both backends embed one, so reload behaves the
+// same for Cassandra and Riak.
+//
+// A reload asks the refresher (WithTLSRefresher) for the section with its material
+// freshly resolved and hands it to ClientTLS.Update, which compiles it completely before
+// swapping it in. Whatever fails (a file gone, garbage PEM, a key that does not match the
+// certificate, a CRL of another CA) leaves the last good material in use; the failure is
+// logged at error level and passed to the reload callback. Connections already open keep
+// the material they were made with: only handshakes that start after the swap see it.
+type reloader struct {
+	profile  string
+	path     string // config path of the TLS section: profiles.NAME.tls
+	tls      *ClientTLS
+	refresh  func(context.Context) (*schema.TLS, error)
+	onReload func(profile string, err error)
+	log      *slog.Logger
+	now      func() time.Time
+	interval time.Duration
+
+	mu     sync.Mutex // serialises reloads, so log lines and generations stay in order
+	stopMu sync.Mutex
+	cancel context.CancelFunc // nil while no loop runs
+	done   chan struct{}      // closed when the loop has returned
+	closed bool
+}
+
+// newReloader prepares the reload of profile name's TLS section ct (nil: TLS off). It
+// returns the warnings of a tls.reload that cannot be honoured. The loop does not run
+// until start.
+func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloader, []Warning) {
+	path := profilePath(name) + ".tls"
+	r := &reloader{
+		profile:  name,
+		path:     path,
+		tls:      ct,
+		refresh:  o.refresh,
+		onReload: o.onReload,
+		log:      o.logger,
+		now:      o.now,
+	}
+	if t == nil || t.Reload.Std() <= 0 {
+		return r, nil
+	}
+	switch {
+	case ct == nil:
+		return r, []Warning{{Path: path + ".reload", Message: "ignored: the profile does not use TLS, there is no material to reload"}}
+	case o.refresh == nil:
+		// A profile built in Go carries its material as bytes: nothing says where to read
+		// it again.
+		return r, []Warning{{Path: path + ".reload", Message: "ignored: the material cannot be re-read (the profile was compiled without a refresher, as a profile built in Go is); load it through connfactory.Load or pass factory.WithTLSRefresher"}}
+	}
+	r.interval = t.Reload.Std()
+	return r, nil
+}
+
+// start runs the periodic reload, if the profile asks for one.
+func (r *reloader) start() {
+	if r.interval <= 0 {
+		return
+	}
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	if r.closed || r.cancel != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan struct{})
+	go r.loop(ctx, r.done)
+	r.log.Debug("tls reload started", "profile", r.profile, "path", r.path, "interval", r.interval.String())
+}
+
+// loop reloads on every tick until ctx ends. A tick that comes while a reload is still
+// running is dropped by the ticker, so slow material sources never pile up reloads.
+func (r *reloader) loop(ctx context.Context, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(r.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = r.reload(ctx)
+		}
+	}
+}
+
+// stop ends the loop and waits for it: after stop, no goroutine of the reloader is left
+// and no reload is in flight. Idempotent.
+func (r *reloader) stop() {
+	r.stopMu.Lock()
+	r.closed = true
+	cancel, done := r.cancel, r.done
+	r.cancel = nil
+	r.stopMu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+}
+
+// reload runs one reload: refresh, compile, swap or keep. It reports the outcome to the
+// log and the callback and returns the error (nil on success).
+func (r *reloader) reload(ctx context.Context) error {
+	err := r.reloadLocked(ctx)
+	// Outside the lock, so that a callback may itself trigger a reload.
+	if r.onReload != nil {
+		r.onReload(r.profile, err)
+	}
+	return err
+}
+
+func (r *reloader) reloadLocked(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case r.tls == nil:
+		return Errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
+	case r.refresh == nil:
+		return Errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
+	}
+	if err := ctx.Err(); err != nil {
+		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path, err)}
+	}
+	start := time.Now()
+	fresh, err := r.refresh(ctx)
+	if err == nil && fresh == nil {
+		err = errors.New("the profile no longer has a tls section")
+	}
+	var warns []Warning
+	if err == nil {
+		warns, err = r.tls.Update(fresh)
+	}
+	if err != nil {
+		var fe *Error
+		if !errors.As(err, &fe) {
+			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path, err)}
+		}
+		// The error names paths and sources (files, variables), never material or secrets.
+		r.log.Error("tls reload failed: the last good material stays in use",
+			"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error())
+		return err
+	}
+	for _, w := range warns {
+		r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
+	}
+	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
+		"duration", time.Since(start).String()}
+	if leaf := r.tls.ClientCertificate(); leaf != nil {
+		attrs = append(attrs, "client_cert_subject", leaf.Subject.String(),
+			"client_cert_serial", leaf.SerialNumber.Text(16),
+			"client_cert_not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+		if left := leaf.NotAfter.Sub(r.now()); left < 0 {
+			r.log.Warn("tls reload: the new client certificate has expired", append(attrs, "expired_for", (-left).String())...)
+		}
+	}
+	r.log.Info("tls material reloaded", attrs...)
+	return nil
+}
+
+// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
+// whatever tls.reload says (a SIGHUP handler, a test, a rotation hook). On success,
+// handshakes that start afterwards use the new material; on failure the last good
+// material stays in use. Either way the outcome is logged and passed to the reload
+// callback. The error is an *Error (kind config for material that does not compile).
+// ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
+// connector is closed.
+func (c *CassandraConnector) ReloadNow(ctx context.Context) error {
+	if c.closed.Load() {
+		return Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+	}
+	return c.reload.reload(ctx)
+}
+
+// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
+// whatever tls.reload says. See CassandraConnector.ReloadNow: the behaviour is the same,
+// including for riak-go-client nodes from NodeOptions or Dial, whose next connections
+// present the new material.
+func (c *RiakConnector) ReloadNow(ctx context.Context) error {
+	if err := c.errIfClosed(); err != nil {
+		return err
+	}
+	return c.reload.reload(ctx)
+}
