@@ -274,6 +274,39 @@ func (m Material) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(m.String()
 // MarshalText returns "<N bytes>".
 func (m Material) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// The types that point to a secret print with %v whatever the verb. fmt prints the
+// target of a pointer field it cannot print with the verb asked (%s, %q, %x, %d) without
+// calling the target's methods, so fmt.Sprintf("%s", auth) would show the SecretSource's
+// value raw; with %v the pointer prints as an address. The plain* types are the same
+// structs without these methods.
+type (
+	plainAuth            Auth
+	plainHostCredentials HostCredentials
+	plainTLS             TLS
+	plainMaterialSource  MaterialSource
+)
+
+// Format prints a as %v (or %+v, %#v) does, for every verb.
+func (a Auth) Format(f fmt.State, _ rune) { formatPlain(f, "Auth", plainAuth(a)) }
+
+// Format prints h as %v (or %+v, %#v) does, for every verb.
+func (h HostCredentials) Format(f fmt.State, _ rune) {
+	formatPlain(f, "HostCredentials", plainHostCredentials(h))
+}
+
+// Format prints t as %v (or %+v, %#v) does, for every verb.
+func (t TLS) Format(f fmt.State, _ rune) { formatPlain(f, "TLS", plainTLS(t)) }
+
+// Format prints m as %v (or %+v, %#v) does, for every verb.
+func (m MaterialSource) Format(f fmt.State, _ rune) {
+	formatPlain(f, "MaterialSource", plainMaterialSource(m))
+}
+
+func formatPlain(f fmt.State, name string, v any) {
+	s := fmt.Sprintf(fmt.FormatString(f, 'v'), v)
+	_, _ = f.Write([]byte(strings.Replace(s, "schema.plain"+name, "schema."+name, 1)))
+}
+
 // Origins maps dotted config paths to where their values came from.
 type Origins map[string]string
 
