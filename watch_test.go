@@ -1,0 +1,348 @@
+package connfactory_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/testserver/cqltest"
+	"github.com/connfactory/connfactory/testserver/pki"
+	"github.com/connfactory/connfactory/testserver/riaktest"
+)
+
+// watchServerTLS requires a client certificate and records the serial of the last one
+// presented.
+func watchServerTLS(set *pki.Set, last *atomic.Pointer[big.Int]) *tls.Config {
+	c := set.ServerTLSConfig()
+	c.ClientAuth = tls.RequireAndVerifyClientCert
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) > 0 {
+			last.Store(cs.PeerCertificates[0].SerialNumber)
+		}
+		return nil
+	}
+	return c
+}
+
+// k8sVolume lays files out as the kubelet does for a ConfigMap or Secret volume: the
+// data in a timestamped directory, "..data" a symlink to it, and each file a symlink
+// through "..data". An update writes a new timestamped directory and swaps "..data" by
+// renaming a new symlink over it, so every file changes at once.
+type k8sVolume struct {
+	t   *testing.T
+	dir string
+	gen int
+}
+
+func newK8sVolume(t *testing.T, dir string, files map[string][]byte) *k8sVolume {
+	v := &k8sVolume{t: t, dir: dir}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	v.update(files)
+	for name := range files {
+		require.NoError(t, os.Symlink(filepath.Join("..data", name), filepath.Join(dir, name)))
+	}
+	return v
+}
+
+func (v *k8sVolume) update(files map[string][]byte) {
+	t := v.t
+	v.gen++
+	ts := fmt.Sprintf("..2026_11_25_00_00_%02d.%d", v.gen, v.gen)
+	require.NoError(t, os.Mkdir(filepath.Join(v.dir, ts), 0o755))
+	for name, data := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(v.dir, ts, name), data, 0o600))
+	}
+	old, _ := os.Readlink(filepath.Join(v.dir, "..data"))
+	tmp := filepath.Join(v.dir, "..data_tmp")
+	require.NoError(t, os.Symlink(ts, tmp))
+	require.NoError(t, os.Rename(tmp, filepath.Join(v.dir, "..data")))
+	if old != "" {
+		require.NoError(t, os.RemoveAll(filepath.Join(v.dir, old)))
+	}
+}
+
+// writeAtomic replaces a file by rename, as editors and deployment tools do.
+func writeAtomic(t *testing.T, path, data string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	require.NoError(t, os.WriteFile(tmp, []byte(data), 0o600))
+	require.NoError(t, os.Rename(tmp, path))
+}
+
+// watchEvents collects Watch's events.
+type watchEvents struct {
+	t  *testing.T
+	ch chan connfactory.WatchEvent
+}
+
+// waitFor returns the first event (skipping others) for which match is true.
+func (w *watchEvents) waitFor(what string, match func(connfactory.WatchEvent) bool) connfactory.WatchEvent {
+	w.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case e := <-w.ch:
+			w.t.Logf("watch event: %s", e)
+			if match(e) {
+				return e
+			}
+		case <-timeout:
+			w.t.Fatalf("no %s event within 10 s", what)
+		}
+	}
+}
+
+// waitTypes waits until an event of each (type, profile) pair has been seen.
+func (w *watchEvents) waitTypes(typ connfactory.WatchEventType, profiles ...string) map[string]connfactory.WatchEvent {
+	w.t.Helper()
+	got := map[string]connfactory.WatchEvent{}
+	for len(got) < len(profiles) {
+		e := w.waitFor(string(typ), func(e connfactory.WatchEvent) bool { return e.Type == typ })
+		got[e.Profile] = e
+	}
+	for _, p := range profiles {
+		require.Contains(w.t, got, p)
+	}
+	return got
+}
+
+type watchLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *watchLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *watchLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+const watchConfig = `
+[profiles.riak_app]
+backend = "riak"
+hosts = ["%s"]
+connect_timeout = "%s"
+
+[profiles.riak_app.auth]
+mechanism = "certificate"
+username = "app"
+
+[profiles.riak_app.tls]
+ca = { file = "../secret/ca.pem" }
+cert = { file = "../secret/client.pem" }
+key = { file = "../secret/client.key" }
+
+[profiles.cass_app]
+backend = "cassandra"
+hosts = ["%s"]
+
+[profiles.cass_app.auth]
+mechanism = "password"
+username = "app"
+password = "cass-pw"
+
+[profiles.cass_app.tls]
+ca = { file = "../secret/ca.pem" }
+cert = { file = "../secret/client.pem" }
+key = { file = "../secret/client.key" }
+`
+
+// TestWatch: a Registry watching its configuration and material sees a Kubernetes-style
+// secret update (the "..data" symlink swap) and hands the new client certificate to both
+// compiled connectors, so their next dials present it; an invalid configuration edit is
+// reported and changes nothing; material that does not compile is reported and the last
+// good material stays; a change that needs a recompile is reported as such, and later
+// Connector calls compile from the new configuration. Watch returns when its context
+// ends, leaving no goroutine.
+func TestWatch(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	log := &watchLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", log.String())
+		}
+	})
+
+	set, err := pki.NewSet()
+	require.NoError(t, err)
+	var riakSerial, cassSerial atomic.Pointer[big.Int]
+	rs, err := riaktest.Start(riaktest.Options{Security: true, TLS: watchServerTLS(set, &riakSerial),
+		Users: []riaktest.User{{Name: "app", Source: riaktest.SourceCertificate}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, rs.Close()) })
+	cs, err := cqltest.Start(cqltest.Options{TLS: watchServerTLS(set, &cassSerial), Credentials: map[string]string{"app": "cass-pw"}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cs.Close()) })
+
+	leaf := func() *pki.Leaf {
+		l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: "app", Client: true})
+		require.NoError(t, err)
+		return l
+	}
+	material := func(l *pki.Leaf) map[string][]byte {
+		return map[string][]byte{"ca.pem": set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
+	}
+	first, second, third := leaf(), leaf(), leaf()
+
+	dir := t.TempDir()
+	vol := newK8sVolume(t, filepath.Join(dir, "secret"), material(first))
+	conf := filepath.Join(dir, "conf", "app.toml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(conf), 0o755))
+	writeAtomic(t, conf, fmt.Sprintf(watchConfig, rs.Addr(), "5s", cs.Addr()))
+
+	reg, err := connfactory.Load(connfactory.WithFiles(conf), connfactory.WithEnvPrefix("-"),
+		connfactory.WithLogger(slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	rc, err := reg.Riak("riak_app")
+	require.NoError(t, err)
+	cc, err := reg.Cassandra("cass_app")
+	require.NoError(t, err)
+
+	dial := func() (*big.Int, *big.Int) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		conn, err := rc.DialConn(ctx)
+		require.NoError(t, err)
+		require.NoError(t, conn.Close())
+		s, err := cc.Dial(ctx)
+		require.NoError(t, err)
+		var v string
+		require.NoError(t, s.Query("SELECT release_version FROM system.local").Scan(&v))
+		s.Close()
+		return riakSerial.Load(), cassSerial.Load()
+	}
+	dialIs := func(l *pki.Leaf) {
+		t.Helper()
+		r, c := dial()
+		require.Equal(t, l.Serial(), r, "riak")
+		require.Equal(t, l.Serial(), c, "cassandra")
+	}
+	dialIs(first)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
+	done := make(chan error, 1)
+	go func() {
+		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
+			select {
+			case events.ch <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(10 * time.Second):
+				t.Fatal("Watch did not return after its context ended")
+			}
+		}
+	}
+	t.Cleanup(stop)
+	started := events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
+	require.Contains(t, started.Message, filepath.Join(dir, "secret"))
+	require.Contains(t, started.Message, filepath.Join(dir, "conf"))
+
+	// 1. The secret is updated the Kubernetes way.
+	vol.update(material(second))
+	updated := events.waitTypes(connfactory.WatchTLSUpdated, "riak_app", "cass_app")
+	require.Equal(t, uint64(1), updated["riak_app"].Generation)
+	require.Contains(t, updated["riak_app"].Message, second.Serial().Text(16))
+	dialIs(second)
+
+	// 2. An invalid edit: reported, nothing changes.
+	writeAtomic(t, conf, strings.Replace(fmt.Sprintf(watchConfig, rs.Addr(), "5s", cs.Addr()), `backend = "riak"`, `backend = "mongodb"`, 1))
+	inv := events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
+	require.ErrorIs(t, inv.Err, schema.ErrInvalid)
+	require.Contains(t, inv.Err.Error(), "profiles.riak_app.backend")
+	p, ok := reg.Profile("riak_app")
+	require.True(t, ok)
+	require.Equal(t, schema.Riak, p.Backend)
+	dialIs(second)
+	// Fixed again: valid, and nothing to do for the connectors.
+	writeAtomic(t, conf, fmt.Sprintf(watchConfig, rs.Addr(), "5s", cs.Addr()))
+	events.waitFor("reloaded", func(e connfactory.WatchEvent) bool {
+		require.NotEqual(t, connfactory.WatchTLSUpdated, e.Type)
+		require.NotEqual(t, connfactory.WatchRecompileRequired, e.Type)
+		return e.Type == connfactory.WatchReloaded
+	})
+
+	// 3. Material that does not compile: reported per connector, the last good stays.
+	broken := material(third)
+	broken["client.key"] = first.KeyPEM() // not the key of third
+	vol.update(broken)
+	failed := events.waitTypes(connfactory.WatchTLSFailed, "riak_app", "cass_app")
+	require.Error(t, failed["riak_app"].Err)
+	require.Equal(t, uint64(1), rc.TLS().Generation())
+	dialIs(second)
+
+	// 4. Good material again, and a setting only a recompile applies, and a new profile.
+	vol.update(material(third))
+	events.waitTypes(connfactory.WatchTLSUpdated, "riak_app", "cass_app")
+	dialIs(third)
+	writeAtomic(t, conf, fmt.Sprintf(watchConfig, rs.Addr(), "4s", cs.Addr())+`
+[profiles.riak_new]
+backend = "riak"
+hosts = ["127.0.0.1:1"]
+`)
+	rec := events.waitFor("recompile_required", func(e connfactory.WatchEvent) bool {
+		return e.Type == connfactory.WatchRecompileRequired
+	})
+	require.Equal(t, "riak_app", rec.Profile)
+	require.Contains(t, rec.Message, "other than tls")
+	events.waitFor("reloaded", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchReloaded })
+	_, err = reg.Connector("riak_new")
+	require.NoError(t, err)
+	dialIs(third)
+
+	stop()
+	// Material and secrets never reach the log.
+	logs := log.String()
+	require.Contains(t, logs, "connfactory watch: tls material reloaded")
+	require.Contains(t, logs, "level=ERROR")
+	for _, l := range []*pki.Leaf{first, second, third} {
+		require.NotContains(t, logs, strings.TrimSpace(string(l.KeyPEM())))
+	}
+	require.NotContains(t, logs, "cass-pw")
+}
+
+// TestWatchRefuses: Watch cannot watch a configuration read from an fs.FS.
+func TestWatchRefuses(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	fsys := fstest.MapFS{"app.toml": {Data: []byte("[profiles.r]\nbackend = \"riak\"\nhosts = [\"127.0.0.1\"]\n")}}
+	reg, err := connfactory.Load(connfactory.WithFS(fsys, "app.toml"), connfactory.WithEnvPrefix("-"))
+	require.NoError(t, err)
+	defer func() { require.NoError(t, reg.Close()) }()
+	require.ErrorContains(t, reg.Watch(context.Background(), nil), "WithFS")
+}
