@@ -2,6 +2,8 @@ package factory
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,7 +33,8 @@ type reloader struct {
 	now      func() time.Time
 	interval time.Duration
 
-	mu     sync.Mutex // serialises reloads, so log lines and generations stay in order
+	mu     sync.Mutex        // serialises reloads, so log lines and generations stay in order
+	last   [sha256.Size]byte // fingerprint of the material in use; guarded by mu
 	stopMu sync.Mutex
 	cancel context.CancelFunc // nil while no loop runs
 	done   chan struct{}      // closed when the loop has returned
@@ -52,7 +55,11 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 		log:      o.logger,
 		now:      o.now,
 	}
-	if t == nil || t.Reload.Std() <= 0 {
+	if t == nil {
+		return r, nil
+	}
+	r.last = fingerprint(t)
+	if t.Reload.Std() <= 0 {
 		return r, nil
 	}
 	switch {
@@ -65,6 +72,45 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 	}
 	r.interval = t.Reload.Std()
 	return r, nil
+}
+
+// fingerprint identifies the material of t and what judging it depends on, so that a
+// periodic reload that finds the same bytes again neither recompiles nor logs at info
+// level, and Generation counts real changes. It is a hash held in memory only.
+func fingerprint(t *schema.TLS) [sha256.Size]byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	source := func(m *schema.MaterialSource) {
+		if m == nil {
+			field([]byte("-"))
+			return
+		}
+		field([]byte(m.Describe()))
+		field(m.Data)
+		field([]byte(fmt.Sprint(m.Mode)))
+		if m.Passphrase != nil {
+			field([]byte(m.Passphrase.Secret().Reveal()))
+		}
+	}
+	for i := range t.CA {
+		source(&t.CA[i])
+	}
+	field([]byte("|"))
+	source(t.Cert)
+	source(t.Key)
+	source(t.PKCS12)
+	for i := range t.CRL {
+		source(&t.CRL[i])
+	}
+	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
 }
 
 // start runs the periodic reload, if the profile asks for one.
@@ -141,8 +187,16 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	if err == nil && fresh == nil {
 		err = errors.New("the profile no longer has a tls section")
 	}
-	var warns []Warning
+	var (
+		warns []Warning
+		fp    [sha256.Size]byte
+	)
 	if err == nil {
+		if fp = fingerprint(fresh); fp == r.last {
+			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path,
+				"generation", r.tls.Generation())
+			return nil
+		}
 		warns, err = r.tls.Update(fresh)
 	}
 	if err != nil {
@@ -151,10 +205,16 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path, err)}
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
-		r.log.Error("tls reload failed: the last good material stays in use",
-			"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error())
+		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		if ctx.Err() != nil {
+			// Close (or the caller of ReloadNow) stopped it: not a material problem.
+			r.log.Warn("tls reload interrupted: the material in use stays", attrs...)
+			return err
+		}
+		r.log.Error("tls reload failed: the last good material stays in use", attrs...)
 		return err
 	}
+	r.last = fp
 	for _, w := range warns {
 		r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
 	}
@@ -174,8 +234,9 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 
 // ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
 // whatever tls.reload says (a SIGHUP handler, a test, a rotation hook). On success,
-// handshakes that start afterwards use the new material; on failure the last good
-// material stays in use. Either way the outcome is logged and passed to the reload
+// handshakes that start afterwards use the new material (and TLS().Generation counts
+// one more; material found unchanged is not recompiled and counts nothing); on failure
+// the last good material stays in use. Either way the outcome is logged and passed to the reload
 // callback. The error is an *Error (kind config for material that does not compile).
 // ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
 // connector is closed.

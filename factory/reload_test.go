@@ -341,6 +341,10 @@ func TestReloadNowRotatesClientCertificate(t *testing.T) {
 		reloadNow, tlsOf := b.connect(t, files.resolved(time.Hour), files.refresher(), reloads.option(), log.option())
 		require.Zero(t, tlsOf().Generation())
 		require.Equal(t, first.Serial(), rlDialOK(t, b))
+		// Nothing changed: success, but no new generation.
+		require.NoError(t, reloadNow(context.Background()))
+		require.NoError(t, reloads.next(t))
+		require.Zero(t, tlsOf().Generation())
 
 		files.writeLeaf(second)
 		require.NoError(t, reloadNow(context.Background()))
@@ -530,4 +534,34 @@ func TestReloadRefresherErrors(t *testing.T) {
 	calls.Store(0)
 	require.ErrorIs(t, c.ReloadNow(ctx), factory.ErrTimeout)
 	require.Zero(t, calls.Load())
+}
+
+// TestReloadCloseDuringReload: Close while a periodic reload is in flight cancels it,
+// waits for it, and leaves no goroutine; the interrupted reload is reported.
+func TestReloadCloseDuringReload(t *testing.T) {
+	cassLeakCheck(t)
+	set := cassPKI(t)
+	entered := make(chan struct{})
+	reloads := newRLReloads()
+	sec := cassTLS(set, true)
+	sec.Reload = schema.Duration(time.Millisecond)
+	c, err := factory.NewCassandraConnector("cass_test", cassProfile("localhost:9042", sec), reloads.option(),
+		factory.WithLogger(slog.New(slog.DiscardHandler)),
+		factory.WithTLSRefresher(func(ctx context.Context) (*schema.TLS, error) {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-ctx.Done() // a slow source: only Close ends it
+			return nil, ctx.Err()
+		}))
+	require.NoError(t, err)
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reload loop did not tick")
+	}
+	require.NoError(t, c.Close())
+	require.ErrorIs(t, reloads.next(t), context.Canceled)
+	require.NoError(t, c.Close())
 }
