@@ -126,6 +126,7 @@ hosts = ["localhost:1"]
 mechanism = "password"
 username = "app"
 password = %[1]q
+per_host = [{ host = "10.0.0.99", username = "dc2app", password = "CANARY-PERHOST-6a6a" }]
 [profiles.cass_pw.tls]
 ca = { file = "ca.pem" }
 cert = { file = "enc.pem" }
@@ -190,8 +191,10 @@ password = %[8]q
 		},
 		secretEnv: []string{dbPasswordVar + "=" + canaryEnvPassword, p12PassVar + "=" + canaryPassphrase},
 		set:       set,
-		needles:   []string{canaryWord, b64Key[len(b64Key)/2-20 : len(b64Key)/2+20]},
-		invalid:   map[string]string{},
+		// The marker as it is, in hex (%x of a string) and as bytes (%v of a []byte).
+		needles: []string{canaryWord, hex.EncodeToString([]byte(canaryWord)), "67 65 78 65 82 89",
+			b64Key[len(b64Key)/2-20 : len(b64Key)/2+20]},
+		invalid: map[string]string{},
 	}
 	for _, l := range []*pki.Leaf{encLeaf, pemLeaf, b64Leaf, p12Leaf} {
 		fx.needles = append(fx.needles, keyNeedles(t, l)...)
@@ -282,6 +285,7 @@ func TestCanaryGoValues(t *testing.T) {
 		fx.requireNoCanaryFmt(t, name+" schema.Profile", *p)
 		fx.requireNoCanaryFmt(t, name+" *schema.Auth", p.Auth)
 		fx.requireNoCanaryFmt(t, name+" *schema.TLS", p.TLS)
+		fx.requireNoCanaryFmt(t, name+" []schema.HostCredentials", p.Auth.PerHost)
 		if p.Auth.Password != nil {
 			fx.requireNoCanaryFmt(t, name+" schema.SecretSource", *p.Auth.Password)
 			fx.requireNoCanaryFmt(t, name+" *schema.SecretSource", p.Auth.Password)
