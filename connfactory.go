@@ -466,9 +466,11 @@ const watchDebounce = 100 * time.Millisecond
 // validated, as Load does:
 //   - invalid: a WatchInvalid event; everything stays as it was;
 //   - valid: it replaces the registry's configuration, so later Connector calls compile
-//     from it. Each connector already compiled whose TLS material changed gets it through
-//     ClientTLS.Update (compiled completely, swapped atomically; on failure the last good
-//     material stays: WatchTLSFailed). Open connections are not touched; new ones use the
+//     from it. Each connector already compiled whose TLS material changed reloads it
+//     (ReloadNow, which re-reads it for the new profile and hands it to
+//     ClientTLS.Update: compiled completely, swapped atomically; on failure the last good
+//     material stays: WatchTLSFailed). The connector's WithReloadCallback sees these
+//     reloads too. Open connections are not touched; new ones use the
 //     new material. Any other change to a compiled profile is not applied to its connector
 //     and is reported as WatchRecompileRequired.
 //
@@ -543,7 +545,7 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			}
 			emit(WatchEvent{Type: WatchError, Message: "file watcher", Err: err})
 		case <-debounce.C:
-			if cfg := r.reloadConfig(emit); cfg != nil {
+			if cfg := r.reloadConfig(ctx, emit); cfg != nil {
 				set = r.watchSet(cfg)
 			}
 			// Directories may have appeared (or been recreated) since: watch them now.
@@ -645,7 +647,7 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
 // It returns the new configuration, or nil when it was invalid.
-func (r *Registry) reloadConfig(emit func(WatchEvent)) *schema.Config {
+func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
 	cfg, err := loadWith(r.settings)
 	if err != nil {
 		emit(WatchEvent{Type: WatchInvalid, Message: "the configuration changed and is invalid; the last valid one stays in use", Err: err})
@@ -660,7 +662,7 @@ func (r *Registry) reloadConfig(emit func(WatchEvent)) *schema.Config {
 	r.mu.Unlock()
 
 	for _, name := range slices.Sorted(maps.Keys(compiled)) {
-		r.applyProfile(name, compiled[name], old.Profiles[name], cfg.Profiles[name], emit)
+		r.applyProfile(ctx, name, compiled[name], old.Profiles[name], cfg.Profiles[name], emit)
 	}
 	emit(WatchEvent{Type: WatchReloaded, Message: fmt.Sprintf("configuration reloaded (%d profiles)", len(cfg.Profiles))})
 	return cfg
@@ -668,7 +670,7 @@ func (r *Registry) reloadConfig(emit func(WatchEvent)) *schema.Config {
 
 // applyProfile brings one compiled connector as far towards its new profile as a running
 // connector can go: new TLS material; anything else is reported.
-func (r *Registry) applyProfile(name string, c factory.Connector, oldP, newP *schema.Profile, emit func(WatchEvent)) {
+func (r *Registry) applyProfile(ctx context.Context, name string, c factory.Connector, oldP, newP *schema.Profile, emit func(WatchEvent)) {
 	if newP == nil {
 		emit(WatchEvent{Type: WatchRecompileRequired, Profile: name, Message: "the profile was removed from the configuration; its compiled connector keeps working until closed"})
 		return
@@ -698,7 +700,18 @@ func (r *Registry) applyProfile(name string, c factory.Connector, oldP, newP *sc
 		return
 	}
 	ct := tc.TLS()
-	warns, err := ct.Update(newP.TLS)
+	var (
+		warns []factory.Warning
+		err   error
+	)
+	if rn, ok := c.(interface{ ReloadNow(context.Context) error }); ok {
+		// Through the connector's own reload: its refresher resolves the new profile's
+		// material again (r.cfg is already the new configuration), and the reload keeps
+		// its bookkeeping, log lines and WithReloadCallback in step with this change.
+		err = rn.ReloadNow(ctx)
+	} else {
+		warns, err = ct.Update(newP.TLS)
+	}
 	if err != nil {
 		emit(WatchEvent{Type: WatchTLSFailed, Profile: name, Generation: ct.Generation(),
 			Message: "the new tls material does not compile; the last good material stays in use", Err: err})
