@@ -40,6 +40,15 @@ type resolver struct {
 	fs        fs.FS
 	lookupEnv func(string) (string, bool)
 	origins   schema.Origins
+	// read memoises readFile for one run: 10,000 profiles naming one CA bundle share one
+	// copy of its bytes (the factory never modifies material).
+	read map[string]fileRead
+}
+
+type fileRead struct {
+	b    []byte
+	mode uint32
+	err  error
 }
 
 func (r *resolver) origin(path string) string {
@@ -211,6 +220,18 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 // readFile reads a source file, refusing directories, and returns its permission bits.
 // Errors carry the operating system's reason, never content.
 func (r *resolver) readFile(p string) ([]byte, uint32, error) {
+	if fr, ok := r.read[p]; ok {
+		return fr.b, fr.mode, fr.err
+	}
+	b, mode, err := r.readFileOnce(p)
+	if r.read == nil {
+		r.read = map[string]fileRead{}
+	}
+	r.read[p] = fileRead{b, mode, err}
+	return b, mode, err
+}
+
+func (r *resolver) readFileOnce(p string) ([]byte, uint32, error) {
 	var (
 		info fs.FileInfo
 		err  error
