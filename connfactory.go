@@ -534,6 +534,11 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			if !ok {
 				return nil
 			}
+			if watched[ev.Name] && ev.Has(fsnotify.Remove|fsnotify.Rename) {
+				// A watched directory itself went away (its inotify watch with it): forget
+				// it, so that the next reload watches it again if it comes back.
+				delete(watched, ev.Name)
+			}
 			if ev.Op == fsnotify.Chmod || !relevant(set, ev.Name) {
 				continue
 			}
