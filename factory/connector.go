@@ -40,6 +40,9 @@ type options struct {
 	onReload func(profile string, err error)
 	now      func() time.Time
 	cache    *MaterialCache // see WithMaterialCache
+	// riakAuthWait is how long a Riak preflight waits for the verdict on its credentials;
+	// tests shorten it (export_test.go).
+	riakAuthWait time.Duration
 }
 
 // WithLogger sends the connector's and the driver's log lines to l. Default: slog.Default().
@@ -61,7 +64,7 @@ func WithReloadCallback(f func(profile string, err error)) Option {
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 func buildOptions(opts []Option) options {
-	o := options{logger: slog.Default(), now: time.Now}
+	o := options{logger: slog.Default(), now: time.Now, riakAuthWait: RiakAuthVerdictWait}
 	for _, f := range opts {
 		f(&o)
 	}

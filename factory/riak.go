@@ -40,6 +40,7 @@ type RiakConnector struct {
 	tls            *ClientTLS // nil for mechanism none
 	warnings       []Warning
 	connectTimeout time.Duration
+	authWait       time.Duration
 	timeout        time.Duration
 	logger         *slog.Logger
 	now            func() time.Time
@@ -70,6 +71,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		name:           name,
 		mechanism:      p.Auth.EffectiveMechanism(),
 		connectTimeout: p.ConnectTimeout.Std(),
+		authWait:       o.riakAuthWait,
 		timeout:        p.Timeout.Std(),
 		logger:         o.logger,
 		now:            o.now,
