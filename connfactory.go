@@ -130,9 +130,47 @@ func Load(opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newRegistry(cfg, s), nil
+}
+
+func newRegistry(cfg *schema.Config, s settings) *Registry {
 	r := &Registry{settings: s, connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
 	r.cfg.Store(cfg)
-	return r, nil
+	return r
+}
+
+// Validate is what `connfactory validate` does: Load, then compile every profile without
+// connecting, so that what only the factory can judge (certificates, keys, CRLs, cipher
+// names) is checked too. Unlike Load it also compiles the profiles that have no problem of
+// their own when others have, so one run reports every problem. It returns the
+// configuration as loaded (best effort), the warnings ("PATH: message") and every problem.
+func Validate(opts ...Option) (*schema.Config, []string, error) {
+	cfg, s, err := load(opts)
+	var problems schema.Problems
+	if err != nil && !errors.As(err, &problems) {
+		return cfg, nil, err
+	}
+	if cfg == nil {
+		return nil, nil, err
+	}
+	r := newRegistry(cfg, s)
+	defer r.Close()
+	warnings, cerr := r.compile(func(name string) bool { return !problemUnder(problems, "profiles."+name) })
+	var more schema.Problems
+	if errors.As(cerr, &more) {
+		problems = append(problems, more...)
+	}
+	return cfg, warnings, problems.Err()
+}
+
+// problemUnder reports whether a problem concerns path or something below it.
+func problemUnder(ps schema.Problems, path string) bool {
+	for _, p := range ps {
+		if p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadConfig is Load without the Registry: the configuration as loaded (best effort even
@@ -357,9 +395,17 @@ func OpenRiak(ctx context.Context, name string, opts ...Option) (*riak.Cluster, 
 // judge (certificates, keys, CRLs, cipher names) is checked too. It returns every warning
 // (as "PATH: message") and every problem, each with the source of its value.
 func (r *Registry) CompileAll() ([]string, error) {
+	return r.compile(func(string) bool { return true })
+}
+
+// compile compiles the profiles want selects; see CompileAll.
+func (r *Registry) compile(want func(name string) bool) ([]string, error) {
 	var warnings []string
 	var problems schema.Problems
 	for _, name := range r.Profiles() {
+		if !want(name) {
+			continue
+		}
 		c, err := r.Connector(name)
 		if err != nil {
 			problems = append(problems, r.problemsOf(name, err)...)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -50,18 +51,20 @@ func fileOpts(files []string) []connfactory.Option {
 // compileAll loads, validates and compiles every profile, returning the profile names,
 // the warnings and every problem.
 func compileAll(opts ...connfactory.Option) ([]string, []string, error) {
-	reg, err := connfactory.Load(opts...)
+	cfg, warnings, err := connfactory.Validate(opts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, warnings, err
 	}
-	defer reg.Close()
-	names := reg.Profiles()
+	var names []string
+	for n := range cfg.Profiles {
+		names = append(names, n)
+	}
+	slices.Sort(names)
 	if len(names) == 0 {
 		return nil, nil, schema.Problems{{Path: "profiles",
 			Message: "no profiles defined (give -c FILE, set CONNFACTORY_CONFIG, or CONNFACTORY_PROFILES__NAME__... variables)"}}
 	}
-	warnings, err := reg.CompileAll()
-	return names, warnings, err
+	return names, warnings, nil
 }
 
 // printProblems prints a configuration error one problem per line.

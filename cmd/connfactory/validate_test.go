@@ -289,3 +289,24 @@ func readEnvFile(t *testing.T, path string) []string {
 	}
 	return env
 }
+
+// A load-stage problem in one profile does not hide what only compiling finds in
+// another: one run reports both.
+func TestValidateLoadAndCompileProblemsTogether(t *testing.T) {
+	dir := writeFiles(t, t.TempDir(), map[string]string{"p.toml": `
+[profiles.a]
+backend = "cassandra"
+hosts = ["db"]
+protocol_version = 2
+
+[profiles.b]
+backend = "cassandra"
+hosts = ["db"]
+tls = { ciphers = "FOO-BAR" }
+`})
+	res := runIn(t, dir, nil, "validate", "-c", "p.toml")
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stderr, "profiles.a.protocol_version: protocol version 2 is not supported")
+	require.Contains(t, res.stderr, `profiles.b.tls.ciphers: unknown cipher suites: "FOO-BAR"`)
+	require.Contains(t, res.stderr, "2 problem(s)")
+}
