@@ -266,6 +266,10 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Loud: whatever a profile asks for that weakens security is logged when it is used.
+	for _, w := range c.Warnings() {
+		r.settings.logger.Warn("connfactory: "+w.Message, "profile", name, "path", w.Path)
+	}
 	r.connectors[name] = c
 	return c, nil
 }

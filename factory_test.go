@@ -3,9 +3,11 @@ package connfactory_test
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -196,4 +198,21 @@ func TestRegistryErrors(t *testing.T) {
 	require.ErrorIs(t, err, schema.ErrInvalid)
 	require.ErrorContains(t, err, "profiles.x.hosts")
 	require.ErrorContains(t, err, "profiles.x.protocol_version")
+}
+
+// What a profile asks for that weakens security is logged, loudly, when it is compiled.
+func TestWeakSettingsAreLogged(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	reg, err := connfactory.Load(connfactory.WithLogger(logger), connfactory.WithEnviron([]string{
+		"CONNFACTORY_PROFILES__WEAK__BACKEND=cassandra",
+		"CONNFACTORY_PROFILES__WEAK__HOSTS=db1",
+		"CONNFACTORY_PROFILES__WEAK__TLS__MODE=insecure",
+	}))
+	require.NoError(t, err)
+	defer reg.Close()
+	_, err = reg.Connector("weak")
+	require.NoError(t, err)
+	require.Contains(t, buf.String(), `"level":"WARN"`)
+	require.Contains(t, buf.String(), `"path":"profiles.weak.tls.mode"`)
 }

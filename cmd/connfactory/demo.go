@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		files = append(files, filepath.Join(cfgDir, f))
 	}
 	// A first load learns what each profile needs of its server.
-	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
+	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(cliLogger))
 	if err != nil {
 		return false, fmt.Errorf("the example profiles do not load: %w", err)
 	}
@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		values["profiles"].(map[string]any)[name] = v
 	}
 
-	reg, err := connfactory.Load(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"),
+	reg, err := connfactory.Load(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(cliLogger),
 		connfactory.WithValues(values))
 	if err != nil {
 		return false, err

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -40,13 +42,19 @@ Files may also be given as arguments, so that a shell glob works after -c:
 	return cmd
 }
 
-// fileOpts turns -c files into Load options; none means CONNFACTORY_CONFIG.
+// fileOpts turns -c files into Load options (none means CONNFACTORY_CONFIG), with the
+// CLI's logger.
 func fileOpts(files []string) []connfactory.Option {
+	opts := []connfactory.Option{connfactory.WithLogger(cliLogger)}
 	if len(files) == 0 {
-		return nil
+		return opts
 	}
-	return []connfactory.Option{connfactory.WithFiles(files...)}
+	return append(opts, connfactory.WithFiles(files...))
 }
+
+// cliLogger passes only errors (a driver's own failures) to stderr: warnings are part of
+// each command's output already, and info lines would drown it.
+var cliLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
 // compileAll loads, validates and compiles every profile, returning the profile names,
 // the warnings and every problem.
