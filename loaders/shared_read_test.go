@@ -34,3 +34,19 @@ func TestOneReadPerFile(t *testing.T) {
 		require.Same(t, &first[0], &p.TLS.CA[0].Data[0], name)
 	}
 }
+
+// A device or a pipe named as a source is refused, never read: /dev/zero would never end.
+func TestSourceMustBeARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "p.toml")
+	require.NoError(t, os.WriteFile(f, []byte(`
+[profiles.p]
+backend = "cassandra"
+hosts = ["db"]
+tls = { ca = { file = "/dev/zero" } }
+auth = { mechanism = "password", username = "u", password = { file = "/dev/null" } }
+`), 0o644))
+	_, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
+	require.ErrorContains(t, err, "profiles.p.tls.ca[0]: file /dev/zero: is a device, not a regular file")
+	require.ErrorContains(t, err, "profiles.p.auth.password: secret file /dev/null: is a device, not a regular file")
+}

@@ -243,10 +243,14 @@ func (r *resolver) readFileOnce(p string) ([]byte, uint32, error) {
 			return nil, 0, fmt.Errorf("path leaves the configuration file system")
 		}
 		if info, err = fs.Stat(r.fs, name); err == nil && !info.IsDir() {
-			b, err = fs.ReadFile(r.fs, name)
+			if err = regularFile(info); err == nil {
+				b, err = fs.ReadFile(r.fs, name)
+			}
 		}
 	} else if info, err = os.Stat(p); err == nil && !info.IsDir() {
-		b, err = os.ReadFile(p)
+		if err = regularFile(info); err == nil {
+			b, err = os.ReadFile(p)
+		}
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s", osReason(err))
@@ -255,6 +259,31 @@ func (r *resolver) readFileOnce(p string) ([]byte, uint32, error) {
 		return nil, 0, fmt.Errorf("is a directory")
 	}
 	return b, uint32(info.Mode().Perm()), nil
+}
+
+// maxSourceFile bounds what a source file may hold: certificates, keys and CRLs (a CRL of
+// a million entries is some 40 MB).
+const maxSourceFile = 64 << 20
+
+// regularFile refuses what would hang or exhaust a read: devices, pipes, sockets
+// (/dev/zero, a FIFO nobody writes), and files beyond maxSourceFile.
+func regularFile(info fs.FileInfo) error {
+	if t := info.Mode().Type(); t != 0 {
+		kind := "special file"
+		switch {
+		case t&fs.ModeDevice != 0:
+			kind = "device"
+		case t&fs.ModeNamedPipe != 0:
+			kind = "named pipe"
+		case t&fs.ModeSocket != 0:
+			kind = "socket"
+		}
+		return fmt.Errorf("is a %s, not a regular file", kind)
+	}
+	if info.Size() > maxSourceFile {
+		return fmt.Errorf("is %d bytes, more than the %d a certificate, key or CRL file may have", info.Size(), maxSourceFile)
+	}
+	return nil
 }
 
 func decodeBase64(s string) ([]byte, error) {
