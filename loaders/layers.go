@@ -46,6 +46,10 @@ func (l *loader) readFile(name string) map[string]any {
 		l.add("", "", "%s: is a directory, not a configuration file", name)
 		return nil
 	}
+	if err := regularFile(info); err != nil {
+		l.add("", "", "%s: %s", name, err)
+		return nil
+	}
 	var parser koanf.Parser
 	format := ""
 	switch strings.ToLower(filepath.Ext(name)) {
