@@ -2,6 +2,7 @@ package factory
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"os"
@@ -63,6 +64,10 @@ type Error struct {
 	Host string
 	// Err is the underlying error.
 	Err error
+	// PeerCertificates is the chain the server presented, when a TLS handshake failed
+	// after receiving it (untrusted, wrong name, expired, revoked): what the server is
+	// actually using, for the report.
+	PeerCertificates []*x509.Certificate
 }
 
 // Error renders "factory: KIND: HOST: underlying".

@@ -3,6 +3,7 @@ package factory
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"time"
 )
@@ -107,6 +108,13 @@ func (r *TLSReport) FillTLS(cs tls.ConnectionState, now time.Time) {
 func (r *Report) Fail(err error) {
 	r.OK = false
 	r.Error = &ErrorReport{Kind: string(KindOf(err)), Message: err.Error()}
+	// A refused certificate is the first thing an operator wants to see.
+	var fe *Error
+	if len(r.TLS.PeerChain) == 0 && errors.As(err, &fe) {
+		for _, c := range fe.PeerCertificates {
+			r.TLS.PeerChain = append(r.TLS.PeerChain, NewCertInfo(c, time.Now()))
+		}
+	}
 }
 
 // hostOnly strips the port from a host:port, for server names.

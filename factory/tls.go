@@ -345,7 +345,12 @@ func (c *ClientTLS) Handshake(ctx context.Context, raw net.Conn, hostport string
 		if ctxErr := ctx.Err(); ctxErr != nil && !isOurs(err) {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		return nil, ClassifyTLSError(err, hostport)
+		err = ClassifyTLSError(err, hostport)
+		var fe *Error
+		if errors.As(err, &fe) && fe.PeerCertificates == nil {
+			fe.PeerCertificates = conn.ConnectionState().PeerCertificates
+		}
+		return nil, err
 	}
 	return conn, nil
 }

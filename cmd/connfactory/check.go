@@ -57,7 +57,7 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			for _, name := range args {
 				res := checkProfile(cmd.Context(), reg, name, timeout)
 				if asJSON {
-					writeJSONReport(cmd.OutOrStdout(), res.report)
+					writeJSONReport(cmd.OutOrStdout(), res)
 				} else {
 					writeHumanReport(cmd.OutOrStdout(), res)
 				}
@@ -129,10 +129,11 @@ type jsonError struct {
 	Advice  string `json:"advice,omitempty"`
 }
 
-func writeJSONReport(w io.Writer, r *factory.Report) {
+func writeJSONReport(w io.Writer, res checkResult) {
+	r := res.report
 	out := jsonReport{Report: r}
 	if r.Error != nil {
-		out.Error = &jsonError{Kind: r.Error.Kind, Message: r.Error.Message, Advice: adviceFor(r)}
+		out.Error = &jsonError{Kind: r.Error.Kind, Message: r.Error.Message, Advice: adviceFor(res)}
 	}
 	// Messages quote servers and certificates ("<nil>", "a & b"): keep them readable.
 	enc := json.NewEncoder(w)
@@ -140,10 +141,15 @@ func writeJSONReport(w io.Writer, r *factory.Report) {
 	_ = enc.Encode(out)
 }
 
-// adviceFor recovers the advice for a report's error kind.
-func adviceFor(r *factory.Report) string {
+// adviceFor is the advice for a result's error: from the error itself when there is one
+// (it may name what the certificate is for), else from the report's kind.
+func adviceFor(res checkResult) string {
+	r := res.report
 	if r.Error == nil {
 		return ""
+	}
+	if res.err != nil {
+		return factory.Advice(res.err)
 	}
 	return factory.Advice(&factory.Error{Kind: factory.Kind(r.Error.Kind), Err: errors.New(r.Error.Message)})
 }
@@ -201,7 +207,7 @@ func writeHumanReport(w io.Writer, res checkResult) {
 	}
 	if r.Error != nil {
 		fmt.Fprintf(w, "  error:   %s: %s\n", r.Error.Kind, r.Error.Message)
-		if a := adviceFor(r); a != "" {
+		if a := adviceFor(res); a != "" {
 			fmt.Fprintf(w, "  advice:  %s\n", a)
 		}
 	}
