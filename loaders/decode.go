@@ -268,9 +268,9 @@ func (l *loader) clean(m map[string]any, o map[string]string, path string) {
 	}
 	for _, fe := range fieldErrors(err) {
 		p := joinPath(path, fe.name)
-		l.add(p, originUnder(o, stripIndexes(fe.name)), "%s", fe.msg)
+		l.add(p, originUnder(o, schema.ListFree(fe.name)), "%s", fe.msg)
 		if fe.name != "" {
-			deleteAt(m, o, strings.Split(stripIndexes(fe.name), "."))
+			deleteAt(m, o, strings.Split(schema.ListFree(fe.name), "."))
 		}
 	}
 }
@@ -284,7 +284,7 @@ func (l *loader) decodeProfile(m map[string]any, o map[string]string, path strin
 	}
 	if err := decodeInto(m, out); err != nil {
 		for _, fe := range fieldErrors(err) {
-			l.add(joinPath(path, fe.name), originUnder(o, stripIndexes(fe.name)), "%s", fe.msg)
+			l.add(joinPath(path, fe.name), originUnder(o, schema.ListFree(fe.name)), "%s", fe.msg)
 		}
 	}
 }

@@ -219,7 +219,7 @@ func (l *loader) originUnder(path string) string {
 }
 
 func originUnder(orig map[string]string, path string) string {
-	path = stripIndexes(path)
+	path = schema.ListFree(path)
 	if o, ok := orig[path]; ok {
 		return o
 	}

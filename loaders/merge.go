@@ -199,26 +199,6 @@ func relabel(o map[string]string, f func(string) string) map[string]string {
 	return out
 }
 
-// stripIndexes turns "tls.ca[1].file" into "tls.ca.file": lists are leaves for origins.
-func stripIndexes(p string) string {
-	if !strings.Contains(p, "[") {
-		return p
-	}
-	var b strings.Builder
-	depth := 0
-	for _, r := range p {
-		switch {
-		case r == '[':
-			depth++
-		case r == ']':
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // describeValue names the kind of a raw value for messages, never its content.
 func describeValue(v any) string {
 	switch v.(type) {

@@ -314,6 +314,7 @@ type Origins map[string]string
 // table such as profiles.x.tls.key, whose keys have origins but which has none itself) of
 // its first descendant in sorted order; "" if none.
 func (o Origins) Of(path string) string {
+	path = ListFree(path)
 	for p := path; p != ""; {
 		if s, ok := o[p]; ok {
 			return s
@@ -331,6 +332,27 @@ func (o Origins) Of(path string) string {
 		}
 	}
 	return o[first]
+}
+
+// ListFree drops list indexes from a config path ("tls.ca[1].file" -> "tls.ca.file"):
+// origins are recorded per key, and a list is one value.
+func ListFree(path string) string {
+	if !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	depth := 0
+	for _, r := range path {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // ErrInvalid is matched (errors.Is) by every configuration error: a Problems list.

@@ -138,7 +138,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	prefix := "profiles." + name
 	var ps schema.Problems
 	add := func(path, msg string) {
-		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: sourceOf(origins, path)})
+		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: origins.Of(path)})
 	}
 	if !profileName.MatchString(name) {
 		add(prefix, fmt.Sprintf("profile name %q is not accepted: use lowercase letters, digits and _ "+
@@ -154,7 +154,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 		for _, fe := range verrs {
 			path := prefix + relativePath(fe.Namespace())
 			if fe.Tag() == msgTag && strings.Contains(fe.Param(), cassandraOnly) &&
-				strings.HasSuffix(sourceOf(origins, path), viaDefaults) {
+				strings.HasSuffix(origins.Of(path), viaDefaults) {
 				// [defaults] is shared by both backends: a Cassandra-only key set there
 				// simply does not apply to a Riak profile (the Riak connector ignores it).
 				continue
@@ -182,27 +182,6 @@ func relativePath(ns string) string {
 		return ""
 	}
 	return "." + rest
-}
-
-// sourceOf looks path up in origins. Origins are keyed by koanf paths, where a list is one
-// value, so list indexes are dropped: profiles.x.hosts[1] came from profiles.x.hosts.
-func sourceOf(origins schema.Origins, path string) string {
-	if origins == nil {
-		return ""
-	}
-	var b strings.Builder
-	depth := 0
-	for _, r := range path {
-		switch {
-		case r == '[':
-			depth++
-		case r == ']':
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	return origins.Of(b.String())
 }
 
 // message words a validator error. Values are printed only for fields that cannot hold a

@@ -30,7 +30,7 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) sch
 	var ws schema.Problems
 	add := func(path, format string, args ...any) {
 		path = prefix + path
-		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: sourceOf(origins, path)})
+		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: origins.Of(path)})
 	}
 
 	mech := p.Auth.EffectiveMechanism()
