@@ -114,8 +114,7 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 	}
 	slices.Sort(paths)
 
-	switch format {
-	case "json":
+	if format == "json" {
 		if origins != nil {
 			doc["origins"] = origins
 		}
@@ -124,27 +123,20 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		// "<redacted>", not "\u003credacted\u003e": the output is read by people too.
 		enc.SetEscapeHTML(false)
 		return enc.Encode(doc)
-	case "yaml":
-		b, err := yaml.Parser().Marshal(doc)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		if err == nil {
-			err = writeOriginComments(w, paths, origins)
-		}
-		return err
-	default:
-		b, err := toml.Parser().Marshal(doc)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
-		if err == nil {
-			err = writeOriginComments(w, paths, origins)
-		}
+	}
+	// TOML and YAML: the document, then the origins as comments (both ignore them).
+	var marshal func(map[string]any) ([]byte, error) = toml.Parser().Marshal
+	if format == "yaml" {
+		marshal = yaml.Parser().Marshal
+	}
+	b, err := marshal(doc)
+	if err != nil {
 		return err
 	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return writeOriginComments(w, paths, origins)
 }
 
 // integers turns json.Numbers into int64 or float64, for the TOML and YAML encoders.
