@@ -49,7 +49,8 @@ func TestMaterialCacheShares(t *testing.T) {
 	S := tlsNewSet(t)
 	addr, _ := startGoTLSServer(t, serverSpec{leaf: S.Server})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
-	bundle := caBundle(t, 20, S.Root)
+	// The CRL is the intermediate's, so the intermediate is in the bundle with the root.
+	bundle := caBundle(t, 20, S.Root, S.Intermediate)
 	crl := crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: append(revokedSerials(1000), S.Server.Serial())})
 
 	cache := factory.NewMaterialCache()
@@ -129,6 +130,8 @@ func TestMaterialCacheReload(t *testing.T) {
 	section := func(ca *pki.CA, revoked ...*big.Int) *schema.TLS {
 		sec := &schema.TLS{CA: caOf(ca)}
 		if ca == S.Root {
+			// The intermediate's CRL is checked against the intermediate: configure it too.
+			sec.CA = caOf(S.Root, S.Intermediate)
 			sec.CRL = []schema.MaterialSource{src("crl", crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: revoked}))}
 		}
 		return sec
@@ -168,7 +171,7 @@ func TestMaterialCacheReload(t *testing.T) {
 func TestMaterialCacheConcurrent(t *testing.T) {
 	S := tlsNewSet(t)
 	cache := factory.NewMaterialCache()
-	bundle := caBundle(t, 10, S.Root)
+	bundle := caBundle(t, 10, S.Root, S.Intermediate)
 	crl := crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: revokedSerials(100)})
 	var (
 		wg  sync.WaitGroup

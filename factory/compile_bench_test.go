@@ -38,9 +38,12 @@ var benchInputs = sync.OnceValues(func() (*compileInputs, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The root and the intermediate whose CRL the profiles name (its signature is checked
+	// against tls.ca), then unrelated roots.
 	var bundle []byte
 	bundle = append(bundle, S.Root.CertPEM()...)
-	for i := 1; i < benchBundleCerts; i++ {
+	bundle = append(bundle, S.Intermediate.CertPEM()...)
+	for i := 2; i < benchBundleCerts; i++ {
 		ca, err := pki.NewRootCA(fmt.Sprintf("bundle root %d", i))
 		if err != nil {
 			return nil, err

@@ -56,12 +56,12 @@ type crlIndex struct {
 
 // ParseCRLs parses CRL sources (PEM "X509 CRL" blocks, several per source allowed, or
 // DER). path is the config path of the crl key ("profiles.x.tls.crl"); problems name
-// "crl[i]". cas are the configured CA certificates: a CRL naming one of them as issuer must
-// be signed by it (else a config error), and a CRL naming none of them is kept for an
-// intermediate of that name, its signature checked against that intermediate the first
-// time it appears in a verified chain (with a warning now, since it cannot be checked
-// yet). A CRL past its NextUpdate at now is an error with stale = fail (the default) and a
-// warning with stale = warn. Errors are *Error of kind config. No sources: (nil, nil, nil).
+// "crl[i]". cas are the configured CA certificates: every CRL must be signed by the one
+// it names as issuer, checked now, so a CRL naming none of them (an intermediate's, with
+// only the root configured, or another CA's) is a config error: an intermediate's CRL needs
+// that intermediate in tls.ca. A CRL past its NextUpdate at now is an error with stale =
+// fail (the default) and a warning with stale = warn. Errors are *Error of kind config. No
+// sources: (nil, nil, nil).
 func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
 	return parseCRLs(nil, path, srcs, cas, now, stale)
 }
@@ -263,7 +263,8 @@ func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
 			return fmt.Sprintf("CRL names issuer %q but carries the key id of configured CA %q: it comes from another CA", e.issuer, ca.Subject.String()), false
 		}
 	}
-	return fmt.Sprintf("CRL issuer %q is not a configured CA: it will apply only to an intermediate of that name in a verified server chain, its signature checked at the first such handshake", e.issuer), true
+	return fmt.Sprintf("CRL issuer %q is not a CA in tls.ca, so its signature cannot be checked: "+
+		"a CRL must be signed by a configured CA (for an intermediate CA's CRL, add that intermediate's certificate to tls.ca)", e.issuer), false
 }
 
 // signedBy reports whether issuer signed the CRL, checking the signature once per issuer

@@ -3,7 +3,10 @@ package factory_test
 import (
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"math/big"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,14 +49,50 @@ func TestCRLCompile(t *testing.T) {
 	_, warns = compile(t, s)
 	require.True(t, hasWarning(warns, "profiles.p.tls.crl[0]", "stale"), "%v", warns)
 
-	// An intermediate's CRL (issuer not configured) is accepted with a warning.
-	_, warns = compile(t, sec(crlPEM(t, S.Intermediate, pki.CRLOptions{})))
-	require.True(t, hasWarning(warns, "profiles.p.tls.crl[0]", "not a configured CA"), "%v", warns)
-	// ... and verified at compile time when the intermediate is configured too.
-	withInter := sec(crlPEM(t, S.Intermediate, pki.CRLOptions{}))
+	// An intermediate's CRL with only the root configured: its signature cannot be checked,
+	// so it is refused at its own path, saying how to fix it.
+	interCRL := crlPEM(t, S.Intermediate, pki.CRLOptions{})
+	msg = compileErr(t, sec(crlPEM(t, S.Root, pki.CRLOptions{}), interCRL))
+	require.Contains(t, msg, "profiles.p.tls.crl[1]")
+	require.NotContains(t, msg, "profiles.p.tls.crl[0]", "the root's CRL is fine")
+	require.Contains(t, msg, "is not a CA in tls.ca")
+	require.Contains(t, msg, "add that intermediate's certificate to tls.ca")
+	// ... and verified at compile time, without a warning, once the intermediate is
+	// configured too (as a second source or in the same bundle).
+	withInter := sec(interCRL)
 	withInter.CA = caOf(S.Root, S.Intermediate)
 	_, warns = compile(t, withInter)
 	require.Empty(t, warns)
+	bundled := sec(interCRL)
+	bundled.CA = []schema.MaterialSource{src("ca", slices.Concat(S.Root.CertPEM(), S.Intermediate.CertPEM()))}
+	_, warns = compile(t, bundled)
+	require.Empty(t, warns)
+	// An intermediate configured without its root still checks its own CRL.
+	interOnly := sec(interCRL)
+	interOnly.CA = caOf(S.Intermediate)
+	_, warns = compile(t, interOnly)
+	require.Empty(t, warns)
+
+	// A root impersonating the intermediate's name: refused whether the intermediate is
+	// configured (the CRL is not its) or not (nothing can check it).
+	fakeInter, err := pki.NewRootCA(S.Intermediate.Cert.Subject.CommonName)
+	require.NoError(t, err)
+	fakeInterCRL := crlPEM(t, fakeInter, pki.CRLOptions{})
+	msg = compileErr(t, sec(fakeInterCRL))
+	require.Contains(t, msg, "profiles.p.tls.crl[0]")
+	require.Contains(t, msg, "is not a CA in tls.ca")
+	fake := sec(fakeInterCRL)
+	fake.CA = caOf(S.Root, S.Intermediate)
+	msg = compileErr(t, fake)
+	require.Contains(t, msg, "profiles.p.tls.crl[0]")
+	require.Contains(t, msg, "another CA")
+
+	// A CRL from an unrelated root (another name, another key) is an error too.
+	otherCRL := crlPEM(t, S.OtherRoot, pki.CRLOptions{})
+	msg = compileErr(t, sec(otherCRL))
+	require.Contains(t, msg, "profiles.p.tls.crl[0]")
+	require.Contains(t, msg, "is not a CA in tls.ca")
+	require.Contains(t, msg, S.OtherRoot.Cert.Subject.CommonName)
 
 	// DER, and several PEM CRLs in one source.
 	der, err := S.Root.CRL(pki.CRLOptions{})
@@ -75,11 +114,20 @@ func TestCRLSetCheck(t *testing.T) {
 	chain := func(l *pki.Leaf) [][]*x509.Certificate {
 		return [][]*x509.Certificate{{l.Cert, S.Intermediate.Cert, S.Root.Cert}}
 	}
-	set, warns, err := factory.ParseCRLs("p.crl", []schema.MaterialSource{
+	interCRL := []schema.MaterialSource{
 		src("inter", crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: []*big.Int{S.Server.Serial()}})),
-	}, []*x509.Certificate{S.Root.Cert}, now, "")
+	}
+	// Only the root configured: the intermediate's CRL cannot be checked, so it is refused.
+	set, warns, err := factory.ParseCRLs("p.crl", interCRL, []*x509.Certificate{S.Root.Cert}, now, "")
+	require.ErrorIs(t, err, factory.ErrConfig)
+	require.ErrorContains(t, err, "p.crl[0]")
+	require.ErrorContains(t, err, "add that intermediate's certificate to tls.ca")
+	require.Nil(t, set)
+	require.Empty(t, warns)
+
+	set, warns, err = factory.ParseCRLs("p.crl", interCRL, []*x509.Certificate{S.Root.Cert, S.Intermediate.Cert}, now, "")
 	require.NoError(t, err)
-	require.Len(t, warns, 1)
+	require.Empty(t, warns)
 	require.Equal(t, 1, set.Len())
 	require.ErrorIs(t, set.Check(chain(S.Server), now, "h:1"), factory.ErrTLSRevoked)
 	require.NoError(t, set.Check(chain(leaf2), now, "h:1"))
@@ -93,6 +141,17 @@ func TestCRLSetCheck(t *testing.T) {
 	require.NoError(t, err)
 	short := [][]*x509.Certificate{{S.Server.Cert, S.Intermediate.Cert}}
 	require.ErrorIs(t, rootCRL.Check(short, now, "h:1"), factory.ErrTLSRevoked)
+	require.ErrorIs(t, rootCRL.Check(chain(S.Server), now, "h:1"), factory.ErrTLSRevoked)
+	require.ErrorIs(t, rootCRL.Check(append(short, chain(S.Server)...), now, "h:1"), factory.ErrTLSRevoked)
+
+	// A re-keyed intermediate of the same name in the server's chain did not sign the
+	// configured intermediate's CRL: revocation cannot be checked, so the chain is refused.
+	rekeyed, err := S.Root.NewIntermediate(S.Intermediate.Cert.Subject.CommonName)
+	require.NoError(t, err)
+	rekeyedLeaf := issue(t, rekeyed, pki.LeafOptions{CommonName: "rekeyed", DNSNames: []string{"localhost"}, Server: true})
+	err = set.Check([][]*x509.Certificate{{rekeyedLeaf.Cert, rekeyed.Cert, S.Root.Cert}}, now, "h:1")
+	require.ErrorIs(t, err, factory.ErrTLSUntrusted)
+	require.ErrorContains(t, err, "p.crl[0]")
 
 	var nilSet *factory.CRLSet
 	require.NoError(t, nilSet.Check(chain(S.Server), now, "h:1"))
@@ -100,6 +159,30 @@ func TestCRLSetCheck(t *testing.T) {
 	none, _, err := factory.ParseCRLs("p.crl", nil, nil, now, "")
 	require.NoError(t, err)
 	require.Nil(t, none)
+}
+
+// TestCRLFromAnotherCA: a CRL signed by an unrelated root is a configuration problem at
+// its own path when a whole profile compiles, as `connfactory validate` reports it.
+func TestCRLFromAnotherCA(t *testing.T) {
+	S := tlsNewSet(t)
+	sec := &schema.TLS{CA: caOf(S.Root), CRL: []schema.MaterialSource{
+		src("root", crlPEM(t, S.Root, pki.CRLOptions{})),
+		src("other", crlPEM(t, S.OtherRoot, pki.CRLOptions{})),
+	}}
+	for _, p := range []*schema.Profile{
+		cassProfile("localhost:9042", sec),
+		riakProfile([]string{"localhost:8087"}, schema.MechanismPassword, "app", "pw", sec),
+	} {
+		c, err := factory.Compile("bad", p)
+		require.Nil(t, c, "%s", p.Backend)
+		require.ErrorIs(t, err, factory.ErrConfig)
+		var ps schema.Problems
+		require.True(t, errors.As(err, &ps), "%v", err)
+		require.Len(t, ps, 1, "only the other root's CRL is wrong: %v", ps)
+		require.Equal(t, "profiles.bad.tls.crl[1]", ps[0].Path)
+		require.Contains(t, ps[0].Message, "is not a CA in tls.ca")
+		require.True(t, strings.Contains(ps[0].Message, S.OtherRoot.Cert.Subject.String()), "%q", ps[0].Message)
+	}
 }
 
 // TestCRLLarge: a 100,000-entry CRL parses once and checks in constant time per serial.

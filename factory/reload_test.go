@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -98,7 +99,13 @@ func newRLFiles(t testing.TB, set *pki.Set, client *pki.Leaf, withCRL bool) *rlF
 	f := &rlFiles{t: t, dir: dir, withCRL: withCRL,
 		ca: filepath.Join(dir, "ca.pem"), cert: filepath.Join(dir, "client.pem"),
 		key: filepath.Join(dir, "client.key"), crl: filepath.Join(dir, "crl.pem")}
-	f.write(f.ca, set.Root.CertPEM())
+	if withCRL {
+		// The CRL is the intermediate's: its signature is checked against tls.ca, so the
+		// intermediate is configured next to the root, in the same file.
+		f.write(f.ca, slices.Concat(set.Root.CertPEM(), set.Intermediate.CertPEM()))
+	} else {
+		f.write(f.ca, set.Root.CertPEM())
+	}
 	f.writeLeaf(client)
 	f.section = &schema.TLS{
 		CA:   []schema.MaterialSource{{File: f.ca}},
@@ -447,6 +454,18 @@ func TestReloadNowCRLRevokesServer(t *testing.T) {
 		err = reloadNow(context.Background())
 		require.ErrorIs(t, err, factory.ErrConfig)
 		require.ErrorContains(t, err, ".tls.crl[0]")
+		require.Equal(t, err, reloads.next(t))
+		_, err = b.dial()
+		require.ErrorIs(t, err, factory.ErrTLSRevoked)
+
+		// Dropping the intermediate from tls.ca leaves its CRL unverifiable: refused too,
+		// and the revoking CRL still stays in force.
+		files.write(files.crl, crl)
+		files.write(files.ca, set.Root.CertPEM())
+		err = reloadNow(context.Background())
+		require.ErrorIs(t, err, factory.ErrConfig)
+		require.ErrorContains(t, err, ".tls.crl[0]")
+		require.ErrorContains(t, err, "is not a CA in tls.ca")
 		require.Equal(t, err, reloads.next(t))
 		_, err = b.dial()
 		require.ErrorIs(t, err, factory.ErrTLSRevoked)

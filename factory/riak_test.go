@@ -326,6 +326,7 @@ func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
 	wrongName := riakTLS()
 	wrongName.ServerName = "riak.example.com"
 	revoked := riakTLS()
+	revoked.CA = append(revoked.CA, schema.MaterialSource{Data: riakPKI.Intermediate.CertPEM()})
 	revoked.CRL = []schema.MaterialSource{{Data: revokedCRL}}
 
 	cases := []struct {

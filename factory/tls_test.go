@@ -384,17 +384,17 @@ func TestHandshakes(t *testing.T) {
 	require.NoError(t, err)
 	p12, err := S.Client.PKCS12("s3cret-pass")
 	require.NoError(t, err)
-	// A CA impersonating the intermediate's name: its CRL cannot be checked at compile
-	// time (the intermediate is not configured) and fails at the handshake.
-	fakeInter, err := pki.NewRootCA("connfactory test intermediate CA")
+	// A re-keyed intermediate of the same name: the configured intermediate's CRL names
+	// its issuer, but it did not sign it, so revocation of its leaf cannot be checked.
+	rekeyedInter, err := S.Root.NewIntermediate(S.Intermediate.Cert.Subject.CommonName)
 	require.NoError(t, err)
+	rekeyed := issue(t, rekeyedInter, pki.LeafOptions{CommonName: "rekeyed", DNSNames: []string{"localhost"}, Server: true})
 
 	serverCRL := crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: []*big.Int{S.Server.Serial()}})
 	interCRL := crlPEM(t, S.Root, pki.CRLOptions{Revoked: []*big.Int{S.Intermediate.Cert.SerialNumber}})
 	cleanInterCRL := crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: []*big.Int{big.NewInt(42)}})
 	cleanRootCRL := crlPEM(t, S.Root, pki.CRLOptions{Revoked: []*big.Int{big.NewInt(43)}})
 	staleCRL := crlPEM(t, S.Intermediate, pki.CRLOptions{NextUpdate: now.Add(-time.Hour)})
-	fakeInterCRL := crlPEM(t, fakeInter, pki.CRLOptions{})
 
 	ecdsaGCM := []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}
 	ecdsaChaCha := []uint16{tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305}
@@ -406,6 +406,7 @@ func TestHandshakes(t *testing.T) {
 		host   string // host part of hostport; default localhost
 		want   error  // nil: success
 		warn   string // a warning containing this is expected
+		errHas string // the error contains this
 	}
 	base := func(mod func(*schema.TLS)) *schema.TLS {
 		s := &schema.TLS{CA: caOf(S.Root)}
@@ -413,6 +414,14 @@ func TestHandshakes(t *testing.T) {
 			mod(s)
 		}
 		return s
+	}
+	// withInter configures the intermediate next to the root: its CRLs are checked
+	// against it.
+	withInter := func(mod func(*schema.TLS)) *schema.TLS {
+		return base(func(s *schema.TLS) {
+			s.CA = caOf(S.Root, S.Intermediate)
+			mod(s)
+		})
 	}
 	mtls := func(mod func(*schema.TLS)) *schema.TLS {
 		return base(func(s *schema.TLS) {
@@ -436,20 +445,32 @@ func TestHandshakes(t *testing.T) {
 		{name: "IP not in SANs", server: serverSpec{leaf: dnsOnly}, sec: base(nil), host: "127.0.0.1", want: factory.ErrTLSHostname},
 		{name: "expired server cert", server: serverSpec{leaf: expired}, sec: base(nil), want: factory.ErrTLSExpired},
 		{name: "revoked server cert", server: serverSpec{leaf: S.Server},
-			sec: base(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", serverCRL)} }), want: factory.ErrTLSRevoked},
+			sec: withInter(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", serverCRL)} }), want: factory.ErrTLSRevoked},
 		{name: "revoked intermediate", server: serverSpec{leaf: S.Server},
-			sec: base(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", interCRL)} }), want: factory.ErrTLSRevoked},
+			errHas: `certificate "CN=connfactory test intermediate CA,O=connfactory test PKI" (serial`,
+			sec:    base(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", interCRL)} }), want: factory.ErrTLSRevoked},
+		// Configured as a CA, the intermediate anchors a chain of its own: the root's CRL
+		// still revokes it.
+		{name: "revoked intermediate in tls.ca", server: serverSpec{leaf: S.Server},
+			errHas: `certificate "CN=connfactory test intermediate CA,O=connfactory test PKI" (serial`,
+			sec:    withInter(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", interCRL)} }), want: factory.ErrTLSRevoked},
+		{name: "revoked intermediate in tls.ca with its own CRL", server: serverSpec{leaf: S.Server},
+			errHas: `certificate "CN=connfactory test intermediate CA,O=connfactory test PKI" (serial`,
+			sec: withInter(func(s *schema.TLS) {
+				s.CRL = []schema.MaterialSource{src("crl", cleanInterCRL), src("crl", interCRL)}
+			}), want: factory.ErrTLSRevoked},
 		{name: "CRLs not revoking", server: serverSpec{leaf: S.Server},
-			sec: base(func(s *schema.TLS) {
+			sec: withInter(func(s *schema.TLS) {
 				s.CRL = []schema.MaterialSource{src("crl", cleanInterCRL), src("crl", cleanRootCRL)}
 			})},
 		{name: "stale CRL warn", server: serverSpec{leaf: S.Server}, warn: "stale",
-			sec: base(func(s *schema.TLS) {
+			sec: withInter(func(s *schema.TLS) {
 				s.CRL = []schema.MaterialSource{src("crl", staleCRL)}
 				s.CRLStale = schema.CRLStaleWarn
 			})},
-		{name: "intermediate CRL from an impostor", server: serverSpec{leaf: S.Server}, want: factory.ErrTLSUntrusted,
-			sec: base(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", fakeInterCRL)} })},
+		{name: "intermediate CRL not signed by the chain's intermediate", server: serverSpec{leaf: rekeyed}, want: factory.ErrTLSUntrusted,
+			errHas: `cannot check revocation of "CN=rekeyed"`,
+			sec:    withInter(func(s *schema.TLS) { s.CRL = []schema.MaterialSource{src("crl", cleanInterCRL)} })},
 		{name: "cipher pinned", server: serverSpec{leaf: S.Server, ciphers: ecdsaGCM, maxVersion: tls.VersionTLS12},
 			sec: base(func(s *schema.TLS) { s.Ciphers = []string{"ECDHE-ECDSA-AES128-GCM-SHA256"} })},
 		{name: "cipher mismatch", server: serverSpec{leaf: S.Server, ciphers: ecdsaChaCha, maxVersion: tls.VersionTLS12},
@@ -498,6 +519,7 @@ func TestHandshakes(t *testing.T) {
 					}
 					require.Error(t, err)
 					require.ErrorIs(t, err, c.want, "got %v", err)
+					require.ErrorContains(t, err, c.errHas)
 					var fe *factory.Error
 					require.ErrorAs(t, err, &fe)
 					require.NotNil(t, errors.Unwrap(err), "the underlying error is kept")
@@ -560,8 +582,8 @@ func TestClockDrivenFailures(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
 	crl := crlPEM(t, S.Intermediate, pki.CRLOptions{NextUpdate: now.Add(time.Hour)})
-	ct, warns := compile(t, &schema.TLS{CA: caOf(S.Root), CRL: []schema.MaterialSource{src("crl", crl)}}, factory.WithClock(clock))
-	require.True(t, hasWarning(warns, "profiles.p.tls.crl[0]", "not a configured CA"), "%v", warns)
+	ct, warns := compile(t, &schema.TLS{CA: caOf(S.Root, S.Intermediate), CRL: []schema.MaterialSource{src("crl", crl)}}, factory.WithClock(clock))
+	require.Empty(t, warns)
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
 
 	advance(2 * time.Hour)
@@ -569,7 +591,7 @@ func TestClockDrivenFailures(t *testing.T) {
 	require.ErrorIs(t, err, factory.ErrTLSRevoked)
 	require.Contains(t, err.Error(), "stale")
 
-	warnOnly, _ := compile(t, &schema.TLS{CA: caOf(S.Root), CRLStale: schema.CRLStaleWarn,
+	warnOnly, _ := compile(t, &schema.TLS{CA: caOf(S.Root, S.Intermediate), CRLStale: schema.CRLStaleWarn,
 		CRL: []schema.MaterialSource{src("crl", crl)}}, factory.WithClock(clock))
 	require.NoError(t, tlsTry(t, warnOnly, addr, hostport))
 
