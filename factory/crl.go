@@ -24,13 +24,11 @@ type CRLSet struct {
 	parses []*parsedCRLs
 }
 
-// crlEntry is one CRL as one profile uses it: the shared parse plus what depends on the
-// profile (its config path and its configured CAs).
+// crlEntry is one CRL as one profile uses it: the shared parse plus its config path. A
+// CRL is only ever in a set once a configured CA is known to have signed it.
 type crlEntry struct {
 	*crlIndex
 	path string // config path, for messages: profiles.x.tls.crl[0]
-	// preverified is true when a configured CA signed the CRL, checked at compile time.
-	preverified bool
 }
 
 // crlIndex is one parsed CRL. It depends only on the CRL's bytes, so a MaterialCache
@@ -48,8 +46,8 @@ type crlIndex struct {
 	nextUpdate  time.Time
 
 	// signers memoizes signature checks by the signer's raw certificate: a pure function
-	// of (CRL, signer), so safe to share. A CRL for an intermediate can only be checked
-	// once that intermediate shows up in a verified chain.
+	// of (CRL, signer), so safe to share. Compiles check against the configured CAs, and
+	// handshakes against the issuer in the server's chain, usually the same certificate.
 	mu      sync.Mutex
 	signers map[string]bool
 }
@@ -99,11 +97,9 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 				continue
 			}
 			e := &crlEntry{crlIndex: item.idx, path: p}
-			if msg, ok := e.verifyWithCAs(cas); !ok {
+			if msg := e.verifyWithCAs(cas); msg != "" {
 				ps.add(p, "%s: %s", describe(src), msg)
 				continue
-			} else if msg != "" {
-				warns = append(warns, Warning{Path: p, Message: msg})
 			}
 			if !e.nextUpdate.IsZero() && now.After(e.nextUpdate) {
 				msg := fmt.Sprintf("%s: CRL of %q is stale: its NextUpdate was %s", describe(src), e.issuer, e.nextUpdate.UTC().Format(time.RFC3339))
@@ -241,8 +237,8 @@ func (e *crlIndex) revokedAt(s *big.Int) (time.Time, bool) {
 }
 
 // verifyWithCAs checks the CRL's signature against the configured CA whose subject it
-// names. ok false: the message is an error. ok true with a message: a warning.
-func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
+// names, and says why the CRL is refused ("": signed by that CA).
+func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) string {
 	var named []*x509.Certificate
 	for _, ca := range cas {
 		if bytes.Equal(ca.RawSubject, e.rl.RawIssuer) {
@@ -251,20 +247,19 @@ func (e *crlEntry) verifyWithCAs(cas []*x509.Certificate) (string, bool) {
 	}
 	for _, ca := range named {
 		if e.signedBy(ca) {
-			e.preverified = true
-			return "", true
+			return ""
 		}
 	}
 	if len(named) > 0 {
-		return fmt.Sprintf("CRL names issuer %q but is not signed by the configured CA of that name: it comes from another CA", e.issuer), false
+		return fmt.Sprintf("CRL names issuer %q but is not signed by the configured CA of that name: it comes from another CA", e.issuer)
 	}
 	for _, ca := range cas {
 		if len(e.rl.AuthorityKeyId) > 0 && bytes.Equal(ca.SubjectKeyId, e.rl.AuthorityKeyId) {
-			return fmt.Sprintf("CRL names issuer %q but carries the key id of configured CA %q: it comes from another CA", e.issuer, ca.Subject.String()), false
+			return fmt.Sprintf("CRL names issuer %q but carries the key id of configured CA %q: it comes from another CA", e.issuer, ca.Subject.String())
 		}
 	}
 	return fmt.Sprintf("CRL issuer %q is not a CA in tls.ca, so its signature cannot be checked: "+
-		"a CRL must be signed by a configured CA (for an intermediate CA's CRL, add that intermediate's certificate to tls.ca)", e.issuer), false
+		"a CRL must be signed by a configured CA (for an intermediate CA's CRL, add that intermediate's certificate to tls.ca)", e.issuer)
 }
 
 // signedBy reports whether issuer signed the CRL, checking the signature once per issuer
@@ -325,14 +320,12 @@ func (s *CRLSet) Check(chains [][]*x509.Certificate, now time.Time, host string)
 }
 
 // checkOne checks c against the CRLs naming its issuer. issuer is nil when c is the
-// chain's anchor but not self-signed (an intermediate configured as a CA): then only CRLs
-// verified against a configured CA at compile time apply.
+// chain's anchor but not self-signed (an intermediate configured as a CA): its CRLs were
+// verified against the configured CA of that name at compile time. Otherwise the issuer
+// in the chain must have signed them too: a re-keyed CA of the same name did not.
 func (s *CRLSet) checkOne(c, issuer *x509.Certificate, now time.Time, host string) error {
 	for _, e := range s.byIssuer[string(c.RawIssuer)] {
-		switch {
-		case issuer == nil && !e.preverified:
-			continue
-		case issuer != nil && !e.signedBy(issuer):
+		if issuer != nil && !e.signedBy(issuer) {
 			return &Error{Kind: KindTLSUntrusted, Host: host, Err: fmt.Errorf(
 				"cannot check revocation of %q: %s names issuer %q but is not signed by the %q in the server's chain",
 				c.Subject.String(), e.path, e.issuer, issuer.Subject.String())}
