@@ -373,15 +373,20 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		return err
 	}
 	defer sess.Close()
-	var version string
-	q := sess.Query("SELECT release_version FROM system.local").WithContext(ctx)
-	if err := q.Scan(&version); err != nil {
+	// "SELECT *": every server answers it (test servers built on DataStax's
+	// go-cassandra-native-protocol answer only a few system.local queries, this one
+	// among them), and release_version is one of its columns.
+	row := map[string]any{}
+	q := sess.Query("SELECT * FROM system.local").WithContext(ctx)
+	if err := q.MapScan(row); err != nil {
 		if ctx.Err() != nil {
 			return ctxError(ctx.Err(), h.hostport)
 		}
 		return Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
 	}
-	r.Server.Version = version
+	if v, ok := row["release_version"].(string); ok {
+		r.Server.Version = v
+	}
 	return nil
 }
 
@@ -425,6 +430,9 @@ var (
 	// (3.x and later) and "Username and/or password are incorrect" (2.x).
 	authFailedMessages = []string{
 		"and/or password are incorrect",
+		// DataStax's go-cassandra-native-protocol server (the CQL test server many Go
+		// projects use) and some proxies.
+		"invalid credentials",
 		"Authentication ID must not be null",
 		"Password must not be null",
 		"Failed to authenticate",

@@ -70,6 +70,10 @@ type Options struct {
 	// Stall makes the server accept TCP connections and then never read or write anything
 	// (no TLS handshake, no CQL reply) until Close, for timeout tests.
 	Stall bool
+	// AuthFailureMessage replaces Cassandra's "Provided username U and/or password are
+	// incorrect" for refused credentials, to stand for other servers (DataStax's
+	// go-cassandra-native-protocol server says "invalid credentials").
+	AuthFailureMessage string
 }
 
 // Server is a running CQL test server. Create it with Start; it is safe for concurrent use.

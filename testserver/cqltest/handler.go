@@ -86,6 +86,9 @@ func (s *Server) authenticate(c *conn, token []byte) message.Message {
 	authz, user, pass := string(parts[0]), string(parts[1]), parts[2]
 	want, ok := s.opts.Credentials[user]
 	if !ok || subtle.ConstantTimeCompare([]byte(want), pass) != 1 {
+		if s.opts.AuthFailureMessage != "" {
+			return &message.AuthenticationError{ErrorMessage: s.opts.AuthFailureMessage}
+		}
 		return &message.AuthenticationError{ErrorMessage: fmt.Sprintf(
 			"Provided username %s and/or password are incorrect", user)}
 	}

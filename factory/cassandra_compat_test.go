@@ -1,0 +1,32 @@
+package factory_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/testserver/cqltest"
+)
+
+// Servers word refused credentials differently: Cassandra says "Provided username U
+// and/or password are incorrect", DataStax's go-cassandra-native-protocol server
+// "invalid credentials". Both are auth_failed.
+func TestCassandraRefusedCredentialsWordings(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, msg := range []string{"", "invalid credentials"} {
+		t.Run("message="+msg, func(t *testing.T) {
+			env := cassTLSServer(t, func(o *cqltest.Options) { o.AuthFailureMessage = msg })
+			p := cassProfile(env.localhost(), cassTLS(env.set, false))
+			p.Auth.Password = cassSecret("wrong")
+			c, err := factory.NewCassandraConnector("compat", p)
+			require.NoError(t, err)
+			defer c.Close()
+			rep, err := c.Check(context.Background())
+			require.ErrorIs(t, err, factory.ErrAuthFailed)
+			require.Equal(t, "failed", rep.Auth.Result)
+		})
+	}
+}
