@@ -3,7 +3,6 @@ package factory
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -121,18 +120,9 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 
 // crlDERs splits data into DER CRLs: every "X509 CRL" PEM block, or data itself.
 func crlDERs(data []byte) ([][]byte, error) {
-	var (
-		out    [][]byte
-		sawPEM bool
-		rest   = data
-	)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		sawPEM = true
+	var out [][]byte
+	blocks := pemBlocks(data)
+	for _, b := range blocks {
 		if b.Type == "X509 CRL" || b.Type == "CRL" {
 			out = append(out, b.Bytes)
 		}
@@ -140,7 +130,7 @@ func crlDERs(data []byte) ([][]byte, error) {
 	switch {
 	case len(out) > 0:
 		return out, nil
-	case sawPEM:
+	case len(blocks) > 0:
 		return nil, errors.New("holds no X509 CRL PEM block")
 	case len(bytes.TrimSpace(data)) == 0:
 		return nil, errors.New("is empty")

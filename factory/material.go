@@ -75,21 +75,25 @@ func materialBytes(m *schema.MaterialSource) ([]byte, error) {
 	return nil, fmt.Errorf("%s is empty", describe(m))
 }
 
+// pemBlocks decodes every PEM block of data, in order; none means data is not PEM (it
+// may be DER).
+func pemBlocks(data []byte) []*pem.Block {
+	var blocks []*pem.Block
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return blocks
+		}
+		blocks = append(blocks, b)
+	}
+}
+
 // parseCertificates reads every certificate from PEM (CERTIFICATE blocks, other blocks
 // skipped) or, when the bytes hold no PEM at all, from DER.
 func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var (
-		certs  []*x509.Certificate
-		sawPEM bool
-		rest   = data
-	)
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		sawPEM = true
+	var certs []*x509.Certificate
+	blocks := pemBlocks(data)
+	for _, b := range blocks {
 		if b.Type != "CERTIFICATE" {
 			continue
 		}
@@ -99,7 +103,7 @@ func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		certs = append(certs, c)
 	}
-	if !sawPEM && len(bytes.TrimSpace(data)) > 0 {
+	if len(blocks) == 0 && len(bytes.TrimSpace(data)) > 0 {
 		// Not DER either: the caller reports "no certificate", which is what it means.
 		certs, _ = x509.ParseCertificates(data)
 	}
@@ -302,15 +306,8 @@ var errWrongPassphrase = errors.New("wrong passphrase: cannot decrypt the privat
 // The returned string is a warning, if any.
 func parsePrivateKey(data []byte, pass *schema.SecretSource) (crypto.PrivateKey, string, error) {
 	passphrase := pass.Secret().Reveal()
-	rest := data
-	sawPEM := false
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		sawPEM = true
+	blocks := pemBlocks(data)
+	for _, b := range blocks {
 		switch {
 		case b.Type == "ENCRYPTED PRIVATE KEY":
 			if passphrase == "" {
@@ -350,7 +347,7 @@ func parsePrivateKey(data []byte, pass *schema.SecretSource) (crypto.PrivateKey,
 			return k, passphraseUnused(passphrase), nil
 		}
 	}
-	if sawPEM {
+	if len(blocks) > 0 {
 		return nil, "", errors.New("holds no PRIVATE KEY block")
 	}
 	if k, err := parseKeyDER(data); err == nil {
