@@ -1,7 +1,6 @@
 package connfactory_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -122,23 +120,6 @@ func (w *watchEvents) waitTypes(typ connfactory.WatchEventType, profiles ...stri
 	return got
 }
 
-type watchLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *watchLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *watchLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 const watchConfig = `
 [profiles.riak_app]
 backend = "riak"
@@ -179,7 +160,7 @@ key = { file = "../secret/client.key" }
 func TestWatch(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-	log := &watchLog{}
+	log := &syncWriter{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log:\n%s", log.String())

@@ -5,12 +5,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/big"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,31 +102,16 @@ func cassProfile(host string, tlsSec *schema.TLS) *schema.Profile {
 	}
 }
 
-// cassLog collects the connector's log lines, shown when the test fails.
-type cassLog struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *cassLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
 func cassConnector(t testing.TB, p *schema.Profile, opts ...factory.Option) *factory.CassandraConnector {
 	t.Helper()
-	log := &cassLog{}
-	opts = append([]factory.Option{factory.WithLogger(slog.New(slog.NewTextHandler(log,
-		&slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...)
+	log := &syncBuffer{} // shown when the test fails
+	opts = append([]factory.Option{debugLogger(log)}, opts...)
 	c, err := factory.NewCassandraConnector("cass_test", p, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, c.Close())
 		if t.Failed() {
-			log.mu.Lock()
-			t.Logf("connector log:\n%s", log.buf.String())
-			log.mu.Unlock()
+			t.Logf("connector log:\n%s", log.String())
 		}
 	})
 	return c

@@ -1,7 +1,6 @@
 package factory_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -200,28 +199,6 @@ func (r *rlReloads) next(t testing.TB) error {
 	}
 }
 
-// rlLog is a concurrency-safe log sink.
-type rlLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *rlLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *rlLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *rlLog) option() factory.Option {
-	return factory.WithLogger(slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug})))
-}
-
 func rlIssue(t testing.TB, set *pki.Set, cn string) *pki.Leaf {
 	t.Helper()
 	l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
@@ -277,13 +254,13 @@ func rlRiak(t *testing.T, set *pki.Set) *rlBackend {
 	srv := startRiak(t, opts)
 	var c *factory.RiakConnector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
-		log := &rlLog{}
+		log := &syncBuffer{}
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("connector log:\n%s", log.String())
 			}
 		})
-		opts = append([]factory.Option{log.option()}, opts...)
+		opts = append([]factory.Option{debugLogger(log)}, opts...)
 		c = newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, sec), opts...)
 		return c.ReloadNow, c.TLS
 	}
@@ -343,9 +320,9 @@ func TestReloadNowRotatesClientCertificate(t *testing.T) {
 	rlEachBackend(t, func(t *testing.T, set *pki.Set, b *rlBackend) {
 		first, second := rlIssue(t, set, "app"), rlIssue(t, set, "app")
 		files := newRLFiles(t, set, first, false)
-		reloads, log := newRLReloads(), &rlLog{}
+		reloads, log := newRLReloads(), &syncBuffer{}
 		// An hour: the loop runs but never ticks during the test; ReloadNow drives it.
-		reloadNow, tlsOf := b.connect(t, files.resolved(time.Hour), files.refresher(), reloads.option(), log.option())
+		reloadNow, tlsOf := b.connect(t, files.resolved(time.Hour), files.refresher(), reloads.option(), debugLogger(log))
 		require.Zero(t, tlsOf().Generation())
 		require.Equal(t, first.Serial(), rlDialOK(t, b))
 		// Nothing changed: success, but no new generation.

@@ -204,24 +204,6 @@ func startGoTLSServer(t testing.TB, s serverSpec) (string, <-chan *x509.Certific
 	return ln.Addr().String(), certs
 }
 
-// syncBuffer collects a child process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func opensslBin(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("openssl")
