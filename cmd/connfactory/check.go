@@ -40,7 +40,12 @@ failure prints its kind (unreachable, timeout, tls_untrusted, tls_hostname, tls_
 tls_revoked, tls_handshake, auth_failed, auth_required, protocol, config), the underlying
 message and one line of advice. --json prints one JSON object per profile, one per line.
 Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is invalid.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("check: name the profiles to check (connfactory show lists them)")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg, err := connfactory.Load(fileOpts(files)...)
 			if err != nil {
