@@ -28,7 +28,7 @@ func TestUsage(t *testing.T) {
 		{"unknown shorthand flag", []string{"check", "-z", "p"}, "unknown shorthand flag"},
 		{"flag without value", []string{"show", "--format"}, "flag needs an argument"},
 		{"bad duration", []string{"check", "--timeout", "soon", "p"}, "invalid argument"},
-		{"check without profile", []string{"check"}, "requires at least 1 arg"},
+		{"check without profile", []string{"check"}, "name the profiles to check"},
 		{"schema with argument", []string{"schema", "extra"}, "unknown command"},
 		{"demo with argument", []string{"demo", "extra"}, "unknown command"},
 		{"sandbox with argument", []string{"sandbox", "extra"}, "unknown command"},
