@@ -11,6 +11,7 @@ import (
 
 	rpb "github.com/basho/riak-go-client/rpb/riak"
 
+	"github.com/connfactory/connfactory/internal/riakpb"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -95,7 +96,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 	if p.c.mechanism == schema.MechanismNone {
 		rep.Auth.Result = "none"
 	} else {
-		if err := riakRoundTrip(raw, riakStartTLS, nil, riakStartTLS, nil); err != nil {
+		if err := riakRoundTrip(raw, riakpb.StartTLS, nil, riakpb.StartTLS, nil); err != nil {
 			return nil, p.fail(ctx, "RpbStartTls", KindProtocol, err)
 		}
 		tc, err := p.c.tls.Handshake(ctx, raw, p.host)
@@ -123,19 +124,19 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		if req.Password == nil {
 			req.Password = []byte{} // a required proto2 field: empty, never absent
 		}
-		if err := riakRoundTrip(conn, riakAuthReq, req, riakAuthResp, nil); err != nil {
+		if err := riakRoundTrip(conn, riakpb.AuthReq, req, riakpb.AuthResp, nil); err != nil {
 			rep.Auth.Result = "failed"
 			return nil, p.fail(ctx, "RpbAuthReq", KindAuthFailed, err)
 		}
 		rep.Auth.Result = "ok"
 	}
 
-	if err := riakRoundTrip(conn, riakPingReq, nil, riakPingResp, nil); err != nil {
+	if err := riakRoundTrip(conn, riakpb.PingReq, nil, riakpb.PingResp, nil); err != nil {
 		return nil, p.fail(ctx, "RpbPingReq", KindProtocol, err)
 	}
 	if p.info {
 		var si rpb.RpbGetServerInfoResp
-		err := riakRoundTrip(conn, riakGetServerInfoReq, nil, riakGetServerInfoResp, &si)
+		err := riakRoundTrip(conn, riakpb.GetServerInfoReq, nil, riakpb.GetServerInfoResp, &si)
 		var se *riakServerError
 		switch {
 		case errors.As(err, &se):
@@ -215,7 +216,7 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 		}
 		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection (is this a Riak Protocol Buffers port?): %w", stage, err)}
 	}
-	if errors.Is(err, errRiakFrame) {
+	if errors.Is(err, riakpb.ErrFrame) {
 		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w (is this a Riak Protocol Buffers port?)", stage, err)}
 	}
 	return &Error{Kind: fallback, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
@@ -225,16 +226,16 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 func (p *riakPreflight) serverError(stage string, se *riakServerError) error {
 	c := p.c
 	switch {
-	case se.Message == riakMsgSecurityOff:
+	case se.Message == riakpb.MsgSecurityOff:
 		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server said %q: its security is off (riak-admin security status), so it takes neither TLS nor authentication; "+
 				"enable security on the server (riak-admin security enable), or connect in plaintext with auth.mechanism = \"none\" and no [tls]: %w",
 			stage, se.Message, se)}
-	case se.Message == riakMsgStartTLSFirst || se.Message == riakMsgAuthFirst:
+	case se.Message == riakpb.MsgStartTLSFirst || se.Message == riakpb.MsgAuthenticateFirst:
 		return &Error{Kind: KindAuthRequired, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server said %q: it has security enabled and serves only authenticated TLS clients; "+
 				"set auth.mechanism (trust, password, pam or certificate), auth.username and [tls]: %w", stage, se.Message, se)}
-	case se.Message == riakMsgAuthFailed || stage == "RpbAuthReq":
+	case se.Message == riakpb.MsgAuthFailed || stage == "RpbAuthReq":
 		return &Error{Kind: KindAuthFailed, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server refused user %q with mechanism %s: %s: %w", stage, c.username, c.mechanism, c.authHint(), se)}
 	}

@@ -2,40 +2,14 @@ package riaktest
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 
 	"github.com/golang/protobuf/proto"
 
 	rpb "github.com/basho/riak-go-client/rpb/riak"
-)
 
-// Riak PB message codes (riak_pb's riak_pb_messages.csv).
-const (
-	codeErrorResp         byte = 0
-	codePingReq           byte = 1
-	codePingResp          byte = 2
-	codeGetServerInfoReq  byte = 7
-	codeGetServerInfoResp byte = 8
-	codeGetReq            byte = 9
-	codeGetResp           byte = 10
-	codePutReq            byte = 11
-	codePutResp           byte = 12
-	codeDelReq            byte = 13
-	codeDelResp           byte = 14
-	codeAuthReq           byte = 253
-	codeAuthResp          byte = 254
-	codeStartTLS          byte = 255
-)
-
-// Error texts, verbatim from riak_api_pb_server.
-const (
-	msgStartTLSFirst     = "Security is enabled, please STARTTLS first"
-	msgAuthenticateFirst = "Security is enabled, please authenticate first"
-	msgAuthFailed        = "Authentication failed"
-	msgSecurityOff       = "Security not enabled; STARTTLS not allowed."
+	"github.com/connfactory/connfactory/internal/riakpb"
 )
 
 // maxFrame bounds one request. Riak itself sets no limit; a test server should
@@ -90,33 +64,15 @@ func (s *Server) serve(c net.Conn) {
 	}
 }
 
-// readFrame reads one message without buffering past it: the bytes after an
-// RpbStartTls frame belong to the TLS handshake.
+// readFrame reads one message without buffering past it (the bytes after an RpbStartTls
+// frame belong to the TLS handshake). Riak stops the connection on a frame without a
+// code byte ("Unexpected message format!").
 func (ss *session) readFrame() (byte, []byte, error) {
-	var hdr [4]byte
-	if _, err := io.ReadFull(ss.conn, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 || n > maxFrame {
-		// Riak stops the connection on a frame without a code byte ("Unexpected
-		// message format!").
-		return 0, nil, fmt.Errorf("riaktest: bad frame length %d", n)
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(ss.conn, buf); err != nil {
-		return 0, nil, err
-	}
-	return buf[0], buf[1:], nil
+	return riakpb.ReadFrame(ss.conn, maxFrame)
 }
 
 func (ss *session) writeFrame(code byte, body []byte) error {
-	buf := make([]byte, 5+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(1+len(body)))
-	buf[4] = code
-	copy(buf[5:], body)
-	_, err := ss.conn.Write(buf)
-	return err
+	return riakpb.WriteFrame(ss.conn, code, body)
 }
 
 func (ss *session) writeMsg(code byte, m proto.Message) error {
@@ -134,20 +90,20 @@ func (ss *session) writeError(msg string) error {
 	if err != nil {
 		return err
 	}
-	return ss.writeFrame(codeErrorResp, b)
+	return ss.writeFrame(riakpb.ErrorResp, b)
 }
 
 // handle processes one request and reports whether the connection stays open.
 func (ss *session) handle(code byte, body []byte) bool {
 	switch ss.state {
 	case stateWaitTLS:
-		if code != codeStartTLS {
-			return ss.writeError(msgStartTLSFirst) == nil
+		if code != riakpb.StartTLS {
+			return ss.writeError(riakpb.MsgStartTLSFirst) == nil
 		}
 		return ss.startTLS()
 	case stateWaitAuth:
-		if code != codeAuthReq {
-			return ss.writeError(msgAuthenticateFirst) == nil
+		if code != riakpb.AuthReq {
+			return ss.writeError(riakpb.MsgAuthenticateFirst) == nil
 		}
 		return ss.auth(body)
 	default:
@@ -157,7 +113,7 @@ func (ss *session) handle(code byte, body []byte) bool {
 
 func (ss *session) startTLS() bool {
 	// The acknowledgement is a bare code byte: <<1:32, 255:8>>.
-	if err := ss.writeFrame(codeStartTLS, nil); err != nil {
+	if err := ss.writeFrame(riakpb.StartTLS, nil); err != nil {
 		return false
 	}
 	if ss.s.opts.StallAfterStartTls {
@@ -193,12 +149,12 @@ func (ss *session) auth(body []byte) bool {
 	ss.s.recordAuth(AuthEvent{User: name, Source: u.Source, CommonName: ss.cn, OK: ok})
 	if ok {
 		ss.state = stateConnected
-		return ss.writeFrame(codeAuthResp, nil) == nil
+		return ss.writeFrame(riakpb.AuthResp, nil) == nil
 	}
 	if !ss.s.wait(ss.s.opts.AuthFailureDelay) {
 		return false
 	}
-	if err := ss.writeError(msgAuthFailed); err != nil {
+	if err := ss.writeError(riakpb.MsgAuthFailed); err != nil {
 		return false
 	}
 	if ss.retries <= 1 {
@@ -227,23 +183,23 @@ func (s *Server) check(u User, password, cn string) bool {
 func (ss *session) dispatch(code byte, body []byte) bool {
 	var err error
 	switch code {
-	case codePingReq:
-		err = ss.writeFrame(codePingResp, nil)
-	case codeGetServerInfoReq:
-		err = ss.writeMsg(codeGetServerInfoResp, &rpb.RpbGetServerInfoResp{
+	case riakpb.PingReq:
+		err = ss.writeFrame(riakpb.PingResp, nil)
+	case riakpb.GetServerInfoReq:
+		err = ss.writeMsg(riakpb.GetServerInfoResp, &rpb.RpbGetServerInfoResp{
 			Node:          []byte(ss.s.opts.Node),
 			ServerVersion: []byte(ss.s.opts.ServerVersion),
 		})
-	case codeGetReq:
+	case riakpb.GetReq:
 		err = ss.get(body)
-	case codePutReq:
+	case riakpb.PutReq:
 		err = ss.put(body)
-	case codeDelReq:
+	case riakpb.DelReq:
 		err = ss.del(body)
-	case codeStartTLS:
+	case riakpb.StartTLS:
 		// Also after authentication with security on: no service registers
 		// code 255, so riak_api_pb_server gives this same answer.
-		err = ss.writeError(msgSecurityOff)
+		err = ss.writeError(riakpb.MsgSecurityOff)
 	default:
 		err = ss.writeError("Unknown message code: " + itoa(int(code)))
 	}

@@ -2,7 +2,6 @@ package riaktest_test
 
 import (
 	"crypto/tls"
-	"encoding/binary"
 	"io"
 	"net"
 	"testing"
@@ -12,24 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	rpb "github.com/basho/riak-go-client/rpb/riak"
-)
 
-// Message codes used by the raw tests.
-const (
-	codeErrorResp         byte = 0
-	codePingReq           byte = 1
-	codePingResp          byte = 2
-	codeGetServerInfoReq  byte = 7
-	codeGetServerInfoResp byte = 8
-	codeGetReq            byte = 9
-	codeGetResp           byte = 10
-	codePutReq            byte = 11
-	codePutResp           byte = 12
-	codeDelReq            byte = 13
-	codeDelResp           byte = 14
-	codeAuthReq           byte = 253
-	codeAuthResp          byte = 254
-	codeStartTLS          byte = 255
+	"github.com/connfactory/connfactory/internal/riakpb"
 )
 
 // ioTimeout bounds every raw read and write so a broken server fails the test
@@ -53,13 +36,8 @@ func dialRaw(t *testing.T, addr string) *rawClient {
 
 func (c *rawClient) sendRaw(code byte, body []byte) {
 	c.t.Helper()
-	buf := make([]byte, 5+len(body))
-	binary.BigEndian.PutUint32(buf, uint32(1+len(body)))
-	buf[4] = code
-	copy(buf[5:], body)
 	require.NoError(c.t, c.conn.SetWriteDeadline(time.Now().Add(ioTimeout)))
-	_, err := c.conn.Write(buf)
-	require.NoError(c.t, err)
+	require.NoError(c.t, riakpb.WriteFrame(c.conn, code, body))
 }
 
 func (c *rawClient) send(code byte, m proto.Message) {
@@ -78,15 +56,7 @@ func (c *rawClient) recvErr(d time.Duration) (byte, []byte, error) {
 	if err := c.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return 0, nil, err
 	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(c.conn, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	buf := make([]byte, binary.BigEndian.Uint32(hdr[:]))
-	if _, err := io.ReadFull(c.conn, buf); err != nil {
-		return 0, nil, err
-	}
-	return buf[0], buf[1:], nil
+	return riakpb.ReadFrame(c.conn, 64<<20)
 }
 
 func (c *rawClient) recv() (byte, []byte) {
@@ -100,7 +70,7 @@ func (c *rawClient) recv() (byte, []byte) {
 func (c *rawClient) expect(code byte, m proto.Message) {
 	c.t.Helper()
 	got, body := c.recv()
-	if got == codeErrorResp && code != codeErrorResp {
+	if got == riakpb.ErrorResp && code != riakpb.ErrorResp {
 		var e rpb.RpbErrorResp
 		require.NoError(c.t, proto.Unmarshal(body, &e))
 		require.Failf(c.t, "unexpected RpbErrorResp", "want code %d, got error %q", code, e.GetErrmsg())
@@ -117,7 +87,7 @@ func (c *rawClient) expect(code byte, m proto.Message) {
 func (c *rawClient) expectError(msg string) {
 	c.t.Helper()
 	var e rpb.RpbErrorResp
-	c.expect(codeErrorResp, &e)
+	c.expect(riakpb.ErrorResp, &e)
 	require.Equal(c.t, msg, string(e.GetErrmsg()))
 	require.Equal(c.t, uint32(0), e.GetErrcode())
 }
@@ -133,8 +103,8 @@ func (c *rawClient) expectClosed() {
 // client handshake, returning its error.
 func (c *rawClient) startTLS(cfg *tls.Config) error {
 	c.t.Helper()
-	c.send(codeStartTLS, nil)
-	c.expect(codeStartTLS, nil)
+	c.send(riakpb.StartTLS, nil)
+	c.expect(riakpb.StartTLS, nil)
 	tc := tls.Client(c.conn, cfg)
 	require.NoError(c.t, tc.SetDeadline(time.Now().Add(ioTimeout)))
 	if err := tc.Handshake(); err != nil {
@@ -146,5 +116,5 @@ func (c *rawClient) startTLS(cfg *tls.Config) error {
 
 func (c *rawClient) auth(user, password string) {
 	c.t.Helper()
-	c.send(codeAuthReq, &rpb.RpbAuthReq{User: []byte(user), Password: []byte(password)})
+	c.send(riakpb.AuthReq, &rpb.RpbAuthReq{User: []byte(user), Password: []byte(password)})
 }

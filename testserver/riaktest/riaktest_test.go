@@ -17,6 +17,8 @@ import (
 
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
+
+	"github.com/connfactory/connfactory/internal/riakpb"
 )
 
 func TestMain(m *testing.M) {
@@ -85,8 +87,8 @@ func TestAddressAndClose(t *testing.T) {
 	require.Equal(t, srv.Host(), host)
 
 	c := dialRaw(t, srv.Addr())
-	c.send(codePingReq, nil)
-	c.expect(codePingResp, nil)
+	c.send(riakpb.PingReq, nil)
+	c.expect(riakpb.PingResp, nil)
 	require.Equal(t, 1, srv.Connections())
 	require.Equal(t, 1, srv.Accepted())
 
@@ -102,16 +104,16 @@ func TestSecurityOffPlaintext(t *testing.T) {
 	srv := start(t, riaktest.Options{ServerVersion: "2.9.10", Node: "riak@10.0.0.1"})
 	c := dialRaw(t, srv.Addr())
 
-	c.send(codePingReq, nil)
-	c.expect(codePingResp, nil)
+	c.send(riakpb.PingReq, nil)
+	c.expect(riakpb.PingResp, nil)
 
 	var info rpb.RpbGetServerInfoResp
-	c.send(codeGetServerInfoReq, nil)
-	c.expect(codeGetServerInfoResp, &info)
+	c.send(riakpb.GetServerInfoReq, nil)
+	c.expect(riakpb.GetServerInfoResp, &info)
 	require.Equal(t, "riak@10.0.0.1", string(info.GetNode()))
 	require.Equal(t, "2.9.10", string(info.GetServerVersion()))
 
-	c.send(codeStartTLS, nil)
+	c.send(riakpb.StartTLS, nil)
 	c.expectError("Security not enabled; STARTTLS not allowed.")
 	// No service registers RpbAuthReq, so Riak treats it as unknown.
 	c.auth("pwuser", "s3cret")
@@ -120,16 +122,16 @@ func TestSecurityOffPlaintext(t *testing.T) {
 	c.expectError("Unknown message code: 42")
 
 	// The connection survives all of those errors.
-	c.send(codePingReq, nil)
-	c.expect(codePingResp, nil)
+	c.send(riakpb.PingReq, nil)
+	c.expect(riakpb.PingResp, nil)
 }
 
 func TestServerInfoDefaults(t *testing.T) {
 	srv := start(t, riaktest.Options{})
 	c := dialRaw(t, srv.Addr())
 	var info rpb.RpbGetServerInfoResp
-	c.send(codeGetServerInfoReq, nil)
-	c.expect(codeGetServerInfoResp, &info)
+	c.send(riakpb.GetServerInfoReq, nil)
+	c.expect(riakpb.GetServerInfoResp, &info)
 	require.Equal(t, riaktest.DefaultNode, string(info.GetNode()))
 	require.Equal(t, riaktest.DefaultServerVersion, string(info.GetServerVersion()))
 	require.Equal(t, "riaktest-2.2.6", riaktest.DefaultServerVersion)
@@ -142,24 +144,24 @@ func TestKV(t *testing.T) {
 
 	// A missing key is an empty RpbGetResp.
 	var get rpbkv.RpbGetResp
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k")})
-	c.expect(codeGetResp, &get)
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k")})
+	c.expect(riakpb.GetResp, &get)
 	require.Empty(t, get.Content)
 	require.Nil(t, get.Vclock)
 
 	var put rpbkv.RpbPutResp
 	tru := true
-	c.send(codePutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte("k"), ReturnBody: &tru,
+	c.send(riakpb.PutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte("k"), ReturnBody: &tru,
 		Content: &rpbkv.RpbContent{Value: []byte("v1"), ContentType: []byte("text/plain")}})
-	c.expect(codePutResp, &put)
+	c.expect(riakpb.PutResp, &put)
 	require.Len(t, put.Content, 1)
 	require.Equal(t, "v1", string(put.Content[0].Value))
 	require.NotEmpty(t, put.Vclock)
 	require.Nil(t, put.Key, "the key is returned only when the server generated it")
 
 	get.Reset()
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k")})
-	c.expect(codeGetResp, &get)
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k")})
+	c.expect(riakpb.GetResp, &get)
 	require.Len(t, get.Content, 1)
 	require.Equal(t, "v1", string(get.Content[0].Value))
 	require.Equal(t, "text/plain", string(get.Content[0].ContentType))
@@ -167,40 +169,40 @@ func TestKV(t *testing.T) {
 
 	// Same bucket and key under another bucket type is another object.
 	get.Reset()
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Type: []byte("maps"), Bucket: []byte("b"), Key: []byte("k")})
-	c.expect(codeGetResp, &get)
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Type: []byte("maps"), Bucket: []byte("b"), Key: []byte("k")})
+	c.expect(riakpb.GetResp, &get)
 	require.Empty(t, get.Content)
 
 	// if_modified with the current vclock answers unchanged.
 	get.Reset()
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k"), IfModified: put.Vclock})
-	c.expect(codeGetResp, &get)
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Bucket: []byte("b"), Key: []byte("k"), IfModified: put.Vclock})
+	c.expect(riakpb.GetResp, &get)
 	require.True(t, get.GetUnchanged())
 
 	// if_none_match on an existing key.
-	c.send(codePutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte("k"), IfNoneMatch: &tru,
+	c.send(riakpb.PutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte("k"), IfNoneMatch: &tru,
 		Content: &rpbkv.RpbContent{Value: []byte("v2")}})
 	c.expectError("match_found")
 
 	// Without a key the server generates one and returns it.
 	put.Reset()
-	c.send(codePutReq, &rpbkv.RpbPutReq{Type: []byte("maps"), Bucket: []byte("b"), Content: &rpbkv.RpbContent{Value: []byte("gen")}})
-	c.expect(codePutResp, &put)
+	c.send(riakpb.PutReq, &rpbkv.RpbPutReq{Type: []byte("maps"), Bucket: []byte("b"), Content: &rpbkv.RpbContent{Value: []byte("gen")}})
+	c.expect(riakpb.PutResp, &put)
 	require.Len(t, put.Key, 22)
 	v, ok := srv.Value("maps", "b", string(put.Key))
 	require.True(t, ok)
 	require.Equal(t, "gen", string(v))
 
 	// Riak's zero-length guards.
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Bucket: []byte{}, Key: []byte("k")})
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Bucket: []byte{}, Key: []byte("k")})
 	c.expectError("Bucket cannot be zero-length")
-	c.send(codePutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte{}, Content: &rpbkv.RpbContent{Value: []byte("x")}})
+	c.send(riakpb.PutReq, &rpbkv.RpbPutReq{Bucket: []byte("b"), Key: []byte{}, Content: &rpbkv.RpbContent{Value: []byte("x")}})
 	c.expectError("Key cannot be zero-length")
 
 	// Delete, then the key is gone; deleting again still succeeds.
 	for range 2 {
-		c.send(codeDelReq, &rpbkv.RpbDelReq{Bucket: []byte("b"), Key: []byte("k")})
-		c.expect(codeDelResp, nil)
+		c.send(riakpb.DelReq, &rpbkv.RpbDelReq{Bucket: []byte("b"), Key: []byte("k")})
+		c.expect(riakpb.DelResp, nil)
 	}
 	_, ok = srv.Value("", "b", "k")
 	require.False(t, ok)
@@ -208,8 +210,8 @@ func TestKV(t *testing.T) {
 	// Seeded values are served.
 	srv.SetValue("", "seed", "k", []byte("seeded"))
 	get.Reset()
-	c.send(codeGetReq, &rpbkv.RpbGetReq{Bucket: []byte("seed"), Key: []byte("k"), Type: []byte("default")})
-	c.expect(codeGetResp, &get)
+	c.send(riakpb.GetReq, &rpbkv.RpbGetReq{Bucket: []byte("seed"), Key: []byte("k"), Type: []byte("default")})
+	c.expect(riakpb.GetResp, &get)
 	require.Equal(t, "seeded", string(get.Content[0].Value))
 }
 
@@ -218,7 +220,7 @@ func TestSecurityRequiresStartTLSThenAuth(t *testing.T) {
 	c := dialRaw(t, srv.Addr())
 
 	// Everything, even ping and an AuthReq, is refused before STARTTLS.
-	c.send(codePingReq, nil)
+	c.send(riakpb.PingReq, nil)
 	c.expectError("Security is enabled, please STARTTLS first")
 	c.auth("pwuser", "s3cret")
 	c.expectError("Security is enabled, please STARTTLS first")
@@ -227,16 +229,16 @@ func TestSecurityRequiresStartTLSThenAuth(t *testing.T) {
 	cs := c.conn.(*tls.Conn).ConnectionState()
 	require.Equal(t, uint16(tls.VersionTLS12), cs.Version, "TLS 1.2 only by default, as in Riak")
 
-	c.send(codePingReq, nil)
+	c.send(riakpb.PingReq, nil)
 	c.expectError("Security is enabled, please authenticate first")
 	c.auth("pwuser", "s3cret")
-	c.expect(codeAuthResp, nil)
+	c.expect(riakpb.AuthResp, nil)
 
-	c.send(codePingReq, nil)
-	c.expect(codePingResp, nil)
+	c.send(riakpb.PingReq, nil)
+	c.expect(riakpb.PingResp, nil)
 	// After authentication STARTTLS hits the same "not registered" path as with
 	// security off.
-	c.send(codeStartTLS, nil)
+	c.send(riakpb.StartTLS, nil)
 	c.expectError("Security not enabled; STARTTLS not allowed.")
 }
 
@@ -272,9 +274,9 @@ func TestAuthFailures(t *testing.T) {
 	c.auth("pwuser", "")
 	c.expectError("Authentication failed")
 	c.auth("pamuser", "pam-pass")
-	c.expect(codeAuthResp, nil)
-	c.send(codePingReq, nil)
-	c.expect(codePingResp, nil)
+	c.expect(riakpb.AuthResp, nil)
+	c.send(riakpb.PingReq, nil)
+	c.expect(riakpb.PingResp, nil)
 }
 
 func TestPasswordUserWithoutPasswordNeverAuthenticates(t *testing.T) {
@@ -295,7 +297,7 @@ func TestCertificateAuth(t *testing.T) {
 	c := dialRaw(t, srv.Addr())
 	require.NoError(t, c.startTLS(clientTLS(riakuser.TLSCertificate())))
 	c.auth("riakuser", "anything")
-	c.expect(codeAuthResp, nil)
+	c.expect(riakpb.AuthResp, nil)
 
 	// CN "app" presented for user "riakuser".
 	c = dialRaw(t, srv.Addr())
@@ -351,7 +353,7 @@ func TestTLSVersions(t *testing.T) {
 	require.NoError(t, c.startTLS(cfg))
 	require.Equal(t, uint16(tls.VersionTLS13), c.conn.(*tls.Conn).ConnectionState().Version)
 	c.auth("trusted", "")
-	c.expect(codeAuthResp, nil)
+	c.expect(riakpb.AuthResp, nil)
 }
 
 func TestStallAfterStartTls(t *testing.T) {
@@ -362,8 +364,8 @@ func TestStallAfterStartTls(t *testing.T) {
 	defer func() { require.NoError(t, srv.Close()) }()
 
 	c := dialRaw(t, srv.Addr())
-	c.send(codeStartTLS, nil)
-	c.expect(codeStartTLS, nil)
+	c.send(riakpb.StartTLS, nil)
+	c.expect(riakpb.StartTLS, nil)
 	tc := tls.Client(c.conn, clientTLS())
 	require.NoError(t, tc.SetDeadline(time.Now().Add(200*time.Millisecond)))
 	err = tc.Handshake()
@@ -378,7 +380,7 @@ func TestStallAfterStartTls(t *testing.T) {
 func TestStall(t *testing.T) {
 	srv := start(t, riaktest.Options{Stall: true})
 	c := dialRaw(t, srv.Addr())
-	c.send(codePingReq, nil)
+	c.send(riakpb.PingReq, nil)
 	_, _, err := c.recvErr(200 * time.Millisecond)
 	var ne net.Error
 	require.True(t, errors.As(err, &ne) && ne.Timeout(), "want a timeout, got %v", err)

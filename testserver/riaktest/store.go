@@ -11,6 +11,8 @@ import (
 	"github.com/golang/protobuf/proto"
 
 	rpbkv "github.com/basho/riak-go-client/rpb/riak_kv"
+
+	"github.com/connfactory/connfactory/internal/riakpb"
 )
 
 type objKey struct{ typ, bucket, key string }
@@ -145,7 +147,7 @@ func (ss *session) get(body []byte) error {
 		resp.Vclock = bytes.Clone(o.vclock)
 	}
 	st.mu.Unlock()
-	return ss.writeMsg(codeGetResp, &resp)
+	return ss.writeMsg(riakpb.GetResp, &resp)
 }
 
 func (ss *session) put(body []byte) error {
@@ -184,7 +186,7 @@ func (ss *session) put(body []byte) error {
 	}
 	st.mu.Unlock()
 	resp.Key = generated
-	return ss.writeMsg(codePutResp, &resp)
+	return ss.writeMsg(riakpb.PutResp, &resp)
 }
 
 func (ss *session) del(body []byte) error {
@@ -197,5 +199,5 @@ func (ss *session) del(body []byte) error {
 	// Deleting a missing key succeeds, as in Riak.
 	delete(st.objs, keyOf(req.Type, req.Bucket, req.Key))
 	st.mu.Unlock()
-	return ss.writeFrame(codeDelResp, nil)
+	return ss.writeFrame(riakpb.DelResp, nil)
 }
