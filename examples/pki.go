@@ -9,8 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -82,36 +80,21 @@ func WritePKI(dir string, validity time.Duration) (*PKI, error) {
 		return nil, err
 	}
 
-	files := []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{"ca.pem", root.CertPEM(), 0o644},
-		{"intermediate.pem", inter.CertPEM(), 0o644},
-		{"server.pem", server.ChainPEM(), 0o644},
-		{"server.key", server.KeyPEM(), 0o600},
-		{"client.pem", client.ChainPEM(), 0o644},
-		{"client.key", client.KeyPEM(), 0o600},
-		{"client-enc.key", clientEnc, 0o600},
-		{"client.p12", clientP12, 0o600},
-		{"riakcert.pem", riakcert.ChainPEM(), 0o644},
-		{"riakcert.key", riakcert.KeyPEM(), 0o600},
-		{"riakcert.p12", riakP12, 0o600},
-		{"crl.pem", crl, 0o644},
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if _, err := pki.WriteFiles(dir, []pki.File{
+		{Name: "ca.pem", Data: root.CertPEM(), Mode: 0o644},
+		{Name: "intermediate.pem", Data: inter.CertPEM(), Mode: 0o644},
+		{Name: "server.pem", Data: server.ChainPEM(), Mode: 0o644},
+		{Name: "server.key", Data: server.KeyPEM(), Mode: 0o600},
+		{Name: "client.pem", Data: client.ChainPEM(), Mode: 0o644},
+		{Name: "client.key", Data: client.KeyPEM(), Mode: 0o600},
+		{Name: "client-enc.key", Data: clientEnc, Mode: 0o600},
+		{Name: "client.p12", Data: clientP12, Mode: 0o600},
+		{Name: "riakcert.pem", Data: riakcert.ChainPEM(), Mode: 0o644},
+		{Name: "riakcert.key", Data: riakcert.KeyPEM(), Mode: 0o600},
+		{Name: "riakcert.p12", Data: riakP12, Mode: 0o600},
+		{Name: "crl.pem", Data: crl, Mode: 0o644},
+	}); err != nil {
 		return nil, err
-	}
-	for _, f := range files {
-		p := filepath.Join(dir, f.name)
-		if err := os.WriteFile(p, f.data, f.mode); err != nil {
-			return nil, err
-		}
-		// WriteFile keeps an existing file's mode: set it explicitly.
-		if err := os.Chmod(p, f.mode); err != nil {
-			return nil, err
-		}
 	}
 	return &PKI{Root: root, Intermediate: inter, Server: server, Client: client, RiakCert: riakcert}, nil
 }

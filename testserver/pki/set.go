@@ -103,9 +103,6 @@ const (
 // material is written 0600, certificates and CRLs 0644. The encrypted files
 // use [DefaultPassphrase].
 func (s *Set) WriteDir(dir string) (map[string]string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("pki: create %s: %w", dir, err)
-	}
 	p12, err := s.Client.PKCS12(DefaultPassphrase)
 	if err != nil {
 		return nil, err
@@ -122,11 +119,7 @@ func (s *Set) WriteDir(dir string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
+	return WriteFiles(dir, []File{
 		{FileCA, s.Root.CertPEM(), 0o644},
 		{FileIntermediate, s.Intermediate.CertPEM(), 0o644},
 		{FileServerCert, s.Server.ChainPEM(), 0o644},
@@ -139,14 +132,29 @@ func (s *Set) WriteDir(dir string) (map[string]string, error) {
 		{FileOtherCA, s.OtherRoot.CertPEM(), 0o644},
 		{FileCRL, crl, 0o644},
 		{FileCABundle, s.Intermediate.ChainPEM(), 0o644},
+	})
+}
+
+// File is one file for WriteFiles.
+type File struct {
+	Name string
+	Data []byte
+	Mode os.FileMode
+}
+
+// WriteFiles writes files into dir (created 0700 if missing) with exactly their modes,
+// even over existing files, and returns a map from file name to path.
+func WriteFiles(dir string, files []File) (map[string]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("pki: create %s: %w", dir, err)
 	}
 	paths := make(map[string]string, len(files))
 	for _, f := range files {
-		p := filepath.Join(dir, f.name)
-		if err := writeFile(p, f.data, f.mode); err != nil {
+		p := filepath.Join(dir, f.Name)
+		if err := writeFile(p, f.Data, f.Mode); err != nil {
 			return nil, err
 		}
-		paths[f.name] = p
+		paths[f.Name] = p
 	}
 	return paths, nil
 }

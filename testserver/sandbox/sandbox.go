@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -137,16 +138,14 @@ func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	for name, data := range map[string][]byte{
-		"client-" + cn + ".pem": leaf.ChainPEM(),
-		"client-" + cn + ".key": leaf.KeyPEM(),
-	} {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return fmt.Errorf("sandbox: %w", err)
-		}
-		files[name] = path
+	written, err := pki.WriteFiles(dir, []pki.File{
+		{Name: "client-" + cn + ".pem", Data: leaf.ChainPEM(), Mode: 0o644},
+		{Name: "client-" + cn + ".key", Data: leaf.KeyPEM(), Mode: 0o600},
+	})
+	if err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
+	maps.Copy(files, written)
 	return nil
 }
 
