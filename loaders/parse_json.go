@@ -49,7 +49,9 @@ func (jp *jsonParser) token() (json.Token, int, error) {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return nil, off, jp.errAt(int(se.Offset)-1, "%s", redactQuoted(se.Error()))
+		// The failing token starts at off (the offsets inside the error count from
+		// wherever the decoder's buffer began).
+		return nil, off, jp.errAt(off, "%s", redactQuoted(se.Error()))
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, off, jp.errAt(len(jp.b), "unexpected end of input")

@@ -23,7 +23,13 @@ func parseTOML(b []byte) (map[string]any, []nullValue, error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, nil, &parseError{line: pe.Position.Line, col: pe.Position.Col, msg: tomlReason(pe.Message)}
+			// The parser's own column is off on some errors: derive it from the offset,
+			// and give only the line when the two disagree.
+			line, col := newPositions(b).at(pe.Position.Start)
+			if line != pe.Position.Line {
+				line, col = pe.Position.Line, 0
+			}
+			return nil, nil, &parseError{line: line, col: col, msg: tomlReason(pe.Message)}
 		}
 		return nil, nil, &parseError{msg: redactQuoted(err.Error())}
 	}
