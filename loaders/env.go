@@ -115,6 +115,10 @@ func (l *loader) envInsert(root map[string]any, owner map[string]string, v envVa
 		if exists {
 			return // not reached: the tree holds only tables and strings
 		}
+		if len(m) >= limits.KeysPerTable {
+			l.add(strings.Join(v.key[:i], "."), "env "+v.name, "environment variable %s: table %s has more than the limit of %d keys", v.name, strings.Join(v.key[:i], "."), limits.KeysPerTable)
+			return
+		}
 		owner[path] = v.name
 		if last {
 			m[s] = v.value
