@@ -112,29 +112,25 @@ func tomlValue(tb *treeBuilder, v any, path *keyPath, depth int) (any, error) {
 		}
 		return m, nil
 	case []map[string]any:
-		l := make([]any, len(t))
-		for i, c := range t {
-			x, err := tomlValue(tb, c, path.elem(i), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			l[i] = x
-		}
-		return l, nil
+		return tomlList(tb, t, path, depth)
 	case []any:
-		l := make([]any, len(t))
-		for i, c := range t {
-			x, err := tomlValue(tb, c, path.elem(i), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			l[i] = x
-		}
-		return l, nil
+		return tomlList(tb, t, path, depth)
 	case time.Time:
 		return t, nil
 	}
 	return v, nil
+}
+
+func tomlList[E any](tb *treeBuilder, t []E, path *keyPath, depth int) (any, error) {
+	l := make([]any, len(t))
+	for i, c := range t {
+		x, err := tomlValue(tb, c, path.elem(i), depth+1)
+		if err != nil {
+			return nil, err
+		}
+		l[i] = x
+	}
+	return l, nil
 }
 
 // scanTOML bounds a TOML document before it is parsed: nesting of tables, inline tables
