@@ -76,13 +76,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{errors.New("a command is required (validate, show, check, schema, demo, sandbox)")}
+			return usageError{errors.New("a command is required (validate, show, check, schema, demo, sandbox, import)")}
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newValidateCmd(), newShowCmd(), newCheckCmd(), newSchemaCmd(), newDemoCmd(), newSandboxCmd())
+	root.AddCommand(newValidateCmd(), newShowCmd(), newCheckCmd(), newSchemaCmd(), newDemoCmd(), newSandboxCmd(), newImportCmd())
 	return root
 }
 
