@@ -213,3 +213,28 @@ validate = true
 		})
 	}
 }
+
+// TestImportUsage: command-line mistakes are usage errors (64); a file that cannot be
+// read is not (1).
+func TestImportUsage(t *testing.T) {
+	t.Parallel()
+	dir := writeFiles(t, t.TempDir(), map[string]string{"cqlshrc": "[connection]\nhostname = db1\n"})
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"import"}, 64, "import needs a source: cqlshrc FILE or java-driver FILE"},
+		{[]string{"import", "odbc", "x"}, 64, `unknown command "odbc"`},
+		{[]string{"import", "cqlshrc"}, 64, "accepts 1 arg(s), received 0"},
+		{[]string{"import", "cqlshrc", "cqlshrc", "--format", "json"}, 64, `--format "json": accepted: toml, yaml`},
+		{[]string{"import", "cqlshrc", "cqlshrc", "--name", "Prod-DB"}, 64, `profile name "Prod-DB": use lowercase letters`},
+		{[]string{"import", "cqlshrc", "missing"}, 1, "no such file or directory"},
+		{[]string{"import", "java-driver", "missing.conf"}, 1, "missing.conf"},
+	} {
+		res := runIn(t, dir, nil, tc.args...)
+		require.Equal(t, tc.code, res.code, "%v\n%s", tc.args, res)
+		require.Contains(t, res.stderr, tc.msg, "%v", tc.args)
+		require.Empty(t, res.stdout, "%v", tc.args)
+	}
+}

@@ -7,6 +7,7 @@
 //	connfactory schema                              JSON Schema on stdout
 //	connfactory demo
 //	connfactory sandbox  [--dir DIR]
+//	connfactory import   (cqlshrc | java-driver) FILE [--name NAME] [--format toml|yaml]
 //
 // With no -c, the files listed in CONNFACTORY_CONFIG (colon-separated) are read.
 // Exit codes: 0 ok, 1 invalid configuration, 2 a check failed, 64 usage error.
