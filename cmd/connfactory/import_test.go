@@ -3,8 +3,8 @@ package main_test
 import (
 	"flag"
 	"fmt"
-	"net"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"

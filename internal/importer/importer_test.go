@@ -60,12 +60,12 @@ func TestCqlshrcConfigParser(t *testing.T) {
 func TestCqlshrcUnreadable(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"hostname = x\n":                              "line 1: \"hostname = x\" comes before any [section]",
-		"[a]\n[a]\n":                                  "line 2: section [a] appears twice",
-		"[a]\nx = 1\nX = 2\n":                         "line 3: option \"x\" appears twice in [a]",
-		"[certfiles]\n::1 = ca.pem\n":                 "line 2: \"::1 = ca.pem\": configparser cannot parse this line",
-		"[connection]\nport = 90x\n":                  "[connection] port = \"90x\" is not a port number",
-		"[connection]\ntimeout = 2.5\n":               "[connection] timeout = \"2.5\" is not an integer",
+		"hostname = x\n":                                "line 1: \"hostname = x\" comes before any [section]",
+		"[a]\n[a]\n":                                    "line 2: section [a] appears twice",
+		"[a]\nx = 1\nX = 2\n":                           "line 3: option \"x\" appears twice in [a]",
+		"[certfiles]\n::1 = ca.pem\n":                   "line 2: \"::1 = ca.pem\": configparser cannot parse this line",
+		"[connection]\nport = 90x\n":                    "[connection] port = \"90x\" is not a port number",
+		"[connection]\ntimeout = 2.5\n":                 "[connection] timeout = \"2.5\" is not an integer",
 		"[connection]\nssl = true\n[ssl]\nssl_mode = x": "ssl_mode = \"x\"",
 	} {
 		_, err := cqlshrc(t, in)

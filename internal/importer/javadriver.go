@@ -312,33 +312,35 @@ func (j *javaConf) consistency() {
 	}
 }
 
-// section returns the settings under prefix (key without the prefix), sorted.
-func (j *javaConf) section(prefix string) []string {
-	var keys []string
+// sectionClass reads the class of a pluggable section (auth-provider, ssl-engine-factory)
+// and whether it is one of known. Without a class the driver ignores the section: its
+// other settings are returned as orphans (sorted) and count as read.
+func (j *javaConf) sectionClass(prefix string, known []string) (class string, orphans []string, isKnown bool) {
+	class, _ = j.str(prefix + "class")
+	if class != "" {
+		return class, nil, slices.Contains(known, class)
+	}
 	for k := range j.s {
-		if strings.HasPrefix(k, prefix) {
-			keys = append(keys, strings.TrimPrefix(k, prefix))
+		if strings.HasPrefix(k, prefix) && k != prefix+"class" {
+			orphans = append(orphans, strings.TrimPrefix(k, prefix))
+			j.used[k] = true
 		}
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(orphans)
+	return "", orphans, false
 }
 
 // auth maps advanced.auth-provider: PlainTextAuthProvider's username, password and
 // authorization-id (which makes it SASL PLAIN with an authorization id).
 func (j *javaConf) auth() {
-	class, hasClass := j.str(jAuth + "class")
-	keys := j.section(jAuth)
+	class, orphans, known := j.sectionClass(jAuth, javaAuthClasses)
 	switch {
-	case !hasClass && len(keys) > 0:
-		j.res.note(Mapped, jAuth+"class", "unset: the driver does not authenticate, and neither does the profile (%s ignored)", strings.Join(keys, ", "))
-		for _, k := range keys {
-			j.used[jAuth+k] = true
-		}
+	case len(orphans) > 0:
+		j.res.note(Mapped, jAuth+"class", "unset: the driver does not authenticate, and neither does the profile (%s ignored)", strings.Join(orphans, ", "))
 		return
-	case !hasClass:
+	case class == "":
 		return
-	case !slices.Contains(javaAuthClasses, class):
+	case !known:
 		j.res.note(Refused, jAuth+"class", "%s: a profile has PlainTextAuthProvider's username and password only", class)
 		return
 	}
@@ -363,18 +365,14 @@ func (j *javaConf) auth() {
 
 // tls maps advanced.ssl-engine-factory (DefaultSslEngineFactory).
 func (j *javaConf) tls() error {
-	class, hasClass := j.str(jSSL + "class")
-	keys := j.section(jSSL)
+	class, orphans, known := j.sectionClass(jSSL, javaSSLClasses)
 	switch {
-	case !hasClass && len(keys) > 0:
-		j.res.note(Refused, jSSL+"class", "unset, so the driver does not use TLS although the section sets %s: set class = DefaultSslEngineFactory (or remove them) and import again", strings.Join(keys, ", "))
-		for _, k := range keys {
-			j.used[jSSL+k] = true
-		}
+	case len(orphans) > 0:
+		j.res.note(Refused, jSSL+"class", "unset, so the driver does not use TLS although the section sets %s: set class = DefaultSslEngineFactory (or remove them) and import again", strings.Join(orphans, ", "))
 		return nil
-	case !hasClass:
+	case class == "":
 		return nil
-	case !slices.Contains(javaSSLClasses, class):
+	case !known:
 		j.res.note(Refused, jSSL+"class", "%s: a profile configures the driver's own TLS (DefaultSslEngineFactory) only", class)
 		return nil
 	}
