@@ -336,14 +336,14 @@ func (c *cqlshrc) tls() error {
 			return fmt.Errorf("[ssl] ssl_mode = %q: cqlsh accepts require, verify-ca or verify-identity with ssl on (it would stop)", m)
 		}
 		mode = known
-		c.res.note(Mapped, setting("ssl", "ssl_mode"), "%s: tls.mode = %q", m, mode)
+		c.res.note(map[bool]Kind{true: Mapped, false: Weaker}[mode == schema.TLSVerifyFull], setting("ssl", "ssl_mode"), "%s: tls.mode = %q", m, mode)
 	} else {
 		v, ok := c.get("ssl", "validate")
 		if ok && strings.ToLower(v) == "false" {
 			mode = schema.TLSInsecure
-			c.res.note(Mapped, setting("ssl", "validate"), "false: cqlsh does not verify the server's certificate (CERT_NONE): tls.mode = \"insecure\"; the connection can be intercepted")
+			c.res.note(Weaker, setting("ssl", "validate"), "false: cqlsh does not verify the server's certificate (CERT_NONE): tls.mode = \"insecure\"; the connection can be intercepted")
 		} else {
-			c.res.note(Mapped, setting("ssl", "validate"), "%s: cqlsh verifies the server's chain against certfile but not its host name (CERT_REQUIRED without check_hostname): tls.mode = \"verify-ca\"; "+
+			c.res.note(Weaker, setting("ssl", "validate"), "%s: cqlsh verifies the server's chain against certfile but not its host name (CERT_REQUIRED without check_hostname): tls.mode = \"verify-ca\"; "+
 				"set \"verify-full\" if the server certificates name their hosts", map[bool]string{true: fmt.Sprintf("%q", v), false: "unset (true)"}[ok])
 		}
 	}

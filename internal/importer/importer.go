@@ -33,6 +33,9 @@ type Kind int
 const (
 	// Mapped: the setting was converted; the note says how it was interpreted.
 	Mapped Kind = iota
+	// Weaker: the setting was converted to a TLS mode weaker than verify-full (the
+	// source verifies less): exit 0, but the CLI prints it as a warning.
+	Weaker
 	// Dropped: the profile cannot express the setting and it does not affect security.
 	Dropped
 	// Refused: the profile cannot express the setting and it affects security
@@ -41,7 +44,7 @@ const (
 )
 
 // kindNames are the words the CLI prints before each note.
-var kindNames = map[Kind]string{Mapped: "note", Dropped: "dropped", Refused: "refused"}
+var kindNames = map[Kind]string{Mapped: "note", Weaker: "warning", Dropped: "dropped", Refused: "refused"}
 
 func (k Kind) String() string { return kindNames[k] }
 

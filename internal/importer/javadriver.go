@@ -383,7 +383,7 @@ func (j *javaConf) tls() error {
 		case "true", "yes", "on":
 		case "false", "no", "off":
 			t.Mode = schema.TLSVerifyCA
-			j.res.note(Mapped, jSSL+"hostname-validation", "false: the chain is verified but not the host name: tls.mode = \"verify-ca\"")
+			j.res.note(Weaker, jSSL+"hostname-validation", "false: the chain is verified but not the host name: tls.mode = \"verify-ca\"")
 		default:
 			return fmt.Errorf("%shostname-validation = %q is not a boolean", jSSL, v)
 		}
