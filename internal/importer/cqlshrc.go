@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -249,13 +250,7 @@ func (c *cqlshrc) auth() error {
 		c.res.note(Mapped, "password", "no password in the source: cqlsh would prompt for it; the profile reads it from the environment")
 	}
 	p.Auth.Password = c.res.secretEnv(c.o, "PASSWORD", what)
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range args {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(args)) {
 		if k != "username" && k != "password" {
 			c.res.note(Dropped, args[k].from, "PlainTextAuthProvider takes username and password only (cqlsh would stop on it)")
 		}
