@@ -74,6 +74,7 @@ func hostileCases() []hostileCase {
 		{name: "yaml 9000-deep lists", file: "a.yaml", content: "profiles: " + deepFlow("[", "]", 9000, "1") + "\n", want: "nesting deeper than the limit of 32 levels"},
 		{name: "yaml dotted key 20000 segments", file: "a.yaml", content: "? " + strings.Repeat("a.", 20_000) + "a\n: 1\n", want: "line 1, column 3: key has 20001 segments"},
 		{name: "yaml alias bomb", file: "a.yaml", content: laughs, want: "aliases expand to more than the limit of"},
+		{name: "yaml 20000-deep lists (beyond the library's bound)", file: "a.yaml", content: "profiles: " + deepFlow("[", "]", 20_000, "1") + "\n", want: "line 1, column 43: nesting deeper than the limit of 32 levels"},
 		{name: "json 9000 deep", file: "a.json", content: `{"profiles": ` + deepFlow(`{"a": `, "}", 9000, "1") + "}", want: "nesting deeper than the limit of 32 levels"},
 		{name: "json 9000-deep lists", file: "a.json", content: `{"profiles": ` + deepFlow("[", "]", 9000, "1") + "}", want: "nesting deeper than the limit of 32 levels"},
 		{name: "json dotted key 20000 segments", file: "a.json", content: `{"` + strings.Repeat("a.", 20_000) + `a": 1}`, want: "key has 20001 segments"},

@@ -183,6 +183,14 @@ func yamlSyntaxError(b []byte, err error) error {
 	sm := yamlLineRE.FindStringSubmatch(msg)
 	if sm == nil {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		if strings.HasPrefix(msg, "exceeded max depth") {
+			// The library's own bound (10,000 levels), without a position: ours is lower.
+			e := &parseError{msg: fmt.Sprintf("nesting deeper than the limit of %d levels", limits.Depth)}
+			if off := flowDepthOffset(b, limits.Depth+1); off >= 0 {
+				e.line, e.col = newPositions(b).at(off)
+			}
+			return e
+		}
 		return &parseError{msg: redactQuoted(strings.ReplaceAll(msg, "\n", "; "))}
 	}
 	line, _ := strconv.Atoi(sm[1])
@@ -214,4 +222,28 @@ func yamlSyntaxError(b []byte, err error) error {
 		col = len(l) - len(bytes.TrimLeft(l, " \t")) + 1
 	}
 	return &parseError{line: line, col: col, msg: reason}
+}
+
+// flowDepthOffset is the offset of the flow bracket ([ or {) that opens level depth, or -1;
+// quoted scalars are skipped roughly (enough to locate, not to parse).
+func flowDepthOffset(b []byte, depth int) int {
+	d := 0
+	var quote byte
+	for i, c := range b {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '[' || c == '{':
+			if d++; d == depth {
+				return i
+			}
+		case c == ']' || c == '}':
+			d--
+		}
+	}
+	return -1
 }
