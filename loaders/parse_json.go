@@ -56,7 +56,11 @@ func (jp *jsonParser) token() (json.Token, int, error) {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, off, jp.errAt(len(jp.b), "unexpected end of input")
 	}
-	return nil, off, jp.errAt(off, "%s", redactQuoted(err.Error()))
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		return nil, off, jp.errAt(off, "number out of range") // ute.Value holds the number itself
+	}
+	return nil, off, jp.errAt(off, "the value cannot be read")
 }
 
 func (jp *jsonParser) document() (map[string]any, error) {

@@ -29,7 +29,12 @@ func parseTOML(b []byte) (map[string]any, []nullValue, error) {
 			if line != pe.Position.Line {
 				line, col = pe.Position.Line, 0
 			}
-			return nil, nil, &parseError{line: line, col: col, msg: tomlReason(pe.Message)}
+			msg := pe.Message
+			if st, n := pe.Position.Start, pe.Position.Len; n > 1 && st >= 0 && st+n <= len(b) {
+				// Whatever the parser quotes or not, the offending text itself is not repeated.
+				msg = strings.ReplaceAll(msg, string(b[st:st+n]), "(not shown)")
+			}
+			return nil, nil, &parseError{line: line, col: col, msg: tomlReason(msg)}
 		}
 		return nil, nil, &parseError{msg: redactQuoted(err.Error())}
 	}
@@ -46,6 +51,9 @@ func parseTOML(b []byte) (map[string]any, []nullValue, error) {
 
 // tomlReason is the parser's message with every quoted value removed; key names stay.
 func tomlReason(msg string) string {
+	if i := strings.Index(msg, " is out of range for "); i >= 0 {
+		return "number" + msg[i:] // the number itself is not repeated
+	}
 	if rest, ok := strings.CutPrefix(msg, "Key '"); ok {
 		if i := strings.Index(rest, "' "); i >= 0 {
 			return "key " + rest[:i] + redactQuoted(rest[i+1:])

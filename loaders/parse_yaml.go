@@ -180,31 +180,27 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // same way ends on the offending line.
 func yamlSyntaxError(b []byte, err error) error {
 	msg := err.Error()
-	sm := yamlLineRE.FindStringSubmatch(msg)
-	if sm == nil {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-		if strings.HasPrefix(msg, "exceeded max depth") {
-			// The library's own bound (10,000 levels), without a position: ours is lower.
-			e := &parseError{msg: fmt.Sprintf("nesting deeper than the limit of %d levels", limits.Depth)}
-			if off := flowDepthOffset(b, limits.Depth+1); off >= 0 {
-				e.line, e.col = newPositions(b).at(off)
-			}
-			return e
+	line, reason := 0, strings.TrimPrefix(msg, "yaml: ")
+	if sm := yamlLineRE.FindStringSubmatch(msg); sm != nil {
+		line, _ = strconv.Atoi(sm[1])
+		reason = sm[2]
+	} else if strings.HasPrefix(reason, "exceeded max depth") {
+		// The library's own bound (10,000 levels), without a position: ours is lower.
+		e := &parseError{msg: fmt.Sprintf("nesting deeper than the limit of %d levels", limits.Depth)}
+		if off := flowDepthOffset(b, limits.Depth+1); off >= 0 {
+			e.line, e.col = newPositions(b).at(off)
 		}
-		return &parseError{msg: redactQuoted(strings.ReplaceAll(msg, "\n", "; "))}
+		return e
 	}
-	line, _ := strconv.Atoi(sm[1])
-	reason := redactQuoted(sm[2])
+	// Errors on the first line, and some others (an unknown alias), come without a line.
+	reason = redactQuoted(strings.ReplaceAll(reason, "\n", "; "))
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	fails := func(k int) bool {
 		var n yaml.Node
 		e := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
 		return e != nil && e.Error() == msg
 	}
-	lo, hi := line, len(lines) // fails(hi) holds
-	if lo < 1 {
-		lo = 1
-	}
+	lo, hi := max(line, 1), len(lines) // fails(hi) holds
 	if lo <= hi && fails(hi) {
 		for lo < hi {
 			mid := (lo + hi) / 2

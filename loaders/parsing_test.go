@@ -156,6 +156,11 @@ func TestParserMessagesNeverEchoValues(t *testing.T) {
 		{"secret.json", canary, "line 1, column 1"},
 		{"bare.toml", "[profiles.p.auth]\npassword = " + canary + "\n", "line 2"},
 		{"bare.json", "{\"profiles\": {\"p\": {\"auth\": {\"password\": " + canary + "}}}}", "line 1, column 42"},
+		{"range.toml", "[profiles.p.auth]\npassword = 99999999999999999999999\n", "line 2, column 12: number is out of range for int64"},
+		{"hex.toml", "[profiles.p.auth]\npassword = 0xZq7hunter2CANARY\n", "line 2"},
+		{"range.json", "{\"profiles\": {\"p\": {\"auth\": {\"password\": 99999e999}}}}", "line 1, column 42: number out of range"},
+		{"escape.yaml", "profiles: {p: {auth: {password: \"Zq7hunter2CANARY\\q\"}}}\n", "line 1, column 1: found unknown escape character"},
+		{"anchor.yaml", "profiles:\n  p:\n    auth:\n      password: *Zq7hunter2CANARY\n", "line 4, column 7: unknown anchor"},
 		{"unclosed.toml", "[profiles.p.auth]\npassword = \"" + canary + "\n", "line 2"},
 		{"unclosed.yaml", "profiles:\n  p:\n    auth:\n      password: \"" + canary + "\n", "line "},
 		{"unclosed.json", "{\"profiles\": {\"p\": {\"auth\": {\"password\": \"" + canary + "}}}}", "line 1"},
@@ -169,7 +174,7 @@ func TestParserMessagesNeverEchoValues(t *testing.T) {
 			require.Len(t, ps, 1, ps.Error())
 			msg := strings.TrimPrefix(ps.Error(), f)
 			require.Contains(t, msg, c.where)
-			for _, frag := range []string{"Zq7", "hunter", "CANARY", "'Z'", "`Z"} {
+			for _, frag := range []string{"Zq7", "hunter", "CANARY", "'Z'", "`Z", "99999"} {
 				require.NotContains(t, msg, frag)
 			}
 		})
