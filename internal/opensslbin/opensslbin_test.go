@@ -42,4 +42,3 @@ func TestFindFallback(t *testing.T) {
 	}
 	require.ErrorContains(t, err, "openssl not found")
 }
-
