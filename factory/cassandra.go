@@ -142,7 +142,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	c.names = newHostNames(c.hosts)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
-	c.warnings = append(c.warnings, rws...)
+	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
 	r.start()
 	return c, nil
 }
