@@ -19,6 +19,10 @@ import (
 	"github.com/connfactory/connfactory/testserver/riaktest"
 )
 
+// PassphraseFileName is the name, under Dir/secrets, of the file holding the passphrase
+// of the encrypted client key and PKCS#12 bundle.
+const PassphraseFileName = "client.passphrase"
+
 // Default credentials of the sandbox's users. They are throwaway test values.
 const (
 	CassandraUser     = "app"
@@ -63,6 +67,10 @@ type Sandbox struct {
 	Riak *riaktest.Server
 	// ProfilesFile is the path of the profiles file written for these servers.
 	ProfilesFile string
+	// PassphraseFile is the path of the file holding the passphrase of the encrypted
+	// client key and PKCS#12 bundle (pki.DefaultPassphrase), mode 0600: profiles name it
+	// as { file = .. }, so that the passphrase itself is never printed.
+	PassphraseFile string
 }
 
 // Start generates PKI, starts both servers on loopback and writes Dir.
@@ -79,6 +87,11 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	pass, err := pki.WriteFiles(filepath.Join(opts.Dir, "secrets"), []pki.File{
+		{Name: PassphraseFileName, Data: []byte(pki.DefaultPassphrase + "\n"), Mode: 0o600}})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	cns := append([]string{RiakCertUser}, opts.ClientCNs...)
 	for _, cn := range cns {
 		if _, done := files["client-"+cn+".pem"]; done {
@@ -89,7 +102,7 @@ func Start(opts Options) (sb *Sandbox, err error) {
 		}
 	}
 
-	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files}
+	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files, PassphraseFile: pass[PassphraseFileName]}
 	defer func() {
 		if err != nil {
 			_ = sb.Close()
@@ -162,12 +175,16 @@ func (s *Sandbox) Close() error {
 }
 
 // Profiles renders a profiles file (TOML) for the running servers: one profile per
-// mechanism, with the PKI referenced by absolute paths and the default passwords inline.
+// mechanism, plus the encrypted key, PKCS#12 and CRL forms, with the PKI referenced by
+// absolute paths, the default passwords inline and the key passphrase by its file.
 func (s *Sandbox) Profiles() string {
 	f := s.Files
 	q := func(v string) string { return fmt.Sprintf("%q", v) }
 	var b strings.Builder
-	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n\n")
+	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n")
+	b.WriteString("# The CRL (certs/crl.pem) is signed by the intermediate CA: use it with\n")
+	b.WriteString("# ca = [{ file = \".../certs/ca-bundle.pem\" }] (root + intermediate), as\n")
+	b.WriteString("# sandbox_cassandra_crl does; with ca.pem alone the CRL's signature cannot be checked.\n\n")
 	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
 	fmt.Fprintf(&b, `[profiles.sandbox_cassandra]
 backend = "cassandra"
@@ -194,6 +211,40 @@ key = { file = %s }
 		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
 		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
 
+	fmt.Fprintf(&b, `
+# The encrypted client key; its passphrase is in a file (the sandbox never prints it).
+[profiles.sandbox_cassandra_encrypted_key]
+extends = "sandbox_cassandra_mtls"
+[profiles.sandbox_cassandra_encrypted_key.tls]
+key = { file = %s, passphrase = { file = %s } }
+
+# The client certificate and key as one PKCS#12 bundle, same passphrase file.
+[profiles.sandbox_cassandra_pkcs12]
+backend = "cassandra"
+hosts = [%s]
+[profiles.sandbox_cassandra_pkcs12.auth]
+mechanism = "password"
+username = %s
+password = %s
+[profiles.sandbox_cassandra_pkcs12.tls]
+ca = { file = %s }
+pkcs12 = { file = %s, passphrase = { file = %s } }
+
+# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).
+[profiles.sandbox_cassandra_crl]
+backend = "cassandra"
+hosts = [%s]
+[profiles.sandbox_cassandra_crl.auth]
+mechanism = "password"
+username = %s
+password = %s
+[profiles.sandbox_cassandra_crl.tls]
+ca = [{ file = %s }]
+crl = [{ file = %s }]
+`, q(f[pki.FileClientEncKey]), q(s.PassphraseFile),
+		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]), q(f[pki.FileClientP12]), q(s.PassphraseFile),
+		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCABundle]), q(f[pki.FileCRL]))
+
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
 		{"sandbox_riak_trust", "trust", RiakTrustUser, ""},
@@ -217,7 +268,8 @@ key = { file = %s }
 
 // ProfileNames lists the profiles Profiles writes.
 func ProfileNames() []string {
-	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	sort.Strings(names)
 	return names
