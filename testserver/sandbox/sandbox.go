@@ -71,6 +71,8 @@ type Sandbox struct {
 	// client key and PKCS#12 bundle (pki.DefaultPassphrase), mode 0600: profiles name it
 	// as { file = .. }, so that the passphrase itself is never printed.
 	PassphraseFile string
+
+	secretFiles map[string]string // default password -> path of the file holding it
 }
 
 // Start generates PKI, starts both servers on loopback and writes Dir.
@@ -87,8 +89,14 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	// Secrets go to files the profiles name, so that neither the banner nor `show` nor a
+	// warning about passwords written in the configuration shows them.
 	pass, err := pki.WriteFiles(filepath.Join(opts.Dir, "secrets"), []pki.File{
-		{Name: PassphraseFileName, Data: []byte(pki.DefaultPassphrase + "\n"), Mode: 0o600}})
+		{Name: PassphraseFileName, Data: []byte(pki.DefaultPassphrase + "\n"), Mode: 0o600},
+		{Name: "cassandra.password", Data: []byte(CassandraPassword + "\n"), Mode: 0o600},
+		{Name: "riak.password", Data: []byte(RiakPassword + "\n"), Mode: 0o600},
+		{Name: "pam.password", Data: []byte(RiakPAMPassword + "\n"), Mode: 0o600},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
@@ -102,7 +110,9 @@ func Start(opts Options) (sb *Sandbox, err error) {
 		}
 	}
 
-	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files, PassphraseFile: pass[PassphraseFileName]}
+	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files, PassphraseFile: pass[PassphraseFileName],
+		secretFiles: map[string]string{CassandraPassword: pass["cassandra.password"], RiakPassword: pass["riak.password"],
+			RiakPAMPassword: pass["pam.password"]}}
 	defer func() {
 		if err != nil {
 			_ = sb.Close()
@@ -180,6 +190,13 @@ func (s *Sandbox) Close() error {
 func (s *Sandbox) Profiles() string {
 	f := s.Files
 	q := func(v string) string { return fmt.Sprintf("%q", v) }
+	// pw names the file holding a default password (written by Start), else the literal.
+	pw := func(v string) string {
+		if p, ok := s.secretFiles[v]; ok {
+			return fmt.Sprintf("{ file = %q }", p)
+		}
+		return q(v)
+	}
 	var b strings.Builder
 	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n")
 	b.WriteString("# The CRL (certs/crl.pem) is signed by the intermediate CA: use it with\n")
@@ -207,8 +224,8 @@ password = %s
 ca = { file = %s }
 cert = { file = %s }
 key = { file = %s }
-`, q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
-		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
+`, q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]),
+		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]),
 		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
 
 	fmt.Fprintf(&b, `
@@ -242,8 +259,8 @@ password = %s
 ca = [{ file = %s }]
 crl = [{ file = %s }]
 `, q(f[pki.FileClientEncKey]), q(s.PassphraseFile),
-		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]), q(f[pki.FileClientP12]), q(s.PassphraseFile),
-		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCABundle]), q(f[pki.FileCRL]))
+		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]), q(f[pki.FileClientP12]), q(s.PassphraseFile),
+		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCABundle]), q(f[pki.FileCRL]))
 
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
@@ -255,7 +272,7 @@ crl = [{ file = %s }]
 		fmt.Fprintf(&b, "\n[profiles.%s]\nbackend = \"riak\"\nhosts = [%s]\n", r.name, q(s.Riak.Addr()))
 		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = %s\nusername = %s\n", r.name, q(r.mech), q(r.user))
 		if r.pw != "" {
-			fmt.Fprintf(&b, "password = %s\n", q(r.pw))
+			fmt.Fprintf(&b, "password = %s\n", pw(r.pw))
 		}
 		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", r.name, q(f[pki.FileCA]))
 		if r.mech == "certificate" {
