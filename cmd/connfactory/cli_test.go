@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -110,29 +108,9 @@ func TestSandbox(t *testing.T) {
 		}
 	}()
 
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var out []string
-	deadline := time.After(30 * time.Second) // a bound for a hung binary, not a synchronisation
-wait:
-	for {
-		select {
-		case line, ok := <-lines:
-			require.True(t, ok, "sandbox exited early:\n%s\nstderr:\n%s", strings.Join(out, "\n"), stderr.String())
-			out = append(out, line)
-			if strings.HasPrefix(line, "Running until interrupted") {
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("sandbox not ready:\n%s", strings.Join(out, "\n"))
-		}
-	}
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
 	profiles := filepath.Join(dir, "profiles.toml")
 	require.FileExists(t, profiles)
 	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))

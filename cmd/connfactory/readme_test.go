@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"os/exec"
@@ -114,14 +113,7 @@ func TestReadmeConsoleBlocks(t *testing.T) {
 			stdout, err := c.StdoutPipe()
 			require.NoError(t, err)
 			require.NoError(t, c.Start())
-			lines := make(chan string)
-			go func() {
-				defer close(lines)
-				sc := bufio.NewScanner(stdout)
-				for sc.Scan() {
-					lines <- sc.Text()
-				}
-			}()
+			lines := scanLines(stdout)
 			t.Cleanup(func() {
 				_ = c.Process.Signal(os.Interrupt)
 				for range lines { // drain to EOF before Wait
@@ -129,21 +121,7 @@ func TestReadmeConsoleBlocks(t *testing.T) {
 				_ = c.Wait()
 			})
 			last := st.expected[len(st.expected)-1]
-			var got []string
-			deadline := time.After(30 * time.Second) // a bound for a hung binary, not a synchronisation
-		read:
-			for {
-				select {
-				case l, ok := <-lines:
-					require.True(t, ok, "%s exited early:\n%s", line, strings.Join(got, "\n"))
-					got = append(got, l)
-					if l == last {
-						break read
-					}
-				case <-deadline:
-					t.Fatalf("%s: no %q:\n%s", line, last, strings.Join(got, "\n"))
-				}
-			}
+			got := readUntil(t, lines, func(l string) bool { return l == last }, func() string { return "$ " + line })
 			require.Regexp(t, want, strings.Join(got, "\n")+"\n", "$ %s", st.cmd)
 			ran["sandbox"] = true
 		default:

@@ -203,64 +203,24 @@ func (s *Sandbox) Profiles() string {
 	b.WriteString("# ca = [{ file = \".../certs/ca-bundle.pem\" }] (root + intermediate), as\n")
 	b.WriteString("# sandbox_cassandra_crl does; with ca.pem alone the CRL's signature cannot be checked.\n\n")
 	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
-	fmt.Fprintf(&b, `[profiles.sandbox_cassandra]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra.tls]
-ca = { file = %s }
-
-[profiles.sandbox_cassandra_mtls]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra_mtls.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra_mtls.tls]
-ca = { file = %s }
-cert = { file = %s }
-key = { file = %s }
-`, q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]),
-		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]),
-		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
-
-	fmt.Fprintf(&b, `
-# The encrypted client key; its passphrase is in a file (the sandbox never prints it).
-[profiles.sandbox_cassandra_encrypted_key]
-extends = "sandbox_cassandra_mtls"
-[profiles.sandbox_cassandra_encrypted_key.tls]
-key = { file = %s, passphrase = { file = %s } }
-
-# The client certificate and key as one PKCS#12 bundle, same passphrase file.
-[profiles.sandbox_cassandra_pkcs12]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra_pkcs12.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra_pkcs12.tls]
-ca = { file = %s }
-pkcs12 = { file = %s, passphrase = { file = %s } }
-
-# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).
-[profiles.sandbox_cassandra_crl]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra_crl.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra_crl.tls]
-ca = [{ file = %s }]
-crl = [{ file = %s }]
-`, q(f[pki.FileClientEncKey]), q(s.PassphraseFile),
-		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCA]), q(f[pki.FileClientP12]), q(s.PassphraseFile),
-		q(s.Cassandra.Addr()), q(CassandraUser), pw(CassandraPassword), q(f[pki.FileCABundle]), q(f[pki.FileCRL]))
+	// cass writes a password profile for the Cassandra server with the given tls lines.
+	cass := func(name, comment, tlsLines string) {
+		fmt.Fprintf(&b, "%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n", comment, name, q(s.Cassandra.Addr()))
+		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = \"password\"\nusername = %s\npassword = %s\n",
+			name, q(CassandraUser), pw(CassandraPassword))
+		fmt.Fprintf(&b, "[profiles.%s.tls]\n%s\n", name, tlsLines)
+	}
+	ca := "ca = { file = " + q(f[pki.FileCA]) + " }\n"
+	cass("sandbox_cassandra", "", ca)
+	cass("sandbox_cassandra_mtls", "", ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s }\n",
+		q(f[pki.FileClientCert]), q(f[pki.FileClientKey])))
+	cass("sandbox_cassandra_encrypted_key", "# The encrypted client key; its passphrase is in a file (the sandbox never prints it).\n",
+		ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s, passphrase = { file = %s } }\n",
+			q(f[pki.FileClientCert]), q(f[pki.FileClientEncKey]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_pkcs12", "# The client certificate and key as one PKCS#12 bundle, same passphrase file.\n",
+		ca+fmt.Sprintf("pkcs12 = { file = %s, passphrase = { file = %s } }\n", q(f[pki.FileClientP12]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_crl", "# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).\n",
+		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n", q(f[pki.FileCABundle]), q(f[pki.FileCRL])))
 
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
