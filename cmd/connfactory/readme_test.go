@@ -19,14 +19,18 @@ type readmeStep struct {
 	expected []string
 }
 
-// readmeConsoleSteps returns the steps of every ```console block of the README, in order.
+// readmeConsoleSteps returns the steps of the ```console blocks of the README's CLI
+// section (up to the next "## " heading), in order.
 func readmeConsoleSteps(t *testing.T) []readmeStep {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
 	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(b), "\n## The CLI\n")
+	require.True(t, ok, "the README has no \"## The CLI\" section")
+	section, _, _ = strings.Cut(section, "\n## ")
 	var steps []readmeStep
 	in := false
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(section, "\n") {
 		switch {
 		case line == "```console":
 			in = true
