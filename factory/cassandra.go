@@ -142,7 +142,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	c.names = newHostNames(c.hosts)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
-	c.warnings = append(c.warnings, rws...)
+	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
 	r.start()
 	return c, nil
 }
@@ -487,7 +487,11 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	case containsAny(msg, unreachableMessages):
 		return &Error{Kind: KindUnreachable, Host: host, Err: err}
 	}
-	return Classify(err, KindProtocol, host)
+	err = Classify(err, KindProtocol, host)
+	if c.tls == nil {
+		err = plaintextToTLS(att.ctx, err, host, c.connectTimeout)
+	}
+	return err
 }
 
 // ctxError classifies the end of the caller's context: a deadline is timeout, and so is a

@@ -574,7 +574,7 @@ func TestCassandraClusterConfig(t *testing.T) {
 	for _, w := range c2.Warnings() {
 		ws = append(ws, w.String())
 	}
-	require.Contains(t, strings.Join(ws, "\n"), "clear text")
+	require.Contains(t, strings.Join(ws, "\n"), "travel in plaintext")
 }
 
 func TestCassandraConfigErrors(t *testing.T) {

@@ -169,7 +169,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	installRiakLogging(o.logger)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
-	c.warnings = append(c.warnings, rws...)
+	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
 	r.start()
 	return c, nil
 }

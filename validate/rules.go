@@ -73,10 +73,10 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	mech := a.EffectiveMechanism()
 	switch {
 	case backendKnown && !slices.Contains(schema.MechanismsFor(p.Backend), mech):
-		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s",
-			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)))
+		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s%s",
+			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)), didYouMean(string(mech), schema.MechanismsFor(p.Backend)))
 	case !backendKnown && !slices.Contains(allMechanisms(), mech):
-		r.at("auth.mechanism", "mechanism %q is not known: accepted %s", string(mech), join(allMechanisms()))
+		r.at("auth.mechanism", "mechanism %q is not known: accepted %s%s", string(mech), join(allMechanisms()), didYouMean(string(mech), allMechanisms()))
 	}
 	if p.Backend == schema.Riak && mech != schema.MechanismNone && !p.TLS.Enabled() {
 		r.at("auth.mechanism", "riak refuses authentication without TLS: mechanism %s needs a tls section "+

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
+	"github.com/connfactory/connfactory/internal/suggest"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -208,19 +209,29 @@ func message(fe validator.FieldError) string {
 	case "gte":
 		return field + " must not be negative"
 	case "backend":
-		return fmt.Sprintf("backend %q is not known: accepted %s", val, join(schema.Backends))
+		return fmt.Sprintf("backend %q is not known: accepted %s%s", val, join(schema.Backends), didYouMean(val, schema.Backends))
 	case "hostport":
 		return hostProblem(val)
 	case "tlsmode":
-		return fmt.Sprintf("tls mode %q is not known: accepted %s", val, join(schema.TLSModes))
+		return fmt.Sprintf("tls mode %q is not known: accepted %s%s", val, join(schema.TLSModes), didYouMean(val, schema.TLSModes))
 	case "tlsversion":
 		return fmt.Sprintf("TLS version %q is not known: accepted %s", val, join(schema.TLSVersionNames))
 	case "crlstale":
-		return fmt.Sprintf("crl_stale %q is not known: accepted %s", val, join(CRLStales))
+		return fmt.Sprintf("crl_stale %q is not known: accepted %s%s", val, join(CRLStales), didYouMean(val, CRLStales))
 	case "consistency":
-		return fmt.Sprintf("consistency %q is not known: accepted %s", val, join(Consistencies))
+		return fmt.Sprintf("consistency %q is not known: accepted %s%s", val, join(Consistencies), didYouMean(val, Consistencies))
 	}
 	return fmt.Sprintf("%s fails the %q rule", field, fe.Tag())
+}
+
+// didYouMean returns `; did you mean "x"?` for the accepted value val was probably meant
+// to be ("Password" for "password"), or "".
+func didYouMean[T ~string](val string, accepted []T) string {
+	names := make([]string, len(accepted))
+	for i, v := range accepted {
+		names[i] = string(v)
+	}
+	return suggest.DidYouMean(val, names)
 }
 
 // join lists accepted values for a message: "a, b, c".
