@@ -482,7 +482,9 @@ func TestCassandraStalledServerTimesOut(t *testing.T) {
 			err := cassDialErr(t, c)
 			took := time.Since(begin)
 			require.ErrorIs(t, err, factory.ErrTimeout, "%v", err)
-			require.Less(t, took, connectTimeout+500*time.Millisecond)
+			// connect_timeout, not the caller's 10 s context, ended the dial (no upper
+			// bound on the wall time: that would be a timing assertion).
+			require.ErrorContains(t, err, "within connect_timeout 300ms")
 			require.GreaterOrEqual(t, took, connectTimeout)
 		})
 	}
