@@ -2,6 +2,7 @@ package factory_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -53,6 +54,9 @@ func (p *rlPeers) config(base *tls.Config) *tls.Config {
 		c.MaxVersion = tls.VersionTLS12 // Riak's default; it keeps cqltest on the same footing
 		if sc := p.server.Load(); sc != nil {
 			c.Certificates = []tls.Certificate{*sc}
+			// A server that moves to a new certificate (a restart, in practice) no longer
+			// resumes the sessions of the old one.
+			c.SetSessionTicketKeys([][32]byte{sha256.Sum256(sc.Certificate[0])})
 		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
 			if len(cs.PeerCertificates) > 0 {
