@@ -366,7 +366,7 @@ func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)
 
 // ErrAdjustOwnedField is the cause of a Dial whose adjust function changed a field the
 // factory owns; the message names the fields.
-var ErrAdjustOwnedField = errors.New("factory: adjust changed a field the factory owns")
+var ErrAdjustOwnedField = errors.New("adjust changed a field the factory owns")
 
 // funcPointer identifies a func value for comparison (0 for nil).
 func funcPointer(f any) uintptr {

@@ -318,9 +318,10 @@ func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
 		{"RemoteAddress", after.addr == before.addr},
 		{"ConnectTimeout", after.connect == before.connect},
 		{"AuthOptions", after.auth == before.auth},
-		{"AuthOptions.User", after.authVal.User == before.authVal.User},
-		{"AuthOptions.Password", after.authVal.Password == before.authVal.Password},
-		{"AuthOptions.TlsConfig", after.authVal.TlsConfig == before.authVal.TlsConfig},
+		// Fields of the same AuthOptions (a replaced one is reported as a whole).
+		{"AuthOptions.User", after.auth != before.auth || after.authVal.User == before.authVal.User},
+		{"AuthOptions.Password", after.auth != before.auth || after.authVal.Password == before.authVal.Password},
+		{"AuthOptions.TlsConfig", after.auth != before.auth || after.authVal.TlsConfig == before.authVal.TlsConfig},
 	} {
 		if !ch.same {
 			changed = append(changed, "riak.NodeOptions."+ch.field)
@@ -332,7 +333,7 @@ func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
 			ErrAdjustOwnedField, strings.Join(changed, ", "))}
 	}
 	if no.MaxConnections != 0 && no.MinConnections > no.MaxConnections {
-		return &Error{Kind: KindConfig, Err: fmt.Errorf("factory: adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
+		return &Error{Kind: KindConfig, Err: fmt.Errorf("adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
 			no.MinConnections, no.MaxConnections)}
 	}
 	return nil
