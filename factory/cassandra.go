@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -318,9 +317,6 @@ func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.Clu
 
 // adjustCluster runs adjust on cfg and refuses changes to the fields the factory owns.
 func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)) error {
-	if len(adjust) == 0 {
-		return nil
-	}
 	type owned struct {
 		hostDialer    gocql.HostDialer
 		dialer        gocql.Dialer
@@ -333,48 +329,16 @@ func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)
 		return owned{cfg.HostDialer, cfg.Dialer, cfg.SslOpts, cfg.Authenticator,
 			funcPointer(cfg.AuthProvider), cfg.ConnectTimeout}
 	}
-	before := snap()
-	for _, f := range adjust {
-		if f != nil {
-			f(cfg)
+	return applyAdjust(cfg, adjust, snap, func(before, after owned) []ownedField {
+		return []ownedField{
+			{"HostDialer", after.hostDialer == before.hostDialer},
+			{"Dialer", after.dialer == before.dialer},
+			{"SslOpts", after.sslOpts == before.sslOpts},
+			{"Authenticator", after.authenticator == before.authenticator},
+			{"AuthProvider", after.authProvider == before.authProvider},
+			{"ConnectTimeout", after.connect == before.connect},
 		}
-	}
-	after := snap()
-	var changed []string
-	for _, ch := range []struct {
-		field string
-		same  bool
-	}{
-		{"HostDialer", after.hostDialer == before.hostDialer},
-		{"Dialer", after.dialer == before.dialer},
-		{"SslOpts", after.sslOpts == before.sslOpts},
-		{"Authenticator", after.authenticator == before.authenticator},
-		{"AuthProvider", after.authProvider == before.authProvider},
-		{"ConnectTimeout", after.connect == before.connect},
-	} {
-		if !ch.same {
-			changed = append(changed, "gocql.ClusterConfig."+ch.field)
-		}
-	}
-	if len(changed) > 0 {
-		return &Error{Kind: KindConfig, Err: fmt.Errorf("%w: %s (it owns TLS and its verification, "+
-			"the credentials and connect_timeout: set them in the profile instead)",
-			ErrAdjustOwnedField, strings.Join(changed, ", "))}
-	}
-	return nil
-}
-
-// ErrAdjustOwnedField is the cause of a Dial whose adjust function changed a field the
-// factory owns; the message names the fields.
-var ErrAdjustOwnedField = errors.New("adjust changed a field the factory owns")
-
-// funcPointer identifies a func value for comparison (0 for nil).
-func funcPointer(f any) uintptr {
-	v := reflect.ValueOf(f)
-	if !v.IsValid() || v.IsNil() {
-		return 0
-	}
-	return v.Pointer()
+	}, "gocql.ClusterConfig", "TLS and its verification, the credentials and connect_timeout")
 }
 
 // Check opens one session on the first host that answers (trying them in order), with one

@@ -107,18 +107,9 @@ func BenchmarkPoolOpen(b *testing.B) {
 			noLookup := func(cfg *gocql.ClusterConfig) { cfg.DisableInitialHostLookup = true }
 
 			hand := func() *gocql.ClusterConfig {
-				cfg := gocql.NewCluster(addrs...)
-				cfg.ProtoVersion = 4
-				cfg.NumConns = perHost
-				cfg.DisableInitialHostLookup = true
-				cfg.SslOpts = &gocql.SslOptions{Config: &tls.Config{RootCAs: set.Root.Pool(), ServerName: "localhost",
-					MinVersion: tls.VersionTLS12}, EnableHostVerification: true}
-				cfg.Authenticator = gocql.PasswordAuthenticator{Username: cassUser, Password: cassPassword,
-					AllowedAuthenticators: []string{schema.DefaultPasswordAuthenticator}}
-				cfg.Consistency = gocql.LocalQuorum
-				cfg.Timeout, cfg.WriteTimeout, cfg.ConnectTimeout = 5*time.Second, 5*time.Second, 5*time.Second
-				cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
-				cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 3, Interval: 100 * time.Millisecond}
+				cfg := handCluster(&tls.Config{RootCAs: set.Root.Pool(), ServerName: "localhost",
+					MinVersion: tls.VersionTLS12}, addrs...)
+				cfg.ProtoVersion, cfg.NumConns, cfg.DisableInitialHostLookup = 4, perHost, true
 				return cfg
 			}
 			total := func() (n int) {
@@ -301,4 +292,3 @@ func startByteServer(b testing.TB, cfg *tls.Config) string {
 	b.Cleanup(func() { _ = ln.Close(); <-done })
 	return ln.Addr().String()
 }
-

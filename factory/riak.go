@@ -287,9 +287,6 @@ const riakDefaultMaxConnections = 256
 
 // adjustNode runs adjust on no and refuses changes to the fields the factory owns.
 func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
-	if len(adjust) == 0 {
-		return nil
-	}
 	type owned struct {
 		addr    string
 		connect time.Duration
@@ -303,34 +300,19 @@ func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
 		}
 		return o
 	}
-	before := snap()
-	for _, f := range adjust {
-		if f != nil {
-			f(no)
+	err := applyAdjust(no, adjust, snap, func(before, after owned) []ownedField {
+		same := after.auth == before.auth // fields of a replaced AuthOptions are not listed
+		return []ownedField{
+			{"RemoteAddress", after.addr == before.addr},
+			{"ConnectTimeout", after.connect == before.connect},
+			{"AuthOptions", same},
+			{"AuthOptions.User", !same || after.authVal.User == before.authVal.User},
+			{"AuthOptions.Password", !same || after.authVal.Password == before.authVal.Password},
+			{"AuthOptions.TlsConfig", !same || after.authVal.TlsConfig == before.authVal.TlsConfig},
 		}
-	}
-	after := snap()
-	var changed []string
-	for _, ch := range []struct {
-		field string
-		same  bool
-	}{
-		{"RemoteAddress", after.addr == before.addr},
-		{"ConnectTimeout", after.connect == before.connect},
-		{"AuthOptions", after.auth == before.auth},
-		// Fields of the same AuthOptions (a replaced one is reported as a whole).
-		{"AuthOptions.User", after.auth != before.auth || after.authVal.User == before.authVal.User},
-		{"AuthOptions.Password", after.auth != before.auth || after.authVal.Password == before.authVal.Password},
-		{"AuthOptions.TlsConfig", after.auth != before.auth || after.authVal.TlsConfig == before.authVal.TlsConfig},
-	} {
-		if !ch.same {
-			changed = append(changed, "riak.NodeOptions."+ch.field)
-		}
-	}
-	if len(changed) > 0 {
-		return &Error{Kind: KindConfig, Err: fmt.Errorf("%w: %s (it owns the host the preflight checked, TLS "+
-			"and its verification, the credentials and connect_timeout: set them in the profile instead)",
-			ErrAdjustOwnedField, strings.Join(changed, ", "))}
+	}, "riak.NodeOptions", "the host the preflight checked, TLS and its verification, the credentials and connect_timeout")
+	if err != nil {
+		return err
 	}
 	if no.MaxConnections != 0 && no.MinConnections > no.MaxConnections {
 		return &Error{Kind: KindConfig, Err: fmt.Errorf("adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
