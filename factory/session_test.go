@@ -70,6 +70,16 @@ func (h *handshakes) reset() {
 	h.full, h.resumed, h.serials = 0, 0, nil
 }
 
+// connectCounter counts the connections gocql finished opening (CQL startup and
+// authentication done).
+type connectCounter struct{ ok atomic.Int64 }
+
+func (c *connectCounter) ObserveConnect(o gocql.ObservedConnect) {
+	if o.Err == nil {
+		c.ok.Add(1)
+	}
+}
+
 // tlsVersions are the server maximum versions the resumption tests run with: crypto/tls
 // hands out TLS 1.2 tickets in the handshake and TLS 1.3 ones after it.
 var tlsVersions = []struct {
@@ -115,10 +125,19 @@ func TestCassandraPoolOneFullHandshakePerServer(t *testing.T) {
 				defer cancel()
 				// cqltest gives every server one host_id and no peers: without the lookup,
 				// gocql keeps the three configured hosts apart.
-				s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) { cfg.DisableInitialHostLookup = hosts > 1 })
+				ready := &connectCounter{}
+				s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) {
+					cfg.DisableInitialHostLookup = hosts > 1
+					cfg.ConnectObserver = ready
+				})
 				require.NoError(t, err)
 				defer s.Close()
 				cassReleaseVersion(t, s)
+				// gocql fills pools in the background after CreateSession returns; closing
+				// the session mid-fill leaves its filling goroutine sleeping. Wait for the
+				// control connection and every pool connection to be ready.
+				require.Eventually(t, func() bool { return ready.ok.Load() >= int64(1+8*hosts) },
+					10*time.Second, 5*time.Millisecond, "pools not filled")
 				for i, h := range counts {
 					// gocql fills pools in the background after CreateSession returns:
 					// wait until every connection the server accepted finished its handshake.
