@@ -120,6 +120,7 @@ func TestCassandraPoolOneFullHandshakePerServer(t *testing.T) {
 				p := cassProfile(addrs[0], cassTLS(set, true))
 				p.Hosts = addrs
 				p.Pool = &schema.Pool{ConnectionsPerHost: 8}
+				p.ProtocolVersion = 4 // no protocol discovery connection
 				c := cassConnector(t, p)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
@@ -136,8 +137,14 @@ func TestCassandraPoolOneFullHandshakePerServer(t *testing.T) {
 				// gocql fills pools in the background after CreateSession returns; closing
 				// the session mid-fill leaves its filling goroutine sleeping. Wait for the
 				// control connection and every pool connection to be ready.
-				require.Eventually(t, func() bool { return ready.ok.Load() >= int64(1+8*hosts) },
-					10*time.Second, 5*time.Millisecond, "pools not filled")
+				require.Eventually(t, func() bool {
+					accepted := 0
+					for _, srv := range srvs {
+						accepted += srv.Connections()
+					}
+					n := ready.ok.Load()
+					return n >= int64(1+8*hosts) && n == int64(accepted)
+				}, 10*time.Second, 5*time.Millisecond, "pools not filled")
 				for i, h := range counts {
 					// gocql fills pools in the background after CreateSession returns:
 					// wait until every connection the server accepted finished its handshake.
