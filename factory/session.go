@@ -99,13 +99,6 @@ func (s *sessionCache) put(key string, gen uint64, cs *tls.ClientSessionState) {
 	}
 }
 
-// len is the number of cached sessions (tests).
-func (s *sessionCache) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ll.Len()
-}
-
 // acquire is called before a handshake for key. With a session cached it returns at once.
 // Otherwise the first caller leads: it gets a release func to call once its session is
 // cached or can no longer come (handshake failed, first read done, connection closed).
