@@ -334,6 +334,7 @@ func TestDialAdjust(t *testing.T) {
 		env := cassTLSServer(t)
 		p := cassProfile(env.srv.Addr(), cassTLS(env.set, false))
 		p.Pool = &schema.Pool{ConnectionsPerHost: 3}
+		p.ProtocolVersion = 4 // no protocol discovery connection
 		c := cassConnector(t, p)
 		require.Equal(t, 3, c.ClusterConfig().NumConns)
 		c.ClusterConfig().NumConns = 7 // a copy: Dial does not see it
@@ -341,12 +342,19 @@ func TestDialAdjust(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var seen gocql.ClusterConfig
+		ready := &connectCounter{}
 		s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) {
 			require.Equal(t, 3, cfg.NumConns, "the profile is applied first")
 			cfg.NumConns = 5
 			cfg.Timeout = 3 * time.Second
+			cfg.ConnectObserver = ready
 		}, func(cfg *gocql.ClusterConfig) { seen = *cfg })
 		require.NoError(t, err)
+		// The control connection and a pool of 5, all ready before the session closes.
+		require.Eventually(t, func() bool {
+			n := ready.ok.Load()
+			return n >= 1+5 && n == int64(env.srv.Connections())
+		}, 10*time.Second, 5*time.Millisecond)
 		s.Close()
 		require.Equal(t, 5, seen.NumConns)
 		require.Equal(t, 3*time.Second, seen.Timeout)
