@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/providers/confmap"
@@ -313,8 +314,12 @@ func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o ma
 		ft, ok := fields[k]
 		if !ok {
 			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
+			if _, table := m[k].(map[string]any); table {
+				dropOrigins(o, r)
+			} else {
+				delete(o, r) // a leaf: no scan of every origin (40,000 unknown keys stay linear)
+			}
 			delete(m, k)
-			dropOrigins(o, r)
 			continue
 		}
 		l.unknownIn(m[k], ft, p, o, r)
@@ -361,8 +366,13 @@ func koanfFields(t reflect.Type) map[string]reflect.Type {
 // suggest returns `; did you mean "x"?` for the closest known name within edit distance 2.
 func suggest(s string, known []string) string {
 	best, bestD := "", 3
+	ls := strings.ToLower(s)
+	n := utf8.RuneCountInString(ls)
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
+		if n-len(k) > 2 || len(k)-n > 2 { // known names are ASCII
+			continue // the distance is at least the difference in length
+		}
+		if d := editDistance(ls, k); d < bestD || d == bestD && k < best {
 			best, bestD = k, d
 		}
 	}
