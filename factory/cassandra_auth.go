@@ -115,10 +115,11 @@ func (c *CassandraConnector) authProvider(att *attempt) func(h *gocql.HostInfo) 
 	return func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 		name := c.names.cached(h.ConnectAddressAndPort())
 		user, pass := c.auth.credsFor(name, h.ConnectAddress().String())
-		if !att.active() {
-			att = nil
+		a := att // gocql calls this from concurrent pool goroutines: never write att
+		if !a.active() {
+			a = nil
 		}
-		return &cqlAuthenticator{auth: c.auth, user: user, pass: pass, host: name, att: att}, nil
+		return &cqlAuthenticator{auth: c.auth, user: user, pass: pass, host: name, att: a}, nil
 	}
 }
 

@@ -66,13 +66,15 @@ func (d *hostDialer) dial(ctx context.Context, addr, name string) (net.Conn, *tl
 	if d.c.tls == nil {
 		return raw, nil, nil
 	}
-	tc, err := d.c.tls.Handshake(ctx, raw, name)
+	tc, release, err := d.c.tls.handshakeShared(ctx, raw, name, addr)
 	if err != nil {
 		_ = raw.Close()
 		return nil, nil, d.classifyDial(ctx, err, KindTLSHandshake, name)
 	}
 	cs := tc.ConnectionState()
-	return tc, &cs, nil
+	// gocql reads the server's first answer on it at once: by then a TLS 1.3 session
+	// ticket is cached, and the pool's other connections to addr resume it.
+	return &releaseConn{Conn: tc, release: release}, &cs, nil
 }
 
 // classifyDial makes err an *Error. A connection that ran out of time is timeout whatever

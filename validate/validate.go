@@ -154,7 +154,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	if errors.As(err, &verrs) {
 		for _, fe := range verrs {
 			path := prefix + relativePath(fe.Namespace())
-			if fe.Tag() == msgTag && strings.Contains(fe.Param(), cassandraOnly) &&
+			if fe.Tag() == msgTag && (strings.Contains(fe.Param(), cassandraOnly) || strings.Contains(fe.Param(), riakOnly)) &&
 				strings.HasSuffix(origins.Of(path), viaDefaults) {
 				// [defaults] is shared by both backends: a Cassandra-only key set there
 				// simply does not apply to a Riak profile (the Riak connector ignores it).
@@ -165,10 +165,19 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	} else if err != nil {
 		add(prefix, "validate: "+err.Error())
 	}
+	// A count of 0 reads as "not set" in Go; written in a file or the environment it is a
+	// mistake.
+	for _, key := range []string{"connections_per_host", "max_connections_per_host"} {
+		path := prefix + ".pool." + key
+		if _, written := origins[path]; written && p.Pool != nil && poolCount(p.Pool, key) == 0 {
+			add(path, fmt.Sprintf("%s must be 1 to %d (is 0)", key, schema.MaxPoolConnections))
+		}
+	}
 	return ps.Sorted()
 }
 
-// cassandraOnly is in the message of a Cassandra-only key set on a Riak profile;
+// cassandraOnly is in the message of a Cassandra-only key set on a Riak profile (riakOnly
+// the other way round);
 // viaDefaults ends the origin loaders give a value inherited from [defaults].
 const (
 	cassandraOnly = "applies to cassandra only"
@@ -250,4 +259,11 @@ func sortedNames(m map[string]*schema.Profile) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+func poolCount(p *schema.Pool, key string) int {
+	if key == "connections_per_host" {
+		return p.ConnectionsPerHost
+	}
+	return p.MaxConnectionsPerHost
 }
