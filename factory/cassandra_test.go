@@ -15,9 +15,9 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/datastax/go-cassandra-native-protocol/primitive"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -32,14 +32,7 @@ const (
 // the test left no goroutine behind, gocql's included. No goroutine is ignored.
 func cassLeakCheck(t *testing.T) {
 	t.Helper()
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() {
-		// gocql's pool goroutines end a moment after Close, later on a loaded machine; one
-		// goleak.Find polls about a second, so poll a few rounds before calling it a leak.
-		for i := 0; i < 10 && goleak.Find(before) != nil; i++ {
-		}
-		goleak.VerifyNone(t, before)
-	})
+	leakcheck.Verify(t)
 }
 
 // cassEnv is a PKI and a cqltest server speaking TLS with it.

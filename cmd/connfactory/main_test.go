@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/connfactory/connfactory/internal/leakcheck"
 )
 
 // bin is the connfactory binary built once for every test: the tests drive the real
@@ -49,7 +51,7 @@ func testMain(m *testing.M) int {
 	// The servers the tests start in-process (sandbox, cqltest, riaktest) must be gone
 	// after their Close, and no exec plumbing may linger.
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
+		if err := goleak.Find(leakcheck.GocqlHeartbeat); err != nil {
 			fmt.Fprintln(os.Stderr, "cmd/connfactory test: goroutines left behind:", err)
 			return 1
 		}
