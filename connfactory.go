@@ -320,25 +320,19 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 // cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.
 func cloneTLS(t *schema.TLS) *schema.TLS {
 	c := *t
-	cloneSources := func(srcs []schema.MaterialSource) []schema.MaterialSource {
-		out := slices.Clone(srcs)
-		for i := range out {
-			if out[i].Passphrase != nil {
-				pp := *out[i].Passphrase
-				out[i].Passphrase = &pp
-			}
+	c.CA, c.CRL = slices.Clone(t.CA), slices.Clone(t.CRL)
+	for _, m := range []**schema.MaterialSource{&c.Cert, &c.Key, &c.PKCS12} {
+		if *m != nil {
+			one := **m
+			*m = &one
 		}
-		return out
 	}
-	cloneOne := func(m *schema.MaterialSource) *schema.MaterialSource {
-		if m == nil {
-			return nil
+	for _, m := range c.Sources() {
+		if m.Passphrase != nil {
+			pp := *m.Passphrase
+			m.Passphrase = &pp
 		}
-		return &cloneSources([]schema.MaterialSource{*m})[0]
 	}
-	c.CA = cloneSources(t.CA)
-	c.CRL = cloneSources(t.CRL)
-	c.Cert, c.Key, c.PKCS12 = cloneOne(t.Cert), cloneOne(t.Key), cloneOne(t.PKCS12)
 	c.Ciphers = slices.Clone(t.Ciphers)
 	return &c
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,10 +18,10 @@ import (
 
 // Defaults of a Cassandra profile that leaves a key out.
 const (
-	// DefaultCassandraConsistency is the default consistency level of a session. It is
-	// local_quorum rather than gocql's quorum so that a DC-aware client does not wait for
-	// replicas in other datacenters.
-	DefaultCassandraConsistency = "local_quorum"
+	// DefaultCassandraConsistency is the default consistency level of a session:
+	// schema.DefaultConsistency, local_quorum rather than gocql's quorum so that a DC-aware
+	// client does not wait for replicas in other datacenters.
+	DefaultCassandraConsistency = schema.DefaultConsistency
 	// cassandraReconnectInterval is the pause between gocql's attempts to open a pool
 	// connection. gocql sleeps it without watching the session, so it is also how long its
 	// goroutines can outlive Session.Close: short, where gocql's default is a second.
@@ -29,12 +29,6 @@ const (
 	// cassandraReconnectRetries is how often gocql tries to open a pool connection.
 	cassandraReconnectRetries = 3
 )
-
-// cassandraConsistencies are the consistency levels a profile may name, lowercase as
-// written in profiles. The serial levels are missing on purpose: they are not valid as a
-// session's default consistency.
-var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "all",
-	"local_quorum", "each_quorum", "local_one"}
 
 // CassandraConnector is a compiled Cassandra profile: a gocql cluster configuration whose
 // connections go through the factory's own dialer (TCP and TLS bounded by the context and
@@ -111,9 +105,9 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	if cons == "" {
 		cons = DefaultCassandraConsistency
 	}
-	if !contains(cassandraConsistencies, cons) {
+	if !slices.Contains(schema.Consistencies, cons) {
 		ps = append(ps, schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
-			"unknown consistency %q (accepted: %s)", p.Consistency, strings.Join(cassandraConsistencies, ", "))})
+			"unknown consistency %q (accepted: %s)", p.Consistency, schema.Accepted(schema.Consistencies))})
 	} else if cl, err := gocql.ParseConsistencyWrapper(cons); err == nil {
 		c.consistency = cl
 	}
@@ -151,48 +145,21 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	return c, nil
 }
 
-// compileHosts parses host[:port] entries, adding the default port.
+// compileHosts parses host[:port] entries with schema.ParseHost, adding the default port.
 func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.Problem {
 	var ps []schema.Problem
 	if len(hosts) == 0 {
 		return []schema.Problem{{Path: path + ".hosts", Message: "at least one host is required"}}
 	}
 	for i, h := range hosts {
-		hp, err := parseHost(h, schema.DefaultCassandraPort)
+		hp, err := schema.ParseHost(h, schema.Cassandra)
 		if err != nil {
-			ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.hosts.%d", path, i), Message: err.Error()})
+			ps = append(ps, schema.Problem{Path: path + "." + schema.HostsPath(i), Message: err.Error()})
 			continue
 		}
-		c.hosts = append(c.hosts, hp)
+		c.hosts = append(c.hosts, cassHost{host: hp.Name, port: hp.Port, hostport: hp.String(), ip: net.ParseIP(hp.Name)})
 	}
 	return ps
-}
-
-// parseHost splits "host", "host:port", "[v6]:port" or a bare IPv6 address.
-func parseHost(s string, defaultPort int) (cassHost, error) {
-	s = strings.TrimSpace(s)
-	host, portStr, err := net.SplitHostPort(s)
-	if err != nil {
-		// No port: a name, an IPv4 address, or a bare IPv6 address (which has colons).
-		host, portStr = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
-	}
-	if host == "" {
-		return cassHost{}, fmt.Errorf("%q has no host name", s)
-	}
-	port := defaultPort
-	if portStr != "" {
-		port, err = strconv.Atoi(portStr)
-		if err != nil || port < 1 || port > 65535 {
-			return cassHost{}, fmt.Errorf("%q has an invalid port (1 to 65535)", s)
-		}
-	}
-	h := cassHost{host: host, port: port, hostport: net.JoinHostPort(host, strconv.Itoa(port))}
-	if ip := net.ParseIP(host); ip != nil {
-		h.ip = ip
-	} else if strings.Contains(host, ":") {
-		return cassHost{}, fmt.Errorf("%q is neither a host name nor an IP address", s)
-	}
-	return h, nil
 }
 
 func orDefault(d time.Duration, def string) time.Duration {
@@ -203,14 +170,6 @@ func orDefault(d time.Duration, def string) time.Duration {
 	return v
 }
 
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // Name is the profile name.
 func (c *CassandraConnector) Name() string { return c.name }

@@ -3,6 +3,7 @@ package factory
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -66,7 +67,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		for i, cls := range a.AllowedAuthenticators {
 			cls = strings.TrimSpace(cls)
 			if cls == "" {
-				ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.allowed_authenticators.%d", path, i),
+				ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.allowed_authenticators[%d]", path, i),
 					Message: "empty authenticator class name"})
 				continue
 			}
@@ -74,7 +75,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		}
 	}
 	for i, h := range a.PerHost {
-		p := fmt.Sprintf("%s.per_host.%d", path, i)
+		p := fmt.Sprintf("%s.per_host[%d]", path, i)
 		host := strings.TrimSpace(h.Host)
 		if hh, _, err := net.SplitHostPort(host); err == nil {
 			host = hh
@@ -168,7 +169,7 @@ func (a *cqlAuthenticator) start(class string) ([]byte, gocql.Authenticator, err
 		return nil, nil, a.refuse(KindAuthRequired, fmt.Errorf(
 			"cassandra: the server requires authentication (authenticator %s) and the profile has auth.mechanism none", class))
 	}
-	if !contains(a.auth.allowed, class) {
+	if !slices.Contains(a.auth.allowed, class) {
 		return nil, nil, a.refuse(KindAuthFailed, fmt.Errorf(
 			"cassandra: the server's authenticator %s is not in auth.allowed_authenticators (%s): credentials not sent",
 			class, strings.Join(a.auth.allowed, ", ")))

@@ -85,27 +85,14 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 		h.Write(n[:])
 		h.Write(b)
 	}
-	source := func(m *schema.MaterialSource) {
-		if m == nil {
-			field([]byte("-"))
-			return
-		}
+	for key, m := range t.Sources() {
+		field([]byte(key))
 		field([]byte(m.Describe()))
 		field(m.Data)
 		field([]byte(fmt.Sprint(m.Mode)))
 		if m.Passphrase != nil {
 			field([]byte(m.Passphrase.Secret().Reveal()))
 		}
-	}
-	for i := range t.CA {
-		source(&t.CA[i])
-	}
-	field([]byte("|"))
-	source(t.Cert)
-	source(t.Key)
-	source(t.PKCS12)
-	for i := range t.CRL {
-		source(&t.CRL[i])
 	}
 	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
 	var out [sha256.Size]byte

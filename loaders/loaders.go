@@ -171,10 +171,9 @@ func (l *loader) build() *schema.Config {
 	own := map[string]*profileTree{}
 	for _, name := range names {
 		path := "profiles." + name
-		if !validName(name) {
-			// Worded as package validate words it, so that the facade's merged list holds it once.
-			l.add(path, l.originUnder(path), "profile name %q is not accepted: use lowercase letters, digits and _ "+
-				"(names must survive the trip through environment variable names)", name)
+		if !schema.ValidProfileName(name) {
+			// Worded once by schema, so that the facade's merged list holds it once.
+			l.add(path, l.originUnder(path), "%s", schema.ProfileNameProblem(name))
 		}
 		m, ok := rawProfiles[name].(map[string]any)
 		if !ok {
@@ -242,16 +241,4 @@ func originUnder(orig map[string]string, path string) string {
 		return orig[keys[0]]
 	}
 	return schema.Origins(orig).Of(path)
-}
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }

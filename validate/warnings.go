@@ -61,9 +61,8 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) []s
 		}
 	}
 	if a := p.Auth; a != nil {
-		literalPassword(add, "auth.password", a.Password)
-		for i, h := range a.PerHost {
-			literalPassword(add, fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
+		for path, sec := range a.Secrets() {
+			literalPassword(add, "auth."+path, sec)
 		}
 		if mech == schema.MechanismNone && (a.Username != "" || a.Password != nil) {
 			add("auth.mechanism", "mechanism is none, so the username and password given are not used")
