@@ -170,7 +170,6 @@ func orDefault(d time.Duration, def string) time.Duration {
 	return v
 }
 
-
 // Name is the profile name.
 func (c *CassandraConnector) Name() string { return c.name }
 
