@@ -93,10 +93,9 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 			Message: fmt.Sprintf("backend is %q, a Cassandra connector needs %q", p.Backend, schema.Cassandra)})
 	}
 	ps = append(ps, c.compileHosts(path, p.Hosts)...)
-	switch p.ProtocolVersion {
-	case 0, 3, 4, 5:
+	if slices.Contains(schema.ProtocolVersions, p.ProtocolVersion) {
 		c.proto = p.ProtocolVersion
-	default:
+	} else {
 		ps = append(ps, schema.Problem{Path: path + ".protocol_version", Message: fmt.Sprintf(
 			"protocol version %d is not supported: use 0 (negotiate), 3, 4 or 5 (the Go driver starts at 3, Cassandra 2.1)",
 			p.ProtocolVersion)})

@@ -46,7 +46,8 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 	case schema.MechanismPassword, schema.MechanismSASLPlain:
 	default:
 		return ca, []schema.Problem{{Path: path + ".mechanism", Message: fmt.Sprintf(
-			"mechanism %q is not available for cassandra (accepted: none, password, sasl_plain)", a.Mechanism)}}, nil
+			"mechanism %q is not available for cassandra (accepted: %s)", a.Mechanism,
+			schema.Accepted(schema.MechanismsFor(schema.Cassandra)))}}, nil
 	}
 	ca.user, ca.pass, ca.authzID = a.Username, a.Password.Secret(), a.AuthorizationID
 	if a.Username == "" && len(a.PerHost) == 0 {

@@ -286,5 +286,5 @@ func ParseTLSVersion(s schema.TLSVersion) (uint16, error) {
 	if id, ok := schema.TLSVersions[schema.TLSVersion(v)]; ok {
 		return id, nil
 	}
-	return 0, fmt.Errorf("unknown TLS version %q (accepted: %s)", string(s), strings.Join(schema.TLSVersionNames, ", "))
+	return 0, fmt.Errorf("unknown TLS version %q (accepted: %s)", string(s), schema.Accepted(schema.TLSVersionNames))
 }

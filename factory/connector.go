@@ -92,7 +92,7 @@ func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) 
 		return c, nil
 	}
 	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
-		Message: fmt.Sprintf("unknown backend %q (accepted: cassandra, riak)", p.Backend)})
+		Message: fmt.Sprintf("unknown backend %q (accepted: %s)", p.Backend, schema.Accepted(schema.Backends))})
 }
 
 // withProfileWarnings adds validate's weak-but-valid warnings about p (password in the

@@ -84,7 +84,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		}
 	case schema.TLSVerifyCA, schema.TLSVerifyFull:
 	default:
-		ps.add(path+".mode", "unknown mode %q (accepted: disable, insecure, verify-ca, verify-full)", t.Mode)
+		ps.add(path+".mode", "unknown mode %q (accepted: %s)", t.Mode, schema.Accepted(schema.TLSModes))
 	}
 
 	w, err := c.compileVersions(t)
