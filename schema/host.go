@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -25,23 +24,6 @@ func (h Host) String() string {
 	return h.Name + ":" + port
 }
 
-// IP is h.Name as an IP address, and whether it is one (a name is resolved when dialled).
-func (h Host) IP() (netip.Addr, bool) {
-	ip, err := netip.ParseAddr(h.Name)
-	return ip, err == nil
-}
-
-// ErrHost is matched (errors.Is) by every error of ParseHost.
-var ErrHost = errors.New("invalid host")
-
-// hostError is a ParseHost error: its message says what is wrong with the entry.
-type hostError string
-
-func (e hostError) Error() string        { return string(e) }
-func (e hostError) Is(target error) bool { return target == ErrHost }
-
-func hostErrorf(format string, args ...any) error { return hostError(fmt.Sprintf(format, args...)) }
-
 // ParseHost parses a hosts entry: `host`, `host:port`, `[IPv6]` or `[IPv6]:port`. A host
 // without a port gets backend b's default port (9042 for Cassandra, 8087 for Riak). The
 // checks are syntactic only: nothing is resolved, so parsing never touches the network.
@@ -50,11 +32,11 @@ func hostErrorf(format string, args ...any) error { return hostError(fmt.Sprintf
 func ParseHost(s string, b Backend) (Host, error) {
 	switch {
 	case s == "":
-		return Host{}, hostErrorf("host is empty: write host[:port]")
+		return Host{}, fmt.Errorf("host is empty: write host[:port]")
 	case strings.ContainsAny(s, " \t\r\n"):
-		return Host{}, hostErrorf("host %q contains spaces: write host[:port]", s)
+		return Host{}, fmt.Errorf("host %q contains spaces: write host[:port]", s)
 	case strings.Contains(s, "/"):
-		return Host{}, hostErrorf("host %q has a scheme or path: write host[:port] only, like db1.internal:9042", s)
+		return Host{}, fmt.Errorf("host %q has a scheme or path: write host[:port] only, like db1.internal:9042", s)
 	}
 	if strings.HasPrefix(s, "[") {
 		return parseBracketed(s, b)
@@ -70,14 +52,14 @@ func ParseHost(s string, b Backend) (Host, error) {
 		}
 		h = Host{Name: name, Port: n}
 	default:
-		return Host{}, hostErrorf("host %q: write an IPv6 address in brackets, [addr] or [addr]:port", s)
+		return Host{}, fmt.Errorf("host %q: write an IPv6 address in brackets, [addr] or [addr]:port", s)
 	}
 	if h.Name == "" {
-		return Host{}, hostErrorf("host %q has no host name before the port", s)
+		return Host{}, fmt.Errorf("host %q has no host name before the port", s)
 	}
 	for _, r := range h.Name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
-			return Host{}, hostErrorf("host %q: %q is not a host name or IP address", s, h.Name)
+			return Host{}, fmt.Errorf("host %q: %q is not a host name or IP address", s, h.Name)
 		}
 	}
 	return h, nil
@@ -87,18 +69,18 @@ func ParseHost(s string, b Backend) (Host, error) {
 func parseBracketed(s string, b Backend) (Host, error) {
 	end := strings.IndexByte(s, ']')
 	if end < 0 {
-		return Host{}, hostErrorf("host %q has no closing ]: write IPv6 as [addr] or [addr]:port", s)
+		return Host{}, fmt.Errorf("host %q has no closing ]: write IPv6 as [addr] or [addr]:port", s)
 	}
 	name, rest := s[1:end], s[end+1:]
 	if ip, err := netip.ParseAddr(name); err != nil || !ip.Is6() {
-		return Host{}, hostErrorf("host %q: %q in brackets is not an IPv6 address", s, name)
+		return Host{}, fmt.Errorf("host %q: %q in brackets is not an IPv6 address", s, name)
 	}
 	h := Host{Name: name, Port: b.DefaultPort()}
 	if rest == "" {
 		return h, nil
 	}
 	if !strings.HasPrefix(rest, ":") {
-		return Host{}, hostErrorf("host %q: after ] only :port may follow", s)
+		return Host{}, fmt.Errorf("host %q: after ] only :port may follow", s)
 	}
 	n, err := parsePort(s, rest[1:])
 	if err != nil {
@@ -111,7 +93,7 @@ func parseBracketed(s string, b Backend) (Host, error) {
 func parsePort(entry, port string) (int, error) {
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 || strings.HasPrefix(port, "+") {
-		return 0, hostErrorf("host %q: port %q is not valid: accepted 1 to 65535", entry, port)
+		return 0, fmt.Errorf("host %q: port %q is not valid: accepted 1 to 65535", entry, port)
 	}
 	return n, nil
 }
