@@ -2,8 +2,13 @@
 // environment variables or a Go program can say about a connection. The doc comments on the
 // fields are the user documentation; the keys are the `koanf` tags.
 //
-// The package imports nothing else of connfactory's: loaders fill these types, validate checks
-// them and factory compiles them, in that order.
+// The package imports nothing else of connfactory's, and nothing outside the standard
+// library: loaders fill these types, validate checks them and factory compiles them, in
+// that order. The rules every layer shares are written here once: ParseHost, the accepted
+// values of each enumerated key (Backends, Mechanisms and MechanismsFor, TLSModes,
+// CRLStales, Consistencies, ProtocolVersions, TLSVersions), the profile-name rule
+// (ValidProfileName) and the walks over material and secret sources (TLS.Sources,
+// Auth.Secrets).
 package schema
 
 // Built-in defaults, applied under `[defaults]` and every profile.
