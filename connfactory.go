@@ -27,6 +27,7 @@ import (
 	riak "github.com/basho/riak-go-client"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/validate"
@@ -263,7 +264,7 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	}
 	// Loud: whatever a profile asks for that weakens security is logged when it is used.
 	for _, w := range c.Warnings() {
-		r.settings.logger.Warn("connfactory: "+w.Message, "profile", name, "path", w.Path)
+		r.settings.logger.Warn("connfactory: "+textsafe.Escape(w.Message), "profile", name, "path", w.Path)
 	}
 	r.connectors[name] = c
 	return c, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -402,12 +403,13 @@ func (r *Registry) logWatchEvent(e WatchEvent) {
 		attrs = append(attrs, "error", e.Err.Error())
 	}
 	l := r.settings.logger
+	msg := "connfactory watch: " + textsafe.Escape(e.Message)
 	switch e.Type {
 	case WatchInvalid, WatchTLSFailed, WatchError:
-		l.Error("connfactory watch: "+e.Message, attrs...)
+		l.Error(msg, attrs...)
 	case WatchRecompileRequired:
-		l.Warn("connfactory watch: "+e.Message, attrs...)
+		l.Warn(msg, attrs...)
 	default:
-		l.Info("connfactory watch: "+e.Message, attrs...)
+		l.Info(msg, attrs...)
 	}
 }

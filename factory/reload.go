@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -216,7 +217,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	}
 	r.last = fp
 	for _, w := range warns {
-		r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
+		r.log.Warn("tls reload: "+textsafe.Escape(w.Message), "profile", r.profile, "path", w.Path)
 	}
 	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
 		"duration", time.Since(start).String()}

@@ -16,6 +16,7 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -574,6 +575,7 @@ func (w riakLogWriter) Write(p []byte) (int, error) {
 	if l == nil {
 		l = slog.Default()
 	}
-	l.Log(context.Background(), level, msg, "component", "riak-go-client")
+	// The driver quotes server text (error messages) in its lines: escape it for the log.
+	l.Log(context.Background(), level, textsafe.Escape(msg), "component", "riak-go-client")
 	return len(p), nil
 }
