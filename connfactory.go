@@ -108,7 +108,10 @@ func WithFactoryOptions(opts ...factory.Option) Option {
 // Registry holds a loaded, validated configuration and compiles its profiles on demand.
 // It is safe for concurrent use.
 type Registry struct {
-	cfg      atomic.Pointer[schema.Config] // swapped whole by Watch
+	cfg atomic.Pointer[schema.Config] // swapped whole by Watch
+	// invalid is the problem of the configuration Watch last read, nil while it is valid
+	// (or no Watch runs): while set, tls.reload and ReloadNow change no material.
+	invalid  atomic.Pointer[error]
 	settings settings
 	// cache shares parsed CA bundles and CRLs between every compile and reload of the
 	// registry's profiles: 10,000 profiles naming one bundle parse it once.
@@ -275,6 +278,11 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 	lookup := r.settings.load.LookupEnv
 	path := "profiles." + name + ".tls"
 	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
+		if held := r.invalid.Load(); held != nil {
+			// Watch saw an invalid configuration: nothing changes, material included,
+			// until it is valid again.
+			return nil, fmt.Errorf("%w: the configuration is invalid (Watch reported it), so no material changes until it is valid again: %w", factory.ErrReloadHeld, *held)
+		}
 		p := r.cfg.Load().Profiles[name]
 		if p == nil || p.TLS == nil {
 			return nil, nil

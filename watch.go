@@ -94,7 +94,9 @@ const watchDebounce = 100 * time.Millisecond
 // directory) are seen; events for other names in those directories are ignored. Changes
 // are debounced (100 ms), then the whole configuration is read by a fresh loader run and
 // validated, as Load does:
-//   - invalid: a WatchInvalid event; everything stays as it was;
+//   - invalid: a WatchInvalid event; everything stays as it was, material included:
+//     until a valid configuration is read (or Watch returns), tls.reload ticks and
+//     ReloadNow of the registry's connectors are held (factory.ErrReloadHeld);
 //   - valid: it replaces the registry's configuration, so later Connector calls compile
 //     from it. Each connector already compiled whose TLS material changed reloads it
 //     (ReloadNow, which re-reads it for the new profile and hands it to
@@ -117,6 +119,10 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 		return fmt.Errorf("connfactory: watch: %w", err)
 	}
 	defer func() { _ = w.Close() }()
+	// Once Watch returns nobody judges the configuration any more: lift a hold an
+	// invalid configuration put on material reloads (tls.reload reads the last valid
+	// configuration's sources again, as it does without Watch).
+	defer r.invalid.Store(nil)
 	emit := func(e WatchEvent) {
 		r.logWatchEvent(e)
 		if onEvent != nil {
@@ -285,6 +291,7 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
 	cfg, err := loadWith(r.settings)
 	if err != nil {
+		r.invalid.Store(&err)
 		emit(WatchEvent{Type: WatchInvalid, Message: "the configuration changed and is invalid; the last valid one stays in use", Err: err})
 		return nil
 	}
@@ -292,6 +299,7 @@ func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *sch
 	// snapshot and gets the new material below; one compiled after compiles from cfg.
 	r.mu.Lock()
 	old := r.cfg.Swap(cfg)
+	r.invalid.Store(nil)
 	compiled := make(map[string]factory.Connector, len(r.connectors))
 	maps.Copy(compiled, r.connectors)
 	r.mu.Unlock()

@@ -3,6 +3,7 @@ package connfactory_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -18,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -326,4 +328,96 @@ func TestWatchRefuses(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, reg.Close()) }()
 	require.ErrorContains(t, reg.Watch(context.Background(), nil), "WithFS")
+}
+
+// TestWatchInvalidHoldsTLSReload: once Watch has reported the configuration invalid,
+// nothing changes, material included: the tls.reload ticker and ReloadNow keep the
+// material in use even though new certificates are on disk. A valid configuration
+// lifts the hold and the new material is applied.
+func TestWatchInvalidHoldsTLSReload(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	set, err := pki.NewSet()
+	require.NoError(t, err)
+	leaf := func() *pki.Leaf {
+		l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: "app", Client: true})
+		require.NoError(t, err)
+		return l
+	}
+	material := func(l *pki.Leaf) map[string][]byte {
+		return map[string][]byte{"ca.pem": set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
+	}
+	first, second := leaf(), leaf()
+	dir := t.TempDir()
+	vol := newK8sVolume(t, filepath.Join(dir, "secret"), material(first))
+	conf := filepath.Join(dir, "conf", "app.toml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(conf), 0o755))
+	valid := strings.Replace(fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"),
+		`key = { file = "../secret/client.key" }`, `key = { file = "../secret/client.key" }`+"\nreload = \"10ms\"", 1)
+	writeAtomic(t, conf, valid)
+
+	// Every reload outcome of the ticker, newest kept when the test is not reading.
+	reloads := make(chan error, 1024)
+	reg, err := connfactory.Load(connfactory.WithFiles(conf), connfactory.WithEnvPrefix("-"),
+		connfactory.WithLogger(slog.New(slog.DiscardHandler)),
+		connfactory.WithFactoryOptions(factory.WithReloadCallback(func(_ string, err error) {
+			select {
+			case reloads <- err:
+			default:
+			}
+		})))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	rc, err := reg.Riak("riak_app")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
+	done := make(chan error, 1)
+	go func() {
+		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
+			select {
+			case events.ch <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
+
+	writeAtomic(t, conf, strings.Replace(valid, `backend = "cassandra"`, `backend = "mongodb"`, 1))
+	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
+	vol.update(material(second))
+	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
+
+	// The ticker runs, and is held: two held ticks after the new material is on disk.
+	for held := 0; held < 2; {
+		select {
+		case err := <-reloads:
+			// A tick that read the files before the hold may still report "unchanged"
+			// (nil); none may change the material.
+			require.Zero(t, rc.TLS().Generation(), "material changed while the configuration was invalid")
+			if errors.Is(err, factory.ErrReloadHeld) {
+				held++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no held reload within 10 s")
+		}
+	}
+	err = rc.ReloadNow(context.Background())
+	require.ErrorIs(t, err, factory.ErrReloadHeld)
+	require.ErrorIs(t, err, factory.ErrConfig)
+	require.Zero(t, rc.TLS().Generation())
+	require.Equal(t, first.Serial(), rc.TLS().ClientCertificate().SerialNumber)
+
+	// Valid again: the hold is lifted, the new material applied.
+	writeAtomic(t, conf, valid)
+	events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool {
+		return e.Type == connfactory.WatchTLSUpdated && e.Profile == "riak_app"
+	})
+	require.Equal(t, second.Serial(), rc.TLS().ClientCertificate().SerialNumber)
+	require.NoError(t, rc.ReloadNow(context.Background()))
 }

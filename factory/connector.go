@@ -50,7 +50,9 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithTLSRefresher gives the connector a way to re-read its TLS material for
 // `tls.reload`: f returns the profile's TLS section with material freshly resolved
-// (loaders.Registry does this). Without it, reload is off.
+// (loaders.Registry does this). Without it, reload is off. f returns an error wrapping
+// ErrReloadHeld to hold reloads for now (connfactory.Registry.Watch does while the
+// configuration is invalid): the material in use stays, and a warning is logged.
 func WithTLSRefresher(f func(context.Context) (*schema.TLS, error)) Option {
 	return func(o *options) { o.refresh = f }
 }

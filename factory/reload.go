@@ -14,6 +14,13 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
+// ErrReloadHeld is wrapped by a refresher's error (WithTLSRefresher) that holds reloads:
+// no material may change now (the configuration it comes from is invalid). A held reload
+// keeps the material in use, logs a warning, passes the error to the reload callback and
+// is returned by ReloadNow (as an *Error of kind config); errors.Is(err, ErrReloadHeld)
+// tells it from a failure.
+var ErrReloadHeld = errors.New("factory: tls reload held")
+
 // reloader re-reads a connector's TLS material: every tls.reload interval in its own
 // goroutine, and on demand (ReloadNow). Both backends embed one, so reload behaves the
 // same for Cassandra and Riak.
@@ -207,6 +214,10 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
 		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		if errors.Is(err, ErrReloadHeld) {
+			r.log.Warn("tls reload held: the material in use stays", attrs...)
+			return err
+		}
 		if ctx.Err() != nil {
 			// Close (or the caller of ReloadNow) stopped it: not a material problem.
 			r.log.Warn("tls reload interrupted: the material in use stays", attrs...)
