@@ -111,7 +111,7 @@ const watchDebounce = 100 * time.Millisecond
 // recompile-required at warn, the rest at info. Messages name paths and files, never
 // material or secrets.
 func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
-	if r.settings.load.FS != nil {
+	if r.set().load.FS != nil {
 		return errors.New("connfactory: Watch cannot watch a configuration read through WithFS")
 	}
 	w, err := fsnotify.NewWatcher()
@@ -178,7 +178,7 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			if ev.Op == fsnotify.Chmod || !relevant(set, ev.Name) {
 				continue
 			}
-			r.settings.logger.Debug("connfactory watch: change", "file", ev.Name, "op", ev.Op.String())
+			r.set().logger.Debug("connfactory watch: change", "file", ev.Name, "op", ev.Op.String())
 			debounce.Reset(watchDebounce)
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -229,7 +229,7 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 			set[dir][base] = true
 		}
 	}
-	for _, f := range r.settings.load.Files {
+	for _, f := range r.set().load.Files {
 		add(f)
 	}
 	if cfg == nil {
@@ -289,7 +289,7 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
 // It returns the new configuration, or nil when it was invalid.
 func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
-	cfg, err := loadWith(r.settings)
+	cfg, err := loadWith(*r.set())
 	if err != nil {
 		r.invalid.Store(&err)
 		emit(WatchEvent{Type: WatchInvalid, Message: "the configuration changed and is invalid; the last valid one stays in use", Err: err})
@@ -410,7 +410,7 @@ func (r *Registry) logWatchEvent(e WatchEvent) {
 	if e.Err != nil {
 		attrs = append(attrs, "error", e.Err.Error())
 	}
-	l := r.settings.logger
+	l := r.set().logger
 	msg := "connfactory watch: " + textsafe.Escape(e.Message)
 	switch e.Type {
 	case WatchInvalid, WatchTLSFailed, WatchError:

@@ -13,6 +13,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -61,7 +62,7 @@ type CassandraConnector struct {
 	consistency    gocql.Consistency
 	connectTimeout time.Duration
 	timeout        time.Duration
-	auth           *cassAuth // never nil: mechanism none is a cassAuth too
+	auth           sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
 	tls            *ClientTLS
 	warnings       []Warning
 	reload         *reloader // never nil
@@ -120,7 +121,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	c.timeout = orDefault(p.Timeout.Std(), schema.DefaultTimeout)
 
 	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
-	c.auth = auth
+	c.auth.Set(auth)
 	ps = append(ps, aps...)
 	c.warnings = append(c.warnings, aws...)
 
@@ -299,7 +300,7 @@ func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
 	r := &Report{
 		Profile: c.name,
 		Backend: string(schema.Cassandra),
-		Auth:    AuthReport{Mechanism: string(c.auth.mech), Username: c.auth.user, Result: "not attempted"},
+		Auth:    AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
 	}
 	if c.tls != nil {
 		r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())

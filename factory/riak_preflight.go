@@ -120,7 +120,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 			_ = raw.SetDeadline(dl)
 			stop = context.AfterFunc(ctx, func() { _ = raw.SetDeadline(riakLongAgo) })
 		}
-		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.password.Reveal())}
+		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.secret().Reveal())}
 		if req.Password == nil {
 			req.Password = []byte{} // a required proto2 field: empty, never absent
 		}
