@@ -50,6 +50,14 @@ func (d *hostDialer) DialHost(ctx context.Context, host *gocql.HostInfo) (*gocql
 		d.c.log.Debug("cassandra dial failed", "host", name, "addr", addr, "err", err)
 		return nil, err
 	}
+	// Every connection: gocql allocates what a frame header announces (see cqlGuard).
+	// Segments are parsed only in the configurations the factory builds itself (Dial,
+	// Check), which have no compressor.
+	var fail func(error)
+	if att != nil {
+		fail = func(err error) { att.recordDialError(err, name) }
+	}
+	conn = newCQLGuard(conn, name, d.att != nil, fail)
 	if att != nil {
 		conn = att.track(conn, name, state, d.c.tlsServerName(name))
 	}
