@@ -9,7 +9,9 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -420,4 +422,82 @@ func TestWatchInvalidHoldsTLSReload(t *testing.T) {
 	})
 	require.Equal(t, second.Serial(), rc.TLS().ClientCertificate().SerialNumber)
 	require.NoError(t, rc.ReloadNow(context.Background()))
+}
+
+// messageRecorder is a slog handler keeping every record's message, as a handler that
+// prints messages raw (slog's default) would show them.
+type messageRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (m *messageRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messageRecorder) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, r.Message)
+	return nil
+}
+func (m *messageRecorder) WithAttrs([]slog.Attr) slog.Handler { return m }
+func (m *messageRecorder) WithGroup(string) slog.Handler      { return m }
+func (m *messageRecorder) messages() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.msgs)
+}
+
+// TestWatchLogEscapesCertificateText: a rotated client certificate whose subject holds
+// control characters is named in Watch's log line escaped; the event keeps it exact.
+func TestWatchLogEscapesCertificateText(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	set, err := pki.NewSet()
+	require.NoError(t, err)
+	leaf := func(cn string) *pki.Leaf {
+		l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
+		require.NoError(t, err)
+		return l
+	}
+	material := func(l *pki.Leaf) map[string][]byte {
+		return map[string][]byte{"ca.pem": set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
+	}
+	dir := t.TempDir()
+	vol := newK8sVolume(t, filepath.Join(dir, "secret"), material(leaf("app")))
+	conf := filepath.Join(dir, "conf", "app.toml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(conf), 0o755))
+	writeAtomic(t, conf, fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"))
+	rec := &messageRecorder{}
+	reg, err := connfactory.Load(connfactory.WithFiles(conf), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(slog.New(rec)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	_, err = reg.Cassandra("cass_app")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
+	done := make(chan error, 1)
+	go func() {
+		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
+			select {
+			case events.ch <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
+	vol.update(material(leaf("app\x1b[2J\x1b[H\nOK\u009b")))
+	up := events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchTLSUpdated })
+	require.Contains(t, up.Message, "app\x1b[2J", "the event carries the exact text")
+	var found bool
+	for _, m := range rec.messages() {
+		for _, r := range m {
+			require.False(t, r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f), "raw control character in log message %q", m)
+		}
+		found = found || strings.Contains(m, `app\x1b[2J\x1b[H\nOK\u009b`)
+	}
+	require.True(t, found, "the log names the certificate, escaped: %q", rec.messages())
 }
