@@ -111,8 +111,11 @@ func WithFactoryOptions(opts ...factory.Option) Option {
 type Registry struct {
 	cfg atomic.Pointer[schema.Config] // swapped whole by Watch
 	// invalid is the problem of the configuration Watch last read, nil while it is valid
-	// (or no Watch runs): while set, tls.reload and ReloadNow change no material.
+	// (or no Watch runs): while set, tls.reload and ReloadNow change no material. It is
+	// set under holdMu, which every reload's swap holds for reading (WithReloadGate), so
+	// that no swap is under way or starts once Watch has found the configuration invalid.
 	invalid atomic.Pointer[error]
+	holdMu  sync.RWMutex
 	// settings is sealed so that fmt, printing a Registry value, shows an address, never
 	// the WithEnviron entries and WithValues literals it holds.
 	settings sealed.Box[settings]
@@ -284,11 +287,16 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 	opts := []factory.Option{factory.WithLogger(r.set().logger.With("profile", name)), factory.WithMaterialCache(r.cache)}
 	lookup := r.set().load.LookupEnv
 	path := "profiles." + name + ".tls"
-	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
-		if held := r.invalid.Load(); held != nil {
-			// Watch saw an invalid configuration: nothing changes, material included,
-			// until it is valid again.
-			return nil, fmt.Errorf("%w: the configuration is invalid (Watch reported it), so no material changes until it is valid again: %w", factory.ErrReloadHeld, *held)
+	opts = append(opts, factory.WithReloadGate(func(apply func() error) error {
+		r.holdMu.RLock()
+		defer r.holdMu.RUnlock()
+		if err := r.held(); err != nil {
+			return err
+		}
+		return apply()
+	}), factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
+		if err := r.held(); err != nil {
+			return nil, err // early: no need to read the material
 		}
 		p := r.cfg.Load().Profiles[name]
 		if p == nil || p.TLS == nil {
@@ -301,6 +309,15 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 		return fresh, nil
 	}))
 	return append(opts, r.set().factoryOpts...)
+}
+
+// held is the error of a reload while Watch holds an invalid configuration: nothing
+// changes, material included, until it is valid again.
+func (r *Registry) held() error {
+	if p := r.invalid.Load(); p != nil {
+		return fmt.Errorf("%w: the configuration is invalid (Watch reported it), so no material changes until it is valid again: %w", factory.ErrReloadHeld, *p)
+	}
+	return nil
 }
 
 // cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.

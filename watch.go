@@ -291,7 +291,9 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
 	cfg, err := loadWith(*r.set())
 	if err != nil {
+		r.holdMu.Lock() // waits for a swap under way; none starts until the hold is lifted
 		r.invalid.Store(&err)
+		r.holdMu.Unlock()
 		emit(WatchEvent{Type: WatchInvalid, Message: "the configuration changed and is invalid; the last valid one stays in use", Err: err})
 		return nil
 	}

@@ -339,28 +339,16 @@ func TestWatchRefuses(t *testing.T) {
 func TestWatchInvalidHoldsTLSReload(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-	set, err := pki.NewSet()
-	require.NoError(t, err)
-	leaf := func() *pki.Leaf {
-		l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: "app", Client: true})
-		require.NoError(t, err)
-		return l
-	}
-	material := func(l *pki.Leaf) map[string][]byte {
-		return map[string][]byte{"ca.pem": set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
-	}
-	first, second := leaf(), leaf()
-	dir := t.TempDir()
-	vol := newK8sVolume(t, filepath.Join(dir, "secret"), material(first))
-	conf := filepath.Join(dir, "conf", "app.toml")
-	require.NoError(t, os.MkdirAll(filepath.Dir(conf), 0o755))
 	valid := strings.Replace(fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"),
 		`key = { file = "../secret/client.key" }`, `key = { file = "../secret/client.key" }`+"\nreload = \"10ms\"", 1)
-	writeAtomic(t, conf, valid)
+	fx := newWatchFixture(t, valid)
+	first := fx.leaf(t, "app")
+	fx.vol.update(fx.material(first))
+	second := fx.leaf(t, "app")
 
-	// Every reload outcome of the ticker, newest kept when the test is not reading.
+	// Every reload outcome of the ticker, dropped when the test is not reading.
 	reloads := make(chan error, 1024)
-	reg, err := connfactory.Load(connfactory.WithFiles(conf), connfactory.WithEnvPrefix("-"),
+	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"),
 		connfactory.WithLogger(slog.New(slog.DiscardHandler)),
 		connfactory.WithFactoryOptions(factory.WithReloadCallback(func(_ string, err error) {
 			select {
@@ -372,27 +360,11 @@ func TestWatchInvalidHoldsTLSReload(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, reg.Close()) })
 	rc, err := reg.Riak("riak_app")
 	require.NoError(t, err)
+	events := startWatch(t, reg)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
-	done := make(chan error, 1)
-	go func() {
-		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
-			select {
-			case events.ch <- e:
-			case <-ctx.Done():
-			}
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
-
-	writeAtomic(t, conf, strings.Replace(valid, `backend = "cassandra"`, `backend = "mongodb"`, 1))
+	writeAtomic(t, fx.conf, strings.Replace(valid, `backend = "cassandra"`, `backend = "mongodb"`, 1))
 	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
-	vol.update(material(second))
+	fx.vol.update(fx.material(second))
 	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
 
 	// The ticker runs, and is held: two held ticks after the new material is on disk.
@@ -416,7 +388,7 @@ func TestWatchInvalidHoldsTLSReload(t *testing.T) {
 	require.Equal(t, first.Serial(), rc.TLS().ClientCertificate().SerialNumber)
 
 	// Valid again: the hold is lifted, the new material applied.
-	writeAtomic(t, conf, valid)
+	writeAtomic(t, fx.conf, valid)
 	events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool {
 		return e.Type == connfactory.WatchTLSUpdated && e.Profile == "riak_app"
 	})
@@ -451,28 +423,60 @@ func (m *messageRecorder) messages() []string {
 func TestWatchLogEscapesCertificateText(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-	set, err := pki.NewSet()
-	require.NoError(t, err)
-	leaf := func(cn string) *pki.Leaf {
-		l, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
-		require.NoError(t, err)
-		return l
-	}
-	material := func(l *pki.Leaf) map[string][]byte {
-		return map[string][]byte{"ca.pem": set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
-	}
-	dir := t.TempDir()
-	vol := newK8sVolume(t, filepath.Join(dir, "secret"), material(leaf("app")))
-	conf := filepath.Join(dir, "conf", "app.toml")
-	require.NoError(t, os.MkdirAll(filepath.Dir(conf), 0o755))
-	writeAtomic(t, conf, fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"))
+	fx := newWatchFixture(t, fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"))
 	rec := &messageRecorder{}
-	reg, err := connfactory.Load(connfactory.WithFiles(conf), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(slog.New(rec)))
+	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(slog.New(rec)))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, reg.Close()) })
 	_, err = reg.Cassandra("cass_app")
 	require.NoError(t, err)
+	events := startWatch(t, reg)
 
+	fx.vol.update(fx.material(fx.leaf(t, "app\x1b[2J\x1b[H\nOK\u009b")))
+	up := events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchTLSUpdated })
+	require.Contains(t, up.Message, "app\x1b[2J", "the event carries the exact text")
+	var found bool
+	for _, m := range rec.messages() {
+		for _, r := range m {
+			require.False(t, r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f), "raw control character in log message %q", m)
+		}
+		found = found || strings.Contains(m, `app\x1b[2J\x1b[H\nOK\u009b`)
+	}
+	require.True(t, found, "the log names the certificate, escaped: %q", rec.messages())
+}
+
+// watchFixture is a Kubernetes-style secret volume with a client certificate and a
+// configuration file naming it (watchConfig), for the Watch tests that only compile.
+type watchFixture struct {
+	set  *pki.Set
+	vol  *k8sVolume
+	conf string
+}
+
+func newWatchFixture(t *testing.T, config string) *watchFixture {
+	set, err := pki.NewSet()
+	require.NoError(t, err)
+	f := &watchFixture{set: set}
+	dir := t.TempDir()
+	f.vol = newK8sVolume(t, filepath.Join(dir, "secret"), f.material(f.leaf(t, "app")))
+	f.conf = filepath.Join(dir, "conf", "app.toml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(f.conf), 0o755))
+	writeAtomic(t, f.conf, config)
+	return f
+}
+
+func (f *watchFixture) leaf(t *testing.T, cn string) *pki.Leaf {
+	l, err := f.set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
+	require.NoError(t, err)
+	return l
+}
+
+func (f *watchFixture) material(l *pki.Leaf) map[string][]byte {
+	return map[string][]byte{"ca.pem": f.set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
+}
+
+// startWatch runs reg.Watch until the test ends and waits for its start.
+func startWatch(t *testing.T, reg *connfactory.Registry) *watchEvents {
 	ctx, cancel := context.WithCancel(context.Background())
 	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
 	done := make(chan error, 1)
@@ -489,15 +493,5 @@ func TestWatchLogEscapesCertificateText(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
-	vol.update(material(leaf("app\x1b[2J\x1b[H\nOK\u009b")))
-	up := events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchTLSUpdated })
-	require.Contains(t, up.Message, "app\x1b[2J", "the event carries the exact text")
-	var found bool
-	for _, m := range rec.messages() {
-		for _, r := range m {
-			require.False(t, r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f), "raw control character in log message %q", m)
-		}
-		found = found || strings.Contains(m, `app\x1b[2J\x1b[H\nOK\u009b`)
-	}
-	require.True(t, found, "the log names the certificate, escaped: %q", rec.messages())
+	return events
 }

@@ -22,6 +22,22 @@ import (
 // the header allocates the body and waits for it.
 func hugeFramePeer(t *testing.T, opcode byte, announce uint32) string {
 	t.Helper()
+	return rawPeer(t, func(c net.Conn, done <-chan struct{}) {
+		req, err := readCQLFrame(c)
+		if err != nil {
+			return
+		}
+		resp := []byte{0x80 | req[0]&0x7f, 0, req[2], req[3], opcode, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(resp[5:], announce)
+		_, _ = c.Write(resp)
+		<-done
+	})
+}
+
+// rawPeer listens on 127.0.0.1 and runs serve on every connection; serve returns when
+// done is closed. Cleanup closes everything and waits for every goroutine.
+func rawPeer(t *testing.T, serve func(c net.Conn, done <-chan struct{})) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var (
@@ -44,17 +60,7 @@ func hugeFramePeer(t *testing.T, opcode byte, announce uint32) string {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				var req [9]byte
-				if _, err := io.ReadFull(c, req[:]); err != nil {
-					return
-				}
-				if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(req[5:]))); err != nil {
-					return
-				}
-				resp := []byte{0x80 | req[0]&0x7f, 0, req[2], req[3], opcode, 0, 0, 0, 0}
-				binary.BigEndian.PutUint32(resp[5:], announce)
-				_, _ = c.Write(resp)
-				<-done
+				serve(c, done)
 			}()
 		}
 	}()
@@ -69,6 +75,16 @@ func hugeFramePeer(t *testing.T, opcode byte, announce uint32) string {
 		wg.Wait()
 	})
 	return ln.Addr().String()
+}
+
+// readCQLFrame reads one legacy-framed CQL frame and returns its header.
+func readCQLFrame(c net.Conn) ([9]byte, error) {
+	var h [9]byte
+	if _, err := io.ReadFull(c, h[:]); err != nil {
+		return h, err
+	}
+	_, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(h[5:])))
+	return h, err
 }
 
 // TestCassandraHugeFrameRefused: a peer announcing a 256 MiB frame (gocql's own limit,
@@ -123,77 +139,29 @@ func TestCassandraHugeFrameRefused(t *testing.T) {
 // from that header, without any limit of its own.
 func v5SegmentPeer(t *testing.T, announce uint32) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	done := make(chan struct{})
-	readFrame := func(c net.Conn) ([9]byte, error) {
-		var h [9]byte
-		if _, err := io.ReadFull(c, h[:]); err != nil {
-			return h, err
-		}
-		_, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(h[5:])))
-		return h, err
-	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	return rawPeer(t, func(c net.Conn, done <-chan struct{}) {
+		for _, answer := range []struct {
+			op   byte
+			body []byte
+		}{{0x06, []byte{0, 0}}, {0x02, nil}} { // SUPPORTED (empty multimap), READY
+			h, err := readCQLFrame(c)
+			if err != nil || h[0]&0x7f != 5 {
 				return
 			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for _, answer := range []struct {
-					op   byte
-					body []byte
-				}{{0x06, []byte{0, 0}}, {0x02, nil}} { // SUPPORTED (empty multimap), READY
-					h, err := readFrame(c)
-					if err != nil || h[0]&0x7f != 5 {
-						return
-					}
-					resp := append([]byte{0x85, 0, h[2], h[3], answer.op, 0, 0, 0, byte(len(answer.body))}, answer.body...)
-					if _, err := c.Write(resp); err != nil {
-						return
-					}
-				}
-				var any [1]byte
-				if _, err := c.Read(any[:]); err != nil { // the first request, in a segment
-					return
-				}
-				payload := []byte{0x85, 0, 0, 0, 0x08, 0, 0, 0, 0}
-				binary.BigEndian.PutUint32(payload[5:], announce)
-				hdr := uint32(len(payload)) // not self-contained: the frame continues
-				seg := []byte{byte(hdr), byte(hdr >> 8), byte(hdr >> 16)}
-				crc := gocql.Crc24(seg)
-				seg = append(seg, byte(crc), byte(crc>>8), byte(crc>>16))
-				seg = append(seg, payload...)
-				seg = binary.LittleEndian.AppendUint32(seg, gocql.Crc32(payload))
-				_, _ = c.Write(seg)
-				<-done
-			}()
+			resp := append([]byte{0x85, 0, h[2], h[3], answer.op, 0, 0, 0, byte(len(answer.body))}, answer.body...)
+			if _, err := c.Write(resp); err != nil {
+				return
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		close(done)
-		_ = ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			_ = c.Close()
+		var first [1]byte
+		if _, err := c.Read(first[:]); err != nil { // the first request, in a segment
+			return
 		}
-		mu.Unlock()
-		wg.Wait()
+		payload := []byte{0x85, 0, 0, 0, 0x08, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(payload[5:], announce)
+		_, _ = c.Write(cqlSegment(payload, false)) // not self-contained: the frame continues
+		<-done
 	})
-	return ln.Addr().String()
 }
 
 // TestCassandraHugeV5FrameRefused: under protocol 5, a frame spread over segments is

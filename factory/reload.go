@@ -37,6 +37,7 @@ type reloader struct {
 	tls      *ClientTLS
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
+	gate     func(apply func() error) error // nil: apply directly
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -60,6 +61,7 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 		tls:      ct,
 		refresh:  o.refresh,
 		onReload: o.onReload,
+		gate:     o.gate,
 		log:      o.logger,
 		now:      o.now,
 	}
@@ -205,7 +207,16 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 				"generation", r.tls.Generation())
 			return nil
 		}
-		warns, err = r.tls.Update(fresh)
+		apply := func() error {
+			var uerr error
+			warns, uerr = r.tls.Update(fresh)
+			return uerr
+		}
+		if r.gate != nil {
+			err = r.gate(apply)
+		} else {
+			err = apply()
+		}
 	}
 	if err != nil {
 		var fe *Error
