@@ -464,7 +464,7 @@ func containsAny(s string, subs []string) bool {
 // the last dial error, then gocql's.
 func (c *CassandraConnector) classify(err error, att *attempt) error {
 	att.mu.Lock()
-	authErr, dialErr, host := att.authErr, att.dialErr, att.lastHost
+	authErr, dialErr, frameErr, host := att.authErr, att.dialErr, att.frameErr, att.lastHost
 	att.mu.Unlock()
 	if host == "" && len(c.hosts) > 0 {
 		host = c.hosts[0].hostport
@@ -473,6 +473,8 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	switch {
 	case authErr != nil:
 		return authErr
+	case frameErr != nil:
+		return frameErr
 	case att.ctx.Err() != nil:
 		return ctxError(att.ctx.Err(), host)
 	case containsAny(msg, authFailedMessages):

@@ -55,7 +55,7 @@ func (d *hostDialer) DialHost(ctx context.Context, host *gocql.HostInfo) (*gocql
 	// Check), which have no compressor.
 	var fail func(error)
 	if att != nil {
-		fail = func(err error) { att.recordDialError(err, name) }
+		fail = func(err error) { att.recordFrameError(err, name) }
 	}
 	conn = newCQLGuard(conn, name, d.att != nil, fail)
 	if att != nil {
@@ -115,6 +115,7 @@ type attempt struct {
 	stops []func() bool
 
 	dialErr  error  // last dial failure, classified
+	frameErr error  // first connection failed by the CQL frame bound (cqlGuard)
 	authErr  error  // the factory's authenticator refused, classified
 	lastHost string // configured host:port of the last connection made
 
@@ -178,6 +179,16 @@ func (a *attempt) recordDialError(err error, name string) {
 	defer a.mu.Unlock()
 	if !a.done {
 		a.dialErr, a.lastHost = err, name
+	}
+}
+
+// recordFrameError keeps the first connection the frame bound failed: a later dial
+// (gocql reconnecting, cancelled when the call ends) must not hide why it failed.
+func (a *attempt) recordFrameError(err error, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.done && a.frameErr == nil {
+		a.frameErr, a.lastHost = err, name
 	}
 }
 
