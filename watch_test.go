@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -162,8 +162,7 @@ key = { file = "../secret/client.key" }
 // Connector calls compile from the new configuration. Watch returns when its context
 // ends, leaving no goroutine.
 func TestWatch(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	log := &syncWriter{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -323,8 +322,7 @@ hosts = ["127.0.0.1:1"]
 
 // TestWatchRefuses: Watch cannot watch a configuration read from an fs.FS.
 func TestWatchRefuses(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	fsys := fstest.MapFS{"app.toml": {Data: []byte("[profiles.r]\nbackend = \"riak\"\nhosts = [\"127.0.0.1\"]\n")}}
 	reg, err := connfactory.Load(connfactory.WithFS(fsys, "app.toml"), connfactory.WithEnvPrefix("-"))
 	require.NoError(t, err)
@@ -337,8 +335,7 @@ func TestWatchRefuses(t *testing.T) {
 // material in use even though new certificates are on disk. A valid configuration
 // lifts the hold and the new material is applied.
 func TestWatchInvalidHoldsTLSReload(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	valid := strings.Replace(fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"),
 		`key = { file = "../secret/client.key" }`, `key = { file = "../secret/client.key" }`+"\nreload = \"10ms\"", 1)
 	fx := newWatchFixture(t, valid)
@@ -421,8 +418,7 @@ func (m *messageRecorder) messages() []string {
 // TestWatchLogEscapesCertificateText: a rotated client certificate whose subject holds
 // control characters is named in Watch's log line escaped; the event keeps it exact.
 func TestWatchLogEscapesCertificateText(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	fx := newWatchFixture(t, fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"))
 	rec := &messageRecorder{}
 	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(slog.New(rec)))
