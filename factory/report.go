@@ -12,20 +12,20 @@ import (
 // before the failure, and Error says what went wrong. Its JSON form is the one
 // `connfactory check --json` prints.
 type Report struct {
-	Profile   string        `json:"profile"`
-	Backend   string        `json:"backend"`
-	OK        bool          `json:"ok"`
-	TLS       TLSReport     `json:"tls"`
-	Auth      AuthReport    `json:"auth"`
-	Server    ServerReport  `json:"server"`
-	LatencyMS float64       `json:"latency_ms"`
-	Error     *ErrorReport  `json:"error,omitempty"`
+	Profile   string       `json:"profile"`
+	Backend   string       `json:"backend"`
+	OK        bool         `json:"ok"`
+	TLS       TLSReport    `json:"tls"`
+	Auth      AuthReport   `json:"auth"`
+	Server    ServerReport `json:"server"`
+	LatencyMS float64      `json:"latency_ms"`
+	Error     *ErrorReport `json:"error,omitempty"`
 	// Hosts has one entry per host checked: every configured host, then (CheckDiscover)
 	// every node found through system.peers. The fields above describe the first host
 	// that passed, or the first that failed when none did.
-	Hosts    []HostReport `json:"hosts,omitempty"`
-	Warnings []string     `json:"warnings,omitempty"`
-	Latency   time.Duration `json:"-"`
+	Hosts    []HostReport  `json:"hosts,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Latency  time.Duration `json:"-"`
 }
 
 // TLSReport describes the negotiated TLS session.
