@@ -116,7 +116,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	fmt.Fprintln(tw, "PROFILE\tBACKEND\tMECHANISM\tTLS\tRESULT\tLATENCY")
 	ok = true
 	for _, name := range names {
-		res := checkProfile(ctx, reg, name, 15*time.Second)
+		res := checkProfile(ctx, reg, name, 15*time.Second, false)
 		writeRow(tw, res.report)
 		if res.err != nil {
 			ok = false
@@ -126,7 +126,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	if !ok {
 		fmt.Fprintln(out, "\nSome examples failed; details:")
 		for _, name := range names {
-			if res := checkProfile(ctx, reg, name, 15*time.Second); res.err != nil {
+			if res := checkProfile(ctx, reg, name, 15*time.Second, false); res.err != nil {
 				writeHumanReport(out, res)
 			}
 		}
@@ -138,7 +138,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		if _, present := failures[name]; !present {
 			continue
 		}
-		res := checkProfile(ctx, reg, name, 15*time.Second)
+		res := checkProfile(ctx, reg, name, 15*time.Second, false)
 		fmt.Fprintln(out)
 		writeHumanReport(out, res)
 		if factory.KindOf(res.err) != want[name] {
