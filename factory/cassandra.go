@@ -343,6 +343,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 	}
 	var (
 		main     *Report // the first passing host's report, else the first failing one's
+		mainOK   bool
 		firstErr error
 		peers    []discoveredPeer
 		hosts    []HostReport
@@ -366,8 +367,8 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
-		if main == nil || (err == nil && !main.OK) {
-			main = r
+		if main == nil || (err == nil && !mainOK) {
+			main, mainOK = r, err == nil
 		}
 	}
 	if c.closed.Load() {

@@ -149,6 +149,7 @@ func TestCassandraClusterPerHost(t *testing.T) {
 
 	r, err := c.CheckDiscover(context.Background())
 	require.NoError(t, err)
+	require.Equal(t, cl.Nodes[0].Addr(), r.Server.Address, "the report describes the first host that passed")
 	require.Len(t, r.Hosts, 3)
 	for _, h := range r.Hosts {
 		require.True(t, h.OK, "%+v", h)

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -46,7 +48,21 @@ type Options struct {
 	// ClientCNs are extra client certificates to issue (certs/client-CN.pem and .key), e.g.
 	// for Riak certificate users. RiakCertUser always gets one.
 	ClientCNs []string
+	// Nodes is the number of Cassandra nodes; 1 when zero. With more, they form one
+	// cluster (see Cluster) in two datacenters.
+	Nodes int
 }
+
+// The sandbox cluster's names. Every node has a certificate of its own whose only subject
+// alternative names are DNS names, as most operators issue them: its own name, and one name
+// the whole cluster shares. The first node is named localhost, the one name that resolves
+// on every machine, so that profiles can name it as users name their seed nodes.
+const (
+	// ClusterSharedName is in every node's certificate: set tls.server_name to it.
+	ClusterSharedName = "cassandra.sandbox"
+	// ClusterSeedName is the first node's own name.
+	ClusterSeedName = "localhost"
+)
 
 // Sandbox is a running pair of test servers with their PKI on disk.
 type Sandbox struct {
@@ -57,8 +73,13 @@ type Sandbox struct {
 	// Files maps file names under Dir/certs ("ca.pem", "client.pem", ...) to their paths.
 	Files map[string]string
 	// Cassandra is the CQL server: TLS (client certificate verified if given) and password
-	// authentication.
+	// authentication. With Options.Nodes > 1 it is the cluster's first node.
 	Cassandra *cqltest.Server
+	// Cluster is the Cassandra cluster when Options.Nodes > 1, else nil: nodes on 127.0.0.1
+	// (named localhost), 127.0.0.2, ... on one port, the last third (at least one) in
+	// datacenter dc2 and the others in dc1, each with a per-node DNS-only certificate that
+	// also carries ClusterSharedName.
+	Cluster *cqltest.Cluster
 	// Riak is the Riak PB server with security on.
 	Riak *riaktest.Server
 	// ProfilesFile is the path of the profiles file written for these servers.
@@ -101,8 +122,14 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if cassUsers == nil {
 		cassUsers = map[string]string{CassandraUser: CassandraPassword}
 	}
-	sb.Cassandra, err = cqltest.Start(cqltest.Options{TLS: set.ServerTLSConfig(), Credentials: cassUsers})
-	if err != nil {
+	cassOpts := cqltest.Options{TLS: set.ServerTLSConfig(), Credentials: cassUsers}
+	if opts.Nodes > 1 {
+		sb.Cluster, err = cqltest.StartCluster(clusterOptions(opts.Nodes, set, cassOpts))
+		if err != nil {
+			return sb, fmt.Errorf("sandbox: %w", err)
+		}
+		sb.Cassandra = sb.Cluster.Nodes[0].Server()
+	} else if sb.Cassandra, err = cqltest.Start(cassOpts); err != nil {
 		return sb, fmt.Errorf("sandbox: %w", err)
 	}
 
@@ -132,6 +159,25 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	return sb, nil
 }
 
+// clusterOptions lays out the sandbox cluster: see Sandbox.Cluster.
+func clusterOptions(n int, set *pki.Set, o cqltest.Options) cqltest.ClusterOptions {
+	dc2 := max(1, n/3)
+	dcs := make([]string, n)
+	names := make([]string, n)
+	for i := range dcs {
+		dcs[i] = "dc1"
+		if i >= n-dc2 {
+			dcs[i] = "dc2"
+		}
+		names[i] = fmt.Sprintf("node%d.%s", i+1, ClusterSharedName)
+	}
+	names[0] = ClusterSeedName
+	return cqltest.ClusterOptions{
+		Nodes: n, Addresses: []string{"127.0.0.1"}, Datacenters: dcs, Names: names,
+		Options: o, PKI: set, Certs: cqltest.CertsDNS, ExtraNames: []string{ClusterSharedName},
+	}
+}
+
 // writeClient issues a client certificate with common name cn into dir.
 func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 	leaf, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
@@ -152,7 +198,9 @@ func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 // Close stops both servers. The directory is left for the caller.
 func (s *Sandbox) Close() error {
 	var errs []error
-	if s.Cassandra != nil {
+	if s.Cluster != nil {
+		errs = append(errs, s.Cluster.Close())
+	} else if s.Cassandra != nil {
 		errs = append(errs, s.Cassandra.Close())
 	}
 	if s.Riak != nil {
@@ -168,31 +216,41 @@ func (s *Sandbox) Profiles() string {
 	q := func(v string) string { return fmt.Sprintf("%q", v) }
 	var b strings.Builder
 	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n\n")
-	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
-	fmt.Fprintf(&b, `[profiles.sandbox_cassandra]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra.tls]
-ca = { file = %s }
-
-[profiles.sandbox_cassandra_mtls]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra_mtls.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra_mtls.tls]
-ca = { file = %s }
-cert = { file = %s }
-key = { file = %s }
-`, q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
-		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
-		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
+	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n")
+	host, serverName := s.Cassandra.Addr(), ""
+	cass := []struct{ name, dc, serverName, comment string }{
+		{"sandbox_cassandra", "", "", ""},
+		{"sandbox_cassandra_mtls", "", "", ""},
+	}
+	if s.Cluster != nil {
+		// Named as users name their seed; the shared name verifies every node, the seed and
+		// the nodes found through system.peers alike.
+		host = net.JoinHostPort(ClusterSeedName, strconv.Itoa(s.Cluster.Port()))
+		serverName = ClusterSharedName
+		cass = []struct{ name, dc, serverName, comment string }{
+			{"sandbox_cassandra", "dc1", serverName, "# Per-node certificates with DNS names only: tls.server_name names the one name they share.\n"},
+			{"sandbox_cassandra_mtls", "dc1", serverName, ""},
+			{"sandbox_cassandra_dc2", "dc2", serverName, "# Queries go to the dc2 nodes only.\n"},
+			{"sandbox_cassandra_node_names", "dc1", "", "# Without tls.server_name: the seed verifies by its name, but nodes found through\n" +
+				"# system.peers are dialled by IP, which their certificates lack. `check` passes,\n" +
+				"# `check --discover` shows the failure and the fix.\n"},
+		}
+	}
+	for _, c := range cass {
+		fmt.Fprintf(&b, "\n%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n", c.comment, c.name, q(host))
+		if c.dc != "" {
+			fmt.Fprintf(&b, "local_datacenter = %s\n", q(c.dc))
+		}
+		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = \"password\"\nusername = %s\npassword = %s\n",
+			c.name, q(CassandraUser), q(CassandraPassword))
+		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", c.name, q(f[pki.FileCA]))
+		if c.serverName != "" {
+			fmt.Fprintf(&b, "server_name = %s\n", q(c.serverName))
+		}
+		if strings.HasSuffix(c.name, "_mtls") {
+			fmt.Fprintf(&b, "cert = { file = %s }\nkey = { file = %s }\n", q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
+		}
+	}
 
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
@@ -215,7 +273,22 @@ key = { file = %s }
 	return b.String()
 }
 
-// ProfileNames lists the profiles Profiles writes.
+// ProfileNames lists the profiles Profiles writes: ClusterProfileNames too for a cluster.
+func (s *Sandbox) ProfileNames() []string {
+	names := ProfileNames()
+	if s.Cluster != nil {
+		names = append(names, ClusterProfileNames()...)
+		sort.Strings(names)
+	}
+	return names
+}
+
+// ClusterProfileNames are the profiles Profiles adds for a cluster (Options.Nodes > 1).
+func ClusterProfileNames() []string {
+	return []string{"sandbox_cassandra_dc2", "sandbox_cassandra_node_names"}
+}
+
+// ProfileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
 func ProfileNames() []string {
 	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
