@@ -91,8 +91,44 @@ func TestDemo(t *testing.T) {
 
 func TestSandbox(t *testing.T) {
 	t.Parallel()
+	banner, profiles, stop := startSandboxCLI(t)
+	require.Regexp(t, `cassandra\s+127\.0\.0\.1:\d+`, banner)
+	require.Regexp(t, `riak\s+127\.0\.0\.1:\d+`, banner)
+
+	res := run(t, nil, "check", "-c", profiles, "sandbox_cassandra", "sandbox_riak_password")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
+	require.Regexp(t, `(?m)^sandbox_riak_password \(riak\): OK`, res.stdout)
+	stop()
+}
+
+// TestSandboxCluster: `sandbox --nodes 3` lists a cluster in two datacenters, and its
+// profiles pass `check --discover`.
+func TestSandboxCluster(t *testing.T) {
+	t.Parallel()
+	res := run(t, nil, "sandbox", "--nodes", "0")
+	require.Equal(t, 64, res.code, "%s", res)
+	require.Contains(t, res.stderr, "--nodes must be at least 1")
+
+	banner, profiles, stop := startSandboxCLI(t, "--nodes", "3")
+	require.Regexp(t, `cassandra\s+3 nodes on port \d+`, banner)
+	require.Regexp(t, `127\.0\.0\.1:\d+\s+dc1\s+rack rack1\s+certificate for localhost, cassandra.sandbox`, banner)
+	require.Regexp(t, `127\.0\.0\.2:\d+\s+dc1\s+rack rack1\s+certificate for node2.cassandra.sandbox, cassandra.sandbox`, banner)
+	require.Regexp(t, `127\.0\.0\.3:\d+\s+dc2\s+rack rack1\s+certificate for node3.cassandra.sandbox, cassandra.sandbox`, banner)
+	require.Contains(t, banner, "check --discover -c "+profiles)
+
+	res = run(t, nil, "check", "--discover", "-c", profiles, "sandbox_cassandra", "sandbox_cassandra_dc2", "sandbox_cassandra_mtls")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Equal(t, 6, strings.Count(res.stdout, "  discovered  "), res.stdout) // two per profile
+	stop()
+}
+
+// startSandboxCLI runs `connfactory sandbox --dir DIR args...` until it is ready and returns
+// its banner, its profiles file and a stop func that interrupts it and checks it ends well.
+func startSandboxCLI(t *testing.T, args ...string) (banner, profiles string, stop func()) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
-	cmd := exec.Command(bin, "sandbox", "--dir", dir)
+	cmd := exec.Command(bin, append([]string{"sandbox", "--dir", dir}, args...)...)
 	cmd.Env = cleanEnv()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -100,12 +136,12 @@ func TestSandbox(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	killed := false
-	defer func() {
+	t.Cleanup(func() {
 		if !killed { // a failed assertion: do not leave the process behind
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
-	}()
+	})
 
 	lines := make(chan string)
 	go func() {
@@ -130,25 +166,25 @@ wait:
 			t.Fatalf("sandbox not ready:\n%s", strings.Join(out, "\n"))
 		}
 	}
-	profiles := filepath.Join(dir, "profiles.toml")
+	profiles = filepath.Join(dir, "profiles.toml")
 	require.FileExists(t, profiles)
 	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
-	banner := strings.Join(out, "\n")
+	banner = strings.Join(out, "\n")
 	require.Contains(t, banner, profiles)
-	require.Regexp(t, `cassandra\s+127\.0\.0\.1:\d+`, banner)
-	require.Regexp(t, `riak\s+127\.0\.0\.1:\d+`, banner)
+	return banner, profiles, func() {
+		t.Helper()
+		stopSandboxCLI(t, cmd, lines, out, &stderr, &killed)
+	}
+}
 
-	res := run(t, nil, "check", "-c", profiles, "sandbox_cassandra", "sandbox_riak_password")
-	require.Equal(t, 0, res.code, "%s", res)
-	require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
-	require.Regexp(t, `(?m)^sandbox_riak_password \(riak\): OK`, res.stdout)
-
+func stopSandboxCLI(t *testing.T, cmd *exec.Cmd, lines <-chan string, out []string, stderr *strings.Builder, killed *bool) {
+	t.Helper()
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	for line := range lines { // drain to EOF before Wait, as exec requires
 		out = append(out, line)
 	}
-	killed = true
-	err = cmd.Wait()
+	*killed = true
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
