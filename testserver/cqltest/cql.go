@@ -94,17 +94,13 @@ var systemPeers = &table{keyspace: "system", name: "peers", columns: []column{
 	col("rpc_address", datatype.Inet),
 	col("schema_version", datatype.Uuid),
 	col("tokens", datatype.NewSet(datatype.Varchar)),
-}, rows: func(s *Server, _ *net.TCPAddr) []row {
-	var rows []row
-	for _, p := range s.peers() {
-		rows = append(rows, row{
-			"peer": p.ip, "data_center": p.datacenter, "host_id": p.hostID, "rack": p.rack,
-			"release_version": p.release, "rpc_address": p.ip, "schema_version": schemaVersion,
-			"tokens": p.tokens,
-		})
+}, rows: peerRows(func(p peer) row {
+	return row{
+		"peer": p.ip, "data_center": p.datacenter, "host_id": p.hostID, "rack": p.rack,
+		"release_version": p.release, "rpc_address": p.ip, "schema_version": schemaVersion,
+		"tokens": p.tokens,
 	}
-	return rows
-}}
+})}
 
 // systemPeersV2 is Cassandra 4's peers table, which names each peer's native port. Nodes of a
 // Cluster serve it when their release_version is 4 or later; a lone Server answers it with
@@ -122,17 +118,24 @@ var systemPeersV2 = &table{keyspace: "system", name: "peers_v2", columns: []colu
 	col("release_version", datatype.Varchar),
 	col("schema_version", datatype.Uuid),
 	col("tokens", datatype.NewSet(datatype.Varchar)),
-}, rows: func(s *Server, _ *net.TCPAddr) []row {
-	var rows []row
-	for _, p := range s.peers() {
-		rows = append(rows, row{
-			"peer": p.ip, "peer_port": int32(7000), "data_center": p.datacenter, "host_id": p.hostID,
-			"native_address": p.ip, "native_port": int32(p.port), "rack": p.rack,
-			"release_version": p.release, "schema_version": schemaVersion, "tokens": p.tokens,
-		})
+}, rows: peerRows(func(p peer) row {
+	return row{
+		"peer": p.ip, "peer_port": int32(7000), "data_center": p.datacenter, "host_id": p.hostID,
+		"native_address": p.ip, "native_port": int32(p.port), "rack": p.rack,
+		"release_version": p.release, "schema_version": schemaVersion, "tokens": p.tokens,
 	}
-	return rows
-}}
+})}
+
+// peerRows makes a peers table's rows: one per other node of the server's cluster.
+func peerRows(build func(peer) row) func(*Server, *net.TCPAddr) []row {
+	return func(s *Server, _ *net.TCPAddr) []row {
+		var rows []row
+		for _, p := range s.peers() {
+			rows = append(rows, build(p))
+		}
+		return rows
+	}
+}
 
 // partitioner is the partitioner every node announces; tokens are Murmur3 tokens.
 const partitioner = "org.apache.cassandra.dht.Murmur3Partitioner"
