@@ -379,7 +379,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 			run(h, HostConfigured, "", discover && peers == nil)
 		}
 		for _, p := range peers {
-			if c.isConfigured(p.host) {
+			if c.isConfigured(ctx, p.host) {
 				continue
 			}
 			run(p.host, HostDiscovered, p.datacenter, false)
@@ -404,13 +404,13 @@ type discoveredPeer struct {
 
 // isConfigured reports whether h is one of the profile's hosts (by address, or by a
 // configured name that resolved to it).
-func (c *CassandraConnector) isConfigured(h cassHost) bool {
+func (c *CassandraConnector) isConfigured(ctx context.Context, h cassHost) bool {
 	for _, ch := range c.hosts {
 		if ch.hostport == h.hostport {
 			return true
 		}
 	}
-	return c.names.cached(h.hostport) != h.hostport
+	return c.names.lookup(ctx, h.hostport) != h.hostport
 }
 
 // checkHost runs Check against one host, filling r; with wantPeers it also reads the

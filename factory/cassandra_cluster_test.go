@@ -325,3 +325,27 @@ func TestCassandraPortOfHosts(t *testing.T) {
 		})
 	}
 }
+
+// TestCassandraClusterDiscoverSkipsConfigured: a node system.peers lists is checked once,
+// as configured, when the profile names it, by address or by a name resolving to it.
+func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
+	cassLeakCheck(t)
+	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
+		o.Addresses = []string{"127.0.0.1"}
+		o.Names = []string{"localhost"}
+	})
+	byName := net.JoinHostPort("localhost", strconv.Itoa(cl.Port()))
+	p := clusterProfile(cl)
+	p.Hosts = []string{cl.Nodes[1].Addr(), byName}
+	r, err := cassConnector(t, p).CheckDiscover(context.Background())
+	require.NoError(t, err)
+	var got []string
+	for _, h := range r.Hosts {
+		got = append(got, h.Address+" "+h.Source+" "+h.Datacenter)
+	}
+	require.Equal(t, []string{
+		cl.Nodes[1].Addr() + " configured dc1",
+		byName + " configured dc1",
+		cl.Nodes[2].Addr() + " discovered dc2",
+	}, got)
+}
