@@ -45,10 +45,11 @@ var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "a
 //
 // Defaults: a host without a port uses 9042; nodes discovered through system.peers are
 // dialled on the hosts' port (the first host's, where they differ); an idempotent query
-// that fails on one node is tried on the next, twice at most; consistency is local_quorum; connect_timeout
-// is 5s and timeout 2s; protocol_version 0 lets gocql negotiate the highest version both
-// sides speak; with local_datacenter the host policy is token-aware (replicas shuffled)
-// over DC-aware round robin, without it token-aware over round robin. connect_timeout
+// that fails on one node is tried on the next, twice at most; consistency is
+// local_quorum; connect_timeout is 5s and timeout 2s; protocol_version 0 lets gocql
+// negotiate the highest version both sides speak; with local_datacenter the host policy is
+// token-aware (replicas shuffled) over DC-aware round robin, without it token-aware over
+// round robin. connect_timeout
 // bounds TCP + TLS in the factory's dialer, and gocql's ConnectTimeout (set to the same
 // value) bounds the CQL handshake and authentication that follow on that connection.
 //
@@ -342,11 +343,12 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 		return r
 	}
 	var (
-		main     *Report // the first passing host's report, else the first failing one's
-		mainOK   bool
-		firstErr error
-		peers    []discoveredPeer
-		hosts    []HostReport
+		main      *Report // the first passing host's report, else the first failing one's
+		mainOK    bool
+		firstErr  error
+		peers     []discoveredPeer
+		havePeers bool
+		hosts     []HostReport
 	)
 	run := func(h cassHost, source string, dc string, wantPeers bool) {
 		r := newReport()
@@ -359,7 +361,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 			var found []discoveredPeer
 			found, err = c.checkHost(ctx, h, r, wantPeers)
 			if err == nil && wantPeers {
-				peers, wantPeers = found, false
+				peers, havePeers = found, true
 			}
 		}
 		hr.fill(r, c.tlsServerName(c.names.cached(h.hostport)), err)
@@ -376,7 +378,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 		firstErr = Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	} else {
 		for _, h := range c.hosts {
-			run(h, HostConfigured, "", discover && peers == nil)
+			run(h, HostConfigured, "", discover && !havePeers)
 		}
 		for _, p := range peers {
 			if c.isConfigured(ctx, p.host) {
