@@ -11,6 +11,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
@@ -20,6 +21,24 @@ import (
 // clusterQuery is the statement the cluster tests count on the nodes: gocql never sends it
 // on its own, so a node's count is the test's queries it served.
 const clusterQuery = "SELECT data_center FROM system.local"
+
+// clusterLeakCheck is cassLeakCheck with more patience: a session closed while gocql fills
+// the pools of nodes that refuse it (down, or failing TLS) keeps a goroutine until that
+// dial fails and gocql's pause after a failed fill (up to 130 ms) ends, which on a loaded
+// machine outlasts goleak's own retries (about 0.4 s). Those goroutines must still end:
+// after 5 s the check fails as cassLeakCheck does.
+func clusterLeakCheck(t *testing.T) {
+	t.Helper()
+	before := goleak.IgnoreCurrent()
+	t.Cleanup(func() {
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if goleak.Find(before) == nil {
+				return
+			}
+		}
+		goleak.VerifyNone(t, before)
+	})
+}
 
 // cassCluster starts a three-node TLS + password cluster (dc1, dc1, dc2 unless mutate says
 // otherwise), skipping the test with the reason where its loopback addresses cannot be bound.
@@ -81,7 +100,7 @@ func queryUntilEveryNode(t *testing.T, s *gocql.Session, c *cqltest.Cluster) {
 // The nodes run Cassandra 3.11, which has no system.peers_v2 (and so no native_port per
 // peer): gocql dials what system.peers lists on ClusterConfig.Port.
 func TestCassandraClusterDiscovery(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.ReleaseVersions = []string{"3.11.16", "3.11.16", "3.11.16"}
 	})
@@ -111,7 +130,7 @@ func TestCassandraClusterDiscovery(t *testing.T) {
 // TestCassandraClusterLocalDatacenter: local_datacenter = "dc2" with a dc1 seed sends every
 // query to the dc2 node, as counted by the nodes.
 func TestCassandraClusterLocalDatacenter(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	cl := cassCluster(t)
 	p := clusterProfile(cl)
 	p.LocalDatacenter = "dc2"
@@ -128,7 +147,7 @@ func TestCassandraClusterLocalDatacenter(t *testing.T) {
 // TestCassandraClusterPerHost: auth.per_host chooses credentials by the discovered node's
 // address; the node outside the profile's hosts accepts only its own user.
 func TestCassandraClusterPerHost(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	const dc2User, dc2Password = "dc2app", "dc2-Pw!"
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Node = func(i int, no *cqltest.Options) {
@@ -159,7 +178,7 @@ func TestCassandraClusterPerHost(t *testing.T) {
 // TestCassandraClusterNodeDown: with one node down Dial succeeds and the session serves;
 // a node going down later does not stop it either. CheckDiscover reports the down node.
 func TestCassandraClusterNodeDown(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	cl := cassCluster(t)
 	require.NoError(t, cl.Nodes[1].Stop())
 	c := cassConnector(t, clusterProfile(cl))
@@ -200,7 +219,7 @@ func TestCassandraClusterNodeDown(t *testing.T) {
 // x result, for verify-full with discovery: what Dial does, and what CheckDiscover says of
 // the seed and of the discovered nodes.
 func TestCassandraClusterCertificates(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	type outcome struct {
 		seed, discovered string // "ok" or an error kind
 	}
@@ -329,7 +348,7 @@ func TestCassandraPortOfHosts(t *testing.T) {
 // TestCassandraClusterDiscoverSkipsConfigured: a node system.peers lists is checked once,
 // as configured, when the profile names it, by address or by a name resolving to it.
 func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
-	cassLeakCheck(t)
+	clusterLeakCheck(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Addresses = []string{"127.0.0.1"}
 		o.Names = []string{"localhost"}
