@@ -27,16 +27,23 @@ const clusterQuery = "SELECT data_center FROM system.local"
 // dial fails and gocql's pause after a failed fill (up to 130 ms) ends, which on a loaded
 // machine outlasts goleak's own retries (about 0.4 s). Those goroutines must still end:
 // after 5 s the check fails as cassLeakCheck does.
+//
+// One gocql goroutine is ignored: gocql v2.1.2 starts the control connection's heartBeat
+// with `go`, and that goroutine marks the connection started only when it runs; a session
+// closed before then (Check closes its sessions right after one query) skips the signal
+// that ends heartBeat, which then lives on (control.go:88 against :617). A session left
+// open is still caught by its other goroutines (connection readers, ring refresh).
 func clusterLeakCheck(t *testing.T) {
 	t.Helper()
-	before := goleak.IgnoreCurrent()
+	before := []goleak.Option{goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("github.com/apache/cassandra-gocql-driver/v2.(*controlConn).heartBeat")}
 	t.Cleanup(func() {
 		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			if goleak.Find(before) == nil {
+			if goleak.Find(before...) == nil {
 				return
 			}
 		}
-		goleak.VerifyNone(t, before)
+		goleak.VerifyNone(t, before...)
 	})
 }
 
