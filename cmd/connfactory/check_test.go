@@ -159,7 +159,8 @@ connect_timeout = "60s"
 		q(sandbox.RiakPassword), q(sb.Files[pki.FileOtherCA]), q(sandbox.CassandraPassword), q(closed),
 		q(stallCQL.Addr()), q(stallRiak.Addr()))})
 
-	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	require.ElementsMatch(t, sandbox.ProfileNames(), passing)
 
@@ -357,7 +358,7 @@ func TestCheckCluster(t *testing.T) {
 			require.Contains(t, res.stdout, fmt.Sprintf("  host:    %s  discovered  %s  OK  TLS 1.3, server name cassandra.sandbox\n", n.Addr(), n.Datacenter()))
 			require.Contains(t, res.stdout, fmt.Sprintf("  host:    %s  discovered  %s  FAILED tls_hostname: ", n.Addr(), n.Datacenter()))
 		}
-		require.Contains(t, res.stdout, "  error:   tls_hostname: factory: tls_hostname: "+nodes[1].Addr()+": ")
+		require.Contains(t, res.stdout, "  error:   tls_hostname: "+nodes[1].Addr()+": ")
 		require.Contains(t, res.stdout, "  advice:  the certificate of "+nodes[1].Host()+" is for node2.cassandra.sandbox, cassandra.sandbox (DNS names only)")
 		require.Contains(t, res.stdout, "give the node certificates IP SANs ("+nodes[1].Host()+"), or give them one shared DNS name and set tls.server_name to it")
 	})

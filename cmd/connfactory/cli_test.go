@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,9 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/connfactory/connfactory/testserver/pki"
+	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func TestUsage(t *testing.T) {
@@ -99,7 +100,30 @@ func TestDemo(t *testing.T) {
 
 func TestSandbox(t *testing.T) {
 	t.Parallel()
-	banner, profiles, stop := startSandboxCLI(t)
+	dir := filepath.Join(t.TempDir(), "sand box") // created by the sandbox; a space to quote
+	cmd := exec.Command(bin, "sandbox", "--dir", dir)
+	cmd.Env = cleanEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed { // a failed assertion: do not leave the process behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
+	profiles := filepath.Join(dir, "profiles.toml")
+	require.FileExists(t, profiles)
+	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
+	banner := strings.Join(out, "\n")
+	require.Contains(t, banner, profiles)
 	require.Regexp(t, `cassandra\s+127\.0\.0\.1:\d+`, banner)
 	require.Regexp(t, `riak\s+127\.0\.0\.1:\d+`, banner)
 
@@ -107,7 +131,47 @@ func TestSandbox(t *testing.T) {
 	require.Equal(t, 0, res.code, "%s", res)
 	require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
 	require.Regexp(t, `(?m)^sandbox_riak_password \(riak\): OK`, res.stdout)
-	stop()
+
+	// The passphrase of the encrypted key and PKCS#12 files is not printed: its file is.
+	require.NotContains(t, banner, pki.DefaultPassphrase)
+	passFile := filepath.Join(dir, "secrets", sandbox.PassphraseFileName)
+	require.Contains(t, banner, "passphrase  "+passFile)
+	b, err := os.ReadFile(passFile)
+	require.NoError(t, err)
+	require.Equal(t, pki.DefaultPassphrase+"\n", string(b))
+
+	// Every "Try:" line runs as printed, in a shell, from another directory.
+	var tries []string
+	for i, line := range out {
+		if line == "Try:" {
+			for _, l := range out[i+1:] {
+				if !strings.HasPrefix(l, "  ") {
+					break
+				}
+				tries = append(tries, strings.TrimSpace(l))
+			}
+		}
+	}
+	require.Len(t, tries, 2, "%s", banner)
+	for _, line := range tries {
+		sh := exec.Command("/bin/sh", "-c", line)
+		sh.Dir, sh.Env = t.TempDir(), cleanEnv()
+		got, err := sh.CombinedOutput()
+		require.NoError(t, err, "%s:\n%s", line, got)
+	}
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for line := range lines { // drain to EOF before Wait, as exec requires
+		out = append(out, line)
+	}
+	killed = true
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
+	}
+	require.NoError(t, err)
+	require.Equal(t, "stopping", out[len(out)-1])
 }
 
 // TestSandboxCluster: `sandbox --nodes 3` lists a cluster in two datacenters, and its
@@ -118,7 +182,26 @@ func TestSandboxCluster(t *testing.T) {
 	require.Equal(t, 64, res.code, "%s", res)
 	require.Contains(t, res.stderr, "--nodes must be at least 1")
 
-	banner, profiles, stop := startSandboxCLI(t, "--nodes", "3")
+	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
+	cmd := exec.Command(bin, "sandbox", "--dir", dir, "--nodes", "3")
+	cmd.Env = cleanEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed { // a failed assertion: do not leave the process behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
+	profiles := filepath.Join(dir, "profiles.toml")
+	banner := strings.Join(out, "\n")
 	require.Regexp(t, `cassandra\s+3 nodes on port \d+`, banner)
 	require.Regexp(t, `127\.0\.0\.1:\d+\s+dc1\s+rack rack1\s+certificate for localhost, cassandra.sandbox`, banner)
 	require.Regexp(t, `127\.0\.0\.2:\d+\s+dc1\s+rack rack1\s+certificate for node2.cassandra.sandbox, cassandra.sandbox`, banner)
@@ -128,75 +211,12 @@ func TestSandboxCluster(t *testing.T) {
 	res = run(t, nil, "check", "--discover", "-c", profiles, "sandbox_cassandra", "sandbox_cassandra_dc2", "sandbox_cassandra_mtls")
 	require.Equal(t, 0, res.code, "%s", res)
 	require.Equal(t, 6, strings.Count(res.stdout, "  discovered  "), res.stdout) // two per profile
-	stop()
-}
 
-// startSandboxCLI runs `connfactory sandbox --dir DIR args...` until it is ready and returns
-// its banner, its profiles file and a stop func that interrupts it and checks it ends well.
-func startSandboxCLI(t *testing.T, args ...string) (banner, profiles string, stop func()) {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
-	cmd := exec.Command(bin, append([]string{"sandbox", "--dir", dir}, args...)...)
-	cmd.Env = cleanEnv()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	killed := false
-	t.Cleanup(func() {
-		if !killed { // a failed assertion: do not leave the process behind
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var out []string
-	deadline := time.After(30 * time.Second) // a bound for a hung binary, not a synchronisation
-wait:
-	for {
-		select {
-		case line, ok := <-lines:
-			require.True(t, ok, "sandbox exited early:\n%s\nstderr:\n%s", strings.Join(out, "\n"), stderr.String())
-			out = append(out, line)
-			if strings.HasPrefix(line, "Running until interrupted") {
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("sandbox not ready:\n%s", strings.Join(out, "\n"))
-		}
-	}
-	profiles = filepath.Join(dir, "profiles.toml")
-	require.FileExists(t, profiles)
-	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
-	banner = strings.Join(out, "\n")
-	require.Contains(t, banner, profiles)
-	return banner, profiles, func() {
-		t.Helper()
-		stopSandboxCLI(t, cmd, lines, out, &stderr, &killed)
-	}
-}
-
-func stopSandboxCLI(t *testing.T, cmd *exec.Cmd, lines <-chan string, out []string, stderr *strings.Builder, killed *bool) {
-	t.Helper()
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	for line := range lines { // drain to EOF before Wait, as exec requires
 		out = append(out, line)
 	}
-	*killed = true
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
-	}
-	require.NoError(t, err)
+	killed = true
+	require.NoError(t, cmd.Wait(), "stderr:\n%s", stderr.String())
 	require.Equal(t, "stopping", out[len(out)-1])
 }

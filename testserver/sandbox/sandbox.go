@@ -21,6 +21,10 @@ import (
 	"github.com/connfactory/connfactory/testserver/riaktest"
 )
 
+// PassphraseFileName is the name, under Dir/secrets, of the file holding the passphrase
+// of the encrypted client key and PKCS#12 bundle.
+const PassphraseFileName = "client.passphrase"
+
 // Default credentials of the sandbox's users. They are throwaway test values.
 const (
 	CassandraUser     = "app"
@@ -84,6 +88,12 @@ type Sandbox struct {
 	Riak *riaktest.Server
 	// ProfilesFile is the path of the profiles file written for these servers.
 	ProfilesFile string
+	// PassphraseFile is the path of the file holding the passphrase of the encrypted
+	// client key and PKCS#12 bundle (pki.DefaultPassphrase), mode 0600: profiles name it
+	// as { file = .. }, so that the passphrase itself is never printed.
+	PassphraseFile string
+
+	secretFiles map[string]string // default password -> path of the file holding it
 }
 
 // Start generates PKI, starts both servers on loopback and writes Dir.
@@ -100,6 +110,17 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	// Secrets go to files the profiles name, so that neither the banner nor `show` nor a
+	// warning about passwords written in the configuration shows them.
+	pass, err := pki.WriteFiles(filepath.Join(opts.Dir, "secrets"), []pki.File{
+		{Name: PassphraseFileName, Data: []byte(pki.DefaultPassphrase + "\n"), Mode: 0o600},
+		{Name: "cassandra.password", Data: []byte(CassandraPassword + "\n"), Mode: 0o600},
+		{Name: "riak.password", Data: []byte(RiakPassword + "\n"), Mode: 0o600},
+		{Name: "pam.password", Data: []byte(RiakPAMPassword + "\n"), Mode: 0o600},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	cns := append([]string{RiakCertUser}, opts.ClientCNs...)
 	for _, cn := range cns {
 		if _, done := files["client-"+cn+".pem"]; done {
@@ -110,7 +131,9 @@ func Start(opts Options) (sb *Sandbox, err error) {
 		}
 	}
 
-	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files}
+	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files, PassphraseFile: pass[PassphraseFileName],
+		secretFiles: map[string]string{CassandraPassword: pass["cassandra.password"], RiakPassword: pass["riak.password"],
+			RiakPAMPassword: pass["pam.password"]}}
 	defer func() {
 		if err != nil {
 			_ = sb.Close()
@@ -210,46 +233,58 @@ func (s *Sandbox) Close() error {
 }
 
 // Profiles renders a profiles file (TOML) for the running servers: one profile per
-// mechanism, with the PKI referenced by absolute paths and the default passwords inline.
+// mechanism, plus the encrypted key, PKCS#12 and CRL forms, with the PKI referenced by
+// absolute paths, the default passwords inline and the key passphrase by its file.
 func (s *Sandbox) Profiles() string {
 	f := s.Files
 	q := func(v string) string { return fmt.Sprintf("%q", v) }
+	// pw names the file holding a default password (written by Start), else the literal.
+	pw := func(v string) string {
+		if p, ok := s.secretFiles[v]; ok {
+			return fmt.Sprintf("{ file = %q }", p)
+		}
+		return q(v)
+	}
 	var b strings.Builder
-	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n\n")
-	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n")
-	host, serverName := s.Cassandra.Addr(), ""
-	cass := []struct{ name, dc, serverName, comment string }{
-		{"sandbox_cassandra", "", "", ""},
-		{"sandbox_cassandra_mtls", "", "", ""},
-	}
+	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n")
+	b.WriteString("# The CRL (certs/crl.pem) is signed by the intermediate CA: use it with\n")
+	b.WriteString("# ca = [{ file = \".../certs/ca-bundle.pem\" }] (root + intermediate), as\n")
+	b.WriteString("# sandbox_cassandra_crl does; with ca.pem alone the CRL's signature cannot be checked.\n\n")
+	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
+	// With a cluster (Options.Nodes > 1) the profiles name the seed as users name theirs, by
+	// a name its certificate carries, and verify every node, the seed and the nodes found
+	// through system.peers alike, by the name all the nodes' certificates share.
+	host, dc, serverName := s.Cassandra.Addr(), "", ""
 	if s.Cluster != nil {
-		// Named as users name their seed; the shared name verifies every node, the seed and
-		// the nodes found through system.peers alike.
 		host = net.JoinHostPort(ClusterSeedName, strconv.Itoa(s.Cluster.Port()))
-		serverName = ClusterSharedName
-		cass = []struct{ name, dc, serverName, comment string }{
-			{"sandbox_cassandra", "dc1", serverName, "# Per-node certificates with DNS names only: tls.server_name names the one name they share.\n"},
-			{"sandbox_cassandra_mtls", "dc1", serverName, ""},
-			{"sandbox_cassandra_dc2", "dc2", serverName, "# Queries go to the dc2 nodes only.\n"},
-			{"sandbox_cassandra_node_names", "dc1", "", "# Without tls.server_name: the seed verifies by its name, but nodes found through\n" +
-				"# system.peers are dialled by IP, which their certificates lack. `check` passes,\n" +
-				"# `check --discover` shows the failure and the fix.\n"},
-		}
+		dc, serverName = "local_datacenter = \"dc1\"\n", "server_name = "+q(ClusterSharedName)+"\n"
 	}
-	for _, c := range cass {
-		fmt.Fprintf(&b, "\n%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n", c.comment, c.name, q(host))
-		if c.dc != "" {
-			fmt.Fprintf(&b, "local_datacenter = %s\n", q(c.dc))
-		}
+	// cass writes a password profile for the Cassandra server with the given tls lines.
+	cass := func(name, comment, tlsLines string) {
+		fmt.Fprintf(&b, "%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n%s", comment, name, q(host), dc)
 		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = \"password\"\nusername = %s\npassword = %s\n",
-			c.name, q(CassandraUser), q(CassandraPassword))
-		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", c.name, q(f[pki.FileCA]))
-		if c.serverName != "" {
-			fmt.Fprintf(&b, "server_name = %s\n", q(c.serverName))
-		}
-		if strings.HasSuffix(c.name, "_mtls") {
-			fmt.Fprintf(&b, "cert = { file = %s }\nkey = { file = %s }\n", q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
-		}
+			name, q(CassandraUser), pw(CassandraPassword))
+		fmt.Fprintf(&b, "[profiles.%s.tls]\n%s\n", name, tlsLines)
+	}
+	ca := "ca = { file = " + q(f[pki.FileCA]) + " }\n" + serverName
+	cass("sandbox_cassandra", "", ca)
+	cass("sandbox_cassandra_mtls", "", ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s }\n",
+		q(f[pki.FileClientCert]), q(f[pki.FileClientKey])))
+	cass("sandbox_cassandra_encrypted_key", "# The encrypted client key; its passphrase is in a file (the sandbox never prints it).\n",
+		ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s, passphrase = { file = %s } }\n",
+			q(f[pki.FileClientCert]), q(f[pki.FileClientEncKey]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_pkcs12", "# The client certificate and key as one PKCS#12 bundle, same passphrase file.\n",
+		ca+fmt.Sprintf("pkcs12 = { file = %s, passphrase = { file = %s } }\n", q(f[pki.FileClientP12]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_crl", "# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).\n",
+		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n%s", q(f[pki.FileCABundle]), q(f[pki.FileCRL]), serverName))
+	if s.Cluster != nil {
+		dc = "local_datacenter = \"dc2\"\n"
+		cass("sandbox_cassandra_dc2", "# Queries go to the dc2 nodes only.\n", ca)
+		dc = "local_datacenter = \"dc1\"\n"
+		cass("sandbox_cassandra_node_names", "# Without tls.server_name: the seed verifies by its name, but the nodes found through\n"+
+			"# system.peers are dialled by IP, which their certificates (DNS names only) lack.\n"+
+			"# `check` passes; `check --discover` shows the failure and the fix.\n",
+			"ca = { file = "+q(f[pki.FileCA])+" }\n")
 	}
 
 	riak := []struct{ name, mech, user, pw string }{
@@ -262,7 +297,7 @@ func (s *Sandbox) Profiles() string {
 		fmt.Fprintf(&b, "\n[profiles.%s]\nbackend = \"riak\"\nhosts = [%s]\n", r.name, q(s.Riak.Addr()))
 		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = %s\nusername = %s\n", r.name, q(r.mech), q(r.user))
 		if r.pw != "" {
-			fmt.Fprintf(&b, "password = %s\n", q(r.pw))
+			fmt.Fprintf(&b, "password = %s\n", pw(r.pw))
 		}
 		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", r.name, q(f[pki.FileCA]))
 		if r.mech == "certificate" {
@@ -290,7 +325,8 @@ func ClusterProfileNames() []string {
 
 // ProfileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
 func ProfileNames() []string {
-	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	sort.Strings(names)
 	return names
