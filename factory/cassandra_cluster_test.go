@@ -11,7 +11,6 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
@@ -21,31 +20,6 @@ import (
 // clusterQuery is the statement the cluster tests count on the nodes: gocql never sends it
 // on its own, so a node's count is the test's queries it served.
 const clusterQuery = "SELECT data_center FROM system.local"
-
-// clusterLeakCheck is cassLeakCheck with more patience: a session closed while gocql fills
-// the pools of nodes that refuse it (down, or failing TLS) keeps a goroutine until that
-// dial fails and gocql's pause after a failed fill (up to 130 ms) ends, which on a loaded
-// machine outlasts goleak's own retries (about 0.4 s). Those goroutines must still end:
-// after 5 s the check fails as cassLeakCheck does.
-//
-// One gocql goroutine is ignored: gocql v2.1.2 starts the control connection's heartBeat
-// with `go`, and that goroutine marks the connection started only when it runs; a session
-// closed before then (Check closes its sessions right after one query) skips the signal
-// that ends heartBeat, which then lives on (control.go:88 against :617). A session left
-// open is still caught by its other goroutines (connection readers, ring refresh).
-func clusterLeakCheck(t *testing.T) {
-	t.Helper()
-	before := []goleak.Option{goleak.IgnoreCurrent(),
-		goleak.IgnoreTopFunction("github.com/apache/cassandra-gocql-driver/v2.(*controlConn).heartBeat")}
-	t.Cleanup(func() {
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			if goleak.Find(before...) == nil {
-				return
-			}
-		}
-		goleak.VerifyNone(t, before...)
-	})
-}
 
 // cassCluster starts a three-node TLS + password cluster (dc1, dc1, dc2 unless mutate says
 // otherwise), skipping the test with the reason where its loopback addresses cannot be bound.
@@ -107,7 +81,7 @@ func queryUntilEveryNode(t *testing.T, s *gocql.Session, c *cqltest.Cluster) {
 // The nodes run Cassandra 3.11, which has no system.peers_v2 (and so no native_port per
 // peer): gocql dials what system.peers lists on ClusterConfig.Port.
 func TestCassandraClusterDiscovery(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.ReleaseVersions = []string{"3.11.16", "3.11.16", "3.11.16"}
 	})
@@ -137,7 +111,7 @@ func TestCassandraClusterDiscovery(t *testing.T) {
 // TestCassandraClusterLocalDatacenter: local_datacenter = "dc2" with a dc1 seed sends every
 // query to the dc2 node, as counted by the nodes.
 func TestCassandraClusterLocalDatacenter(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	cl := cassCluster(t)
 	p := clusterProfile(cl)
 	p.LocalDatacenter = "dc2"
@@ -154,7 +128,7 @@ func TestCassandraClusterLocalDatacenter(t *testing.T) {
 // TestCassandraClusterPerHost: auth.per_host chooses credentials by the discovered node's
 // address; the node outside the profile's hosts accepts only its own user.
 func TestCassandraClusterPerHost(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	const dc2User, dc2Password = "dc2app", "dc2-Pw!"
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Node = func(i int, no *cqltest.Options) {
@@ -185,7 +159,7 @@ func TestCassandraClusterPerHost(t *testing.T) {
 // TestCassandraClusterNodeDown: with one node down Dial succeeds and the session serves;
 // a node going down later does not stop it either. CheckDiscover reports the down node.
 func TestCassandraClusterNodeDown(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	cl := cassCluster(t)
 	require.NoError(t, cl.Nodes[1].Stop())
 	c := cassConnector(t, clusterProfile(cl))
@@ -226,7 +200,7 @@ func TestCassandraClusterNodeDown(t *testing.T) {
 // x result, for verify-full with discovery: what Dial does, and what CheckDiscover says of
 // the seed and of the discovered nodes.
 func TestCassandraClusterCertificates(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	type outcome struct {
 		seed, discovered string // "ok" or an error kind
 	}
@@ -355,7 +329,7 @@ func TestCassandraPortOfHosts(t *testing.T) {
 // TestCassandraClusterDiscoverSkipsConfigured: a node system.peers lists is checked once,
 // as configured, when the profile names it, by address or by a name resolving to it.
 func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
-	clusterLeakCheck(t)
+	cassLeakCheck(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Addresses = []string{"127.0.0.1"}
 		o.Names = []string{"localhost"}
