@@ -193,7 +193,7 @@ func writeHumanReport(w io.Writer, res checkResult) {
 		}
 		fmt.Fprintln(w, line)
 	}
-	writeHostLines(w, r.Hosts)
+	writeHostLines(w, r)
 	if r.TLS.Enabled {
 		if r.TLS.Version == "" {
 			fmt.Fprintf(w, "  tls:     mode %s, no session established\n", r.TLS.Mode)
@@ -233,10 +233,10 @@ func writeHumanReport(w io.Writer, res checkResult) {
 	}
 }
 
-// writeHostLines prints one line per host checked: address, where it came from, its
+// writeHostLines prints one line per host of r checked: address, where it came from, its
 // datacenter, and its result.
-func writeHostLines(w io.Writer, hosts []factory.HostReport) {
-	for _, h := range hosts {
+func writeHostLines(w io.Writer, r *factory.Report) {
+	for _, h := range r.Hosts {
 		line := fmt.Sprintf("  host:    %s  %s", h.Address, h.Source)
 		if h.Datacenter != "" {
 			line += "  " + h.Datacenter
@@ -247,7 +247,11 @@ func writeHostLines(w io.Writer, hosts []factory.HostReport) {
 				line += fmt.Sprintf("  %s, server name %s", h.TLS.Version, h.TLS.ServerName)
 			}
 		} else if h.Error != nil {
-			line += "  FAILED " + h.Error.Kind + ": " + h.Error.Message
+			if r.Error != nil && *h.Error == *r.Error {
+				line += "  FAILED (the error below)" // the kind is printed once
+			} else {
+				line += "  FAILED " + h.Error.Kind + ": " + h.Error.Message
+			}
 		}
 		fmt.Fprintln(w, line)
 	}
