@@ -150,7 +150,8 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	}
 	r := newRegistry(cfg, s)
 	defer r.Close()
-	warnings, cerr := r.compile(func(name string) bool { return !problemUnder(problems, "profiles."+name) })
+	bad := profilesWithProblems(problems)
+	warnings, cerr := r.compile(func(name string) bool { return !bad[name] })
 	var more schema.Problems
 	if errors.As(cerr, &more) {
 		problems = append(problems, more...)
@@ -158,14 +159,21 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	return cfg, warnings, problems.Err()
 }
 
-// problemUnder reports whether a problem concerns path or something below it.
-func problemUnder(ps schema.Problems, path string) bool {
+// profilesWithProblems names the profiles that a problem concerns (at profiles.NAME or
+// below): one pass over the problems, not one per profile.
+func profilesWithProblems(ps schema.Problems) map[string]bool {
+	out := map[string]bool{}
 	for _, p := range ps {
-		if p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
-			return true
+		rest, ok := strings.CutPrefix(p.Path, "profiles.")
+		if !ok {
+			continue
 		}
+		if i := strings.IndexAny(rest, ".["); i >= 0 {
+			rest = rest[:i]
+		}
+		out[rest] = true
 	}
-	return false
+	return out
 }
 
 // LoadConfig is Load without the Registry: the configuration as loaded (best effort even

@@ -28,8 +28,11 @@ package loaders
 
 import (
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/connfactory/connfactory/schema"
 )
@@ -174,14 +177,16 @@ func (l *loader) build() *schema.Config {
 			l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(rawProfiles[name]))
 			continue
 		}
-		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, path)}
+		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, m, path)}
 		l.clean(t.m, t.o, path)
 		own[name] = t
 	}
 
 	r := &extender{l: l, own: own, defaults: &profileTree{m: defaults, o: defOrig}, done: map[string]*profileTree{}, state: map[string]int{}}
+	effOrig := make(map[string]map[string]string, len(own))
 	for _, name := range sortedKeys(own) {
 		eff := r.effective(name)
+		effOrig[name] = eff.o
 		path := "profiles." + name
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
@@ -191,10 +196,13 @@ func (l *loader) build() *schema.Config {
 		}
 	}
 
-	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv, origins: cfg.Origins}
+	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
 	for _, name := range names {
 		if p := cfg.Profiles[name]; p != nil {
-			l.problems = append(l.problems, res.profile("profiles."+name, p)...)
+			// The profile's own origins (a dozen entries), not the whole configuration's.
+			path := "profiles." + name
+			res.origins, res.prefix = effOrig[name], path+"."
+			l.problems = append(l.problems, res.profile(path, p)...)
 		}
 	}
 	return cfg
@@ -206,16 +214,48 @@ func (l *loader) section(key string) (map[string]any, map[string]string) {
 	case nil:
 		return map[string]any{}, map[string]string{}
 	case map[string]any:
-		return deepCopyMap(v), subOrigins(l.orig, key)
+		return deepCopyMap(v), subOrigins(l.orig, v, key)
 	default:
 		l.add(key, l.originUnder(key), "expected a table, got %s", describeValue(v))
 		return map[string]any{}, map[string]string{}
 	}
 }
 
-// originUnder is the origin of path or, for a table, of one of its leaves.
+// originUnder is the origin of path or, for a table, of its first leaf in sorted order:
+// the merged tree says which leaves there are, so the cost is that of the table.
 func (l *loader) originUnder(path string) string {
-	return originUnder(l.orig, path)
+	path = schema.ListFree(path)
+	if o, ok := l.orig[path]; ok {
+		return o
+	}
+	var v any = l.root
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ancestorOrigin(l.orig, path)
+		}
+		v = m[seg]
+	}
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return ancestorOrigin(l.orig, path)
+	}
+	return l.orig[slices.Min(slices.Collect(maps.Keys(flatLeaves(m, path))))]
+}
+
+// ancestorOrigin is the origin of the nearest ancestor of path that has one: O(depth).
+func ancestorOrigin(orig map[string]string, path string) string {
+	for p := path; p != ""; {
+		if s, ok := orig[p]; ok {
+			return s
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
 }
 
 func originUnder(orig map[string]string, path string) string {
