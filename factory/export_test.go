@@ -5,3 +5,7 @@ import "time"
 // WithRiakAuthWait shortens the Riak preflight's wait for a verdict on credentials, so
 // that tests of a server that never answers do not wait RiakAuthVerdictWait.
 func WithRiakAuthWait(d time.Duration) Option { return func(o *options) { o.riakAuthWait = d } }
+
+// CRLIssuerIndex is the identity of c's CRL issuer index, so that tests can see whether
+// profiles share one.
+func CRLIssuerIndex(c *ClientTLS) any { return c.mat.Load().crls.issuers }
