@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"os"
+	"runtime/pprof"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -66,6 +68,11 @@ func benchLoad(b *testing.B, n int, opts []connfactory.Option) {
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		live = max(live, float64(after.HeapInuse)-float64(before.HeapInuse))
+		if f := os.Getenv("TMP_HEAP"); f != "" {
+			w, _ := os.Create(f)
+			pprof.Lookup("heap").WriteTo(w, 0)
+			w.Close()
+		}
 		alloc = max(alloc, float64(after.TotalAlloc-before.TotalAlloc))
 		runtime.KeepAlive(reg)
 		require.NoError(b, reg.Close())
