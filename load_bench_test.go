@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"runtime"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"testing"
 

@@ -145,7 +145,7 @@ func TestExampleEnvOnlyProfile(t *testing.T) {
 	require.Equal(t, []string{schema.DefaultPasswordAuthenticator}, p.Auth.AllowedAuthenticators)
 	require.Equal(t, schema.TLSVersion("1.2"), p.TLS.MinVersion)
 	require.NotEmpty(t, p.TLS.CA[0].Data)
-	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins["profiles.env_cass.hosts"])
+	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins.Get("profiles.env_cass.hosts"))
 }
 
 func TestExampleSecretsMatchPKIPassphrase(t *testing.T) {

@@ -136,7 +136,7 @@ func (l *loader) mergeLayer(m map[string]any, o map[string]string) {
 
 // build decodes the merged tree into a Config.
 func (l *loader) build() *schema.Config {
-	cfg := &schema.Config{Profiles: map[string]*schema.Profile{}, Origins: schema.Origins{}}
+	cfg := &schema.Config{Profiles: map[string]*schema.Profile{}}
 	for _, k := range sortedKeys(l.root) {
 		if k != "defaults" && k != "profiles" {
 			l.add(k, l.originUnder(k), "unknown key %q%s (the top level has defaults and profiles)", k, suggest(k, []string{"defaults", "profiles"}))
@@ -152,7 +152,7 @@ func (l *loader) build() *schema.Config {
 	l.clean(defaults, defOrig, "defaults")
 	l.decodeProfile(defaults, defOrig, "defaults", &cfg.Defaults)
 	for k, v := range defOrig {
-		cfg.Origins["defaults."+k] = v
+		cfg.Origins.Set("defaults."+k, v)
 	}
 
 	var rawProfiles map[string]any
@@ -191,9 +191,7 @@ func (l *loader) build() *schema.Config {
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
 		cfg.Profiles[name] = p
-		for k, v := range eff.o {
-			cfg.Origins[path+"."+k] = v
-		}
+		cfg.Origins.SetProfile(name, r.internKeys(eff.o))
 	}
 
 	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
@@ -274,7 +272,7 @@ func originUnder(orig map[string]string, path string) string {
 		sort.Strings(keys)
 		return orig[keys[0]]
 	}
-	return schema.Origins(orig).Of(path)
+	return ancestorOrigin(orig, path)
 }
 
 func validName(s string) bool {

@@ -157,6 +157,16 @@ type extender struct {
 	strs        map[string]string
 }
 
+// internKeys returns o with interned keys: every profile's origins then share one copy
+// of "tls.ca.file" and the like.
+func (e *extender) internKeys(o map[string]string) map[string]string {
+	out := make(map[string]string, len(o))
+	for k, v := range o {
+		out[e.intern(k)] = v
+	}
+	return out
+}
+
 func (e *extender) intern(s string) string {
 	if v, ok := e.strs[s]; ok {
 		return v

@@ -132,13 +132,27 @@ func Config(cfg *schema.Config) schema.Problems {
 	return ps.Sorted()
 }
 
+// Origins says where a config path's value came from: a schema.Origins (Config.Origins),
+// or nil for a profile built in Go.
+type Origins interface {
+	Of(path string) string
+}
+
+// originOf is origins.Of(path), "" for nil origins.
+func originOf(origins Origins, path string) string {
+	if origins == nil {
+		return ""
+	}
+	return origins.Of(path)
+}
+
 // Profile validates one profile under the path prefix "profiles."+name and returns every
 // problem. origins may be nil (a profile built in Go).
-func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Problems {
+func Profile(name string, p *schema.Profile, origins Origins) schema.Problems {
 	prefix := "profiles." + name
 	var ps schema.Problems
 	add := func(path, msg string) {
-		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: origins.Of(path)})
+		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: originOf(origins, path)})
 	}
 	if !profileName.MatchString(name) {
 		add(prefix, fmt.Sprintf("profile name %q is not accepted: use lowercase letters, digits and _ "+
@@ -154,7 +168,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 		for _, fe := range verrs {
 			path := prefix + relativePath(fe.Namespace())
 			if fe.Tag() == msgTag && strings.Contains(fe.Param(), cassandraOnly) &&
-				strings.HasSuffix(origins.Of(path), viaDefaults) {
+				strings.HasSuffix(originOf(origins, path), viaDefaults) {
 				// [defaults] is shared by both backends: a Cassandra-only key set there
 				// simply does not apply to a Riak profile (the Riak connector ignores it).
 				continue

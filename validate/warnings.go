@@ -22,7 +22,7 @@ func Warnings(cfg *schema.Config) schema.Problems {
 }
 
 // ProfileWarnings returns what is valid but weak in one profile; see Warnings.
-func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) schema.Problems {
+func ProfileWarnings(name string, p *schema.Profile, origins Origins) schema.Problems {
 	if p == nil {
 		return nil
 	}
@@ -30,7 +30,7 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) sch
 	var ws schema.Problems
 	add := func(path, format string, args ...any) {
 		path = prefix + path
-		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: origins.Of(path)})
+		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: originOf(origins, path)})
 	}
 
 	mech := p.Auth.EffectiveMechanism()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -50,9 +51,10 @@ where each value came from (file or environment variable). Problems go to stderr
 				}
 				profiles = map[string]*schema.Profile{args[0]: p}
 			}
-			var ori schema.Origins
+			var ori *schema.Origins
 			if origins {
-				ori = originsUnder(cfg.Origins, profiles)
+				o := cfg.Origins.Profiles(slices.Collect(maps.Keys(profiles))...)
+				ori = &o
 			}
 			if err := writeProfiles(cmd.OutOrStdout(), format, profiles, ori); err != nil {
 				cmd.PrintErrln("connfactory:", err)
@@ -80,22 +82,9 @@ func sortedNames(cfg *schema.Config) []string {
 	return names
 }
 
-// originsUnder keeps the origins of the shown profiles.
-func originsUnder(all schema.Origins, profiles map[string]*schema.Profile) schema.Origins {
-	out := schema.Origins{}
-	for path, o := range all {
-		for name := range profiles {
-			if path == "profiles."+name || strings.HasPrefix(path, "profiles."+name+".") {
-				out[path] = o
-			}
-		}
-	}
-	return out
-}
-
 // writeProfiles renders profiles in format. The types redact their secrets when
 // marshalled, so the generic map made from their JSON holds no secret.
-func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profile, origins schema.Origins) error {
+func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profile, origins *schema.Origins) error {
 	raw, err := json.Marshal(map[string]any{"profiles": profiles})
 	if err != nil {
 		return err
@@ -108,15 +97,15 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		return err
 	}
 	doc = integers(doc).(map[string]any)
-	var paths []string
-	for p := range origins {
-		paths = append(paths, p)
+	var byPath map[string]string
+	if origins != nil {
+		byPath = maps.Collect(origins.All())
 	}
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(byPath))
 
 	if format == "json" {
 		if origins != nil {
-			doc["origins"] = origins
+			doc["origins"] = byPath
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -136,7 +125,7 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	return writeOriginComments(w, paths, origins)
+	return writeOriginComments(w, paths, byPath)
 }
 
 // integers turns json.Numbers into int64 or float64, for the TOML and YAML encoders.
@@ -161,7 +150,7 @@ func integers(v any) any {
 }
 
 // writeOriginComments appends the origins as comments, which both TOML and YAML ignore.
-func writeOriginComments(w io.Writer, paths []string, origins schema.Origins) error {
+func writeOriginComments(w io.Writer, paths []string, origins map[string]string) error {
 	if len(paths) == 0 {
 		return nil
 	}
