@@ -96,6 +96,11 @@ func WithValues(values map[string]any) Option {
 	return func(s *settings) { s.load.Values = values }
 }
 
+// WithContext bounds Load, LoadConfig and Validate by ctx: once ctx is done they stop
+// (between stages, and every few hundred profiles within one) and return an error
+// matching ctx.Err() and loaders.ErrStopped. A Registry already returned is not affected.
+func WithContext(ctx context.Context) Option { return func(s *settings) { s.load.Context = ctx } }
+
 // WithLogger sends connectors' and drivers' log lines to l. Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
@@ -151,7 +156,10 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	r := newRegistry(cfg, s)
 	defer r.Close()
 	bad := profilesWithProblems(problems)
-	warnings, cerr := r.compile(func(name string) bool { return !bad[name] })
+	warnings, cerr := r.compile(s.context(), func(name string) bool { return !bad[name] })
+	if s.context().Err() != nil {
+		return nil, nil, loaders.StopError(s.context())
+	}
 	var more schema.Problems
 	if errors.As(cerr, &more) {
 		problems = append(problems, more...)
@@ -209,9 +217,21 @@ func loadWith(s settings) (*schema.Config, error) {
 		}
 	}
 	if cfg != nil {
-		problems = append(problems, validate.Config(cfg)...)
+		more, err := validate.ConfigContext(s.context(), cfg)
+		if err != nil {
+			return nil, loaders.StopError(s.context())
+		}
+		problems = append(problems, more...)
 	}
 	return cfg, problems.Err()
+}
+
+// context is the context WithContext gave, else context.Background().
+func (s settings) context() context.Context {
+	if s.load.Context != nil {
+		return s.load.Context
+	}
+	return context.Background()
 }
 
 // FilesFromEnv returns the files listed in CONNFACTORY_CONFIG (colon-separated), looked up
@@ -402,14 +422,18 @@ func OpenRiak(ctx context.Context, name string, opts ...Option) (*riak.Cluster, 
 // judge (certificates, keys, CRLs, cipher names) is checked too. It returns every warning
 // (as "PATH: message") and every problem, each with the source of its value.
 func (r *Registry) CompileAll() ([]string, error) {
-	return r.compile(func(string) bool { return true })
+	return r.compile(context.Background(), func(string) bool { return true })
 }
 
-// compile compiles the profiles want selects; see CompileAll.
-func (r *Registry) compile(want func(name string) bool) ([]string, error) {
+// compile compiles the profiles want selects; see CompileAll. It stops early once ctx is
+// done (checked every 256 profiles); the caller looks at ctx.
+func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
 	var warnings []string
 	var problems schema.Problems
-	for _, name := range r.Profiles() {
+	for i, name := range r.Profiles() {
+		if i%256 == 0 && ctx.Err() != nil {
+			break
+		}
 		if !want(name) {
 			continue
 		}

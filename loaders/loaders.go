@@ -27,6 +27,9 @@
 package loaders
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -71,7 +74,19 @@ type Options struct {
 	Values map[string]any
 	// Base is a Go value layer, the lowest after the built-in defaults (origin "go").
 	Base *schema.Config
+	// Context, if set, stops the load when it is done: Load then returns a nil Config and
+	// an error matching ctx's (errors.Is(err, context.Canceled)). It is checked between
+	// stages and every checkEvery profiles within one.
+	Context context.Context
 }
+
+// checkEvery is how many profiles a stage handles between two looks at Options.Context:
+// a few milliseconds of work.
+const checkEvery = 256
+
+// ErrStopped is matched (errors.Is) by the error of a load stopped by its context, as is
+// the context's own error.
+var ErrStopped = errors.New("loaders: load stopped")
 
 // Load layers, decodes (unknown keys are problems), applies [defaults] and extends, fills
 // cfg.Origins, rewrites relative material and secret file paths against the directory of
@@ -81,13 +96,48 @@ type Options struct {
 // problem found. cfg is returned even then, as complete as the input allowed, so that
 // `show` can print what was understood.
 func Load(opts Options) (*schema.Config, error) {
-	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}}
+	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}, ctx: opts.Context}
 	if l.opts.LookupEnv == nil {
 		l.opts.LookupEnv = os.LookupEnv
 	}
+	if l.ctx == nil {
+		l.ctx = context.Background()
+	}
 	l.layers()
-	cfg := l.build()
+	var cfg *schema.Config
+	if !l.stopped(0) {
+		cfg = l.build()
+	}
+	if l.stop != nil {
+		return nil, l.stop
+	}
 	return cfg, l.problems.Err()
+}
+
+// StopError is the error of a load stopped by ctx: it matches ErrStopped, ctx.Err() and
+// ctx's cause (a CLI's signal, say).
+func StopError(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause != nil && cause != err {
+		return fmt.Errorf("%w: %w (%w)", ErrStopped, err, cause)
+	}
+	return fmt.Errorf("%w: %w", ErrStopped, err)
+}
+
+// stopped reports whether the load's context is done, looking at it when i (a count of
+// profiles handled) is a multiple of checkEvery; once done, always.
+func (l *loader) stopped(i int) bool {
+	if l.stop != nil {
+		return true
+	}
+	if i%checkEvery != 0 {
+		return false
+	}
+	if err := l.ctx.Err(); err != nil {
+		l.stop = StopError(l.ctx)
+		return true
+	}
+	return false
 }
 
 // loader holds the state of one Load call.
@@ -96,6 +146,8 @@ type loader struct {
 	root     map[string]any    // merged layers
 	orig     map[string]string // origin of every leaf of root, by dotted path
 	problems schema.Problems
+	ctx      context.Context
+	stop     error // set once ctx is found done
 }
 
 func (l *loader) add(path, source, format string, args ...any) {
@@ -114,6 +166,9 @@ func (l *loader) layers() {
 		l.mergeLayer(m, constOrigin(m, OriginGo))
 	}
 	for _, name := range l.opts.Files {
+		if l.stopped(0) {
+			return
+		}
 		if m := l.readFile(name); m != nil {
 			l.mergeLayer(m, constOrigin(m, name))
 		}
@@ -123,7 +178,7 @@ func (l *loader) layers() {
 			l.mergeLayer(m, constOrigin(m, OriginOverride))
 		}
 	}
-	if l.opts.EnvPrefix != "-" {
+	if l.opts.EnvPrefix != "-" && !l.stopped(0) {
 		m, o := l.envLayer()
 		l.mergeLayer(m, o)
 	}
@@ -165,7 +220,10 @@ func (l *loader) build() *schema.Config {
 	}
 	names := sortedKeys(rawProfiles)
 	own := map[string]*profileTree{}
-	for _, name := range names {
+	for i, name := range names {
+		if l.stopped(i) {
+			return nil
+		}
 		path := "profiles." + name
 		if !validName(name) {
 			// Worded as package validate words it, so that the facade's merged list holds it once.
@@ -184,7 +242,10 @@ func (l *loader) build() *schema.Config {
 
 	r := &extender{l: l, own: own, defaults: &profileTree{m: defaults, o: defOrig}, done: map[string]*profileTree{}, state: map[string]int{}}
 	effOrig := make(map[string]map[string]string, len(own))
-	for _, name := range sortedKeys(own) {
+	for i, name := range sortedKeys(own) {
+		if l.stopped(i) {
+			return nil
+		}
 		eff := r.effective(name)
 		effOrig[name] = eff.o
 		path := "profiles." + name
@@ -195,7 +256,10 @@ func (l *loader) build() *schema.Config {
 	}
 
 	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
-	for _, name := range names {
+	for i, name := range names {
+		if l.stopped(i) {
+			return nil
+		}
 		if p := cfg.Profiles[name]; p != nil {
 			// The profile's own origins (a dozen entries), not the whole configuration's.
 			path := "profiles." + name

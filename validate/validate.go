@@ -9,6 +9,7 @@
 package validate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -122,14 +123,24 @@ func must(err error) {
 // The defaults section itself is not validated: it only matters through the profiles it
 // is merged into, and each of those is.
 func Config(cfg *schema.Config) schema.Problems {
+	ps, _ := ConfigContext(context.Background(), cfg)
+	return ps
+}
+
+// ConfigContext is Config stopping early, with ctx.Err(), once ctx is done (checked
+// every 256 profiles).
+func ConfigContext(ctx context.Context, cfg *schema.Config) (schema.Problems, error) {
 	if cfg == nil {
-		return schema.Problems{{Message: "no configuration"}}
+		return schema.Problems{{Message: "no configuration"}}, nil
 	}
 	var ps schema.Problems
-	for _, name := range sortedNames(cfg.Profiles) {
+	for i, name := range sortedNames(cfg.Profiles) {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		ps = append(ps, Profile(name, cfg.Profiles[name], cfg.Origins)...)
 	}
-	return ps.Sorted()
+	return ps.Sorted(), nil
 }
 
 // Origins says where a config path's value came from: a schema.Origins (Config.Origins),
