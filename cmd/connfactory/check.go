@@ -47,7 +47,18 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := connfactory.Load(fileOpts(files)...)
+			type result struct {
+				reg *connfactory.Registry
+				err error
+			}
+			res, stop := loading(cmd, func() result {
+				reg, err := connfactory.Load(fileOpts(cmd, files)...)
+				return result{reg, err}
+			})
+			if stop != nil {
+				return stop
+			}
+			reg, err := res.reg, res.err
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}

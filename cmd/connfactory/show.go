@@ -35,7 +35,18 @@ where each value came from (file or environment variable). Problems go to stderr
 			if !slices.Contains([]string{"toml", "yaml", "json"}, format) {
 				return usageError{fmt.Errorf("--format %q: accepted: toml, yaml, json", format)}
 			}
-			cfg, loadErr := connfactory.LoadConfig(fileOpts(files)...)
+			type result struct {
+				cfg *schema.Config
+				err error
+			}
+			res, stop := loading(cmd, func() result {
+				cfg, err := connfactory.LoadConfig(fileOpts(cmd, files)...)
+				return result{cfg, err}
+			})
+			if stop != nil {
+				return stop
+			}
+			cfg, loadErr := res.cfg, res.err
 			if cfg == nil {
 				printProblems(cmd, loadErr)
 				return exitError{exitInvalid}
