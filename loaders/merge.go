@@ -88,21 +88,13 @@ func dropLeaves(o map[string]string, v any, p string) {
 // subOrigins returns the origins of the leaves of m, the table at prefix, keyed relative
 // to it: a lookup per leaf of m, whatever the size of o.
 func subOrigins(o map[string]string, m map[string]any, prefix string) map[string]string {
-	out := make(map[string]string, len(m))
-	var walk func(m map[string]any, rel string)
-	walk = func(m map[string]any, rel string) {
-		for k, v := range m {
-			r := joinPath(rel, k)
-			if c, ok := v.(map[string]any); ok && len(c) > 0 {
-				walk(c, r)
-				continue
-			}
-			if s, ok := o[prefix+"."+r]; ok {
-				out[r] = s
-			}
+	leaves := flatLeaves(m, "")
+	out := make(map[string]string, len(leaves))
+	for r := range leaves {
+		if s, ok := o[prefix+"."+r]; ok {
+			out[r] = s
 		}
 	}
-	walk(m, "")
 	return out
 }
 
@@ -154,7 +146,7 @@ type extender struct {
 	// viaDefaults are the defaults' origins as every profile inherits them; strs interns
 	// the "via" origins, so that 100,000 profiles inheriting one key share one string.
 	viaDefaults map[string]string
-	strs        map[string]string
+	strs        interner
 }
 
 // internKeys returns o with interned keys: every profile's origins then share one copy
@@ -167,14 +159,19 @@ func (e *extender) internKeys(o map[string]string) map[string]string {
 	return out
 }
 
-func (e *extender) intern(s string) string {
-	if v, ok := e.strs[s]; ok {
+func (e *extender) intern(s string) string { return e.strs.intern(s) }
+
+// interner holds one copy of each string it was given. The zero value is ready to use.
+type interner map[string]string
+
+func (in *interner) intern(s string) string {
+	if v, ok := (*in)[s]; ok {
 		return v
 	}
-	if e.strs == nil {
-		e.strs = map[string]string{}
+	if *in == nil {
+		*in = interner{}
 	}
-	e.strs[s] = s
+	(*in)[s] = s
 	return s
 }
 

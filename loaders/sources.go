@@ -45,7 +45,9 @@ type resolver struct {
 	// read memoises readFile for one run: 10,000 profiles naming one CA bundle share one
 	// copy of its bytes (the factory never modifies material).
 	read map[string]fileRead
-	strs map[string]string
+	// strs interns MaterialSource.Origin: 100,000 profiles naming one CA file share one
+	// Origin string.
+	strs interner
 }
 
 type fileRead struct {
@@ -217,22 +219,9 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if src != "" {
 			m.Origin += " (from " + src + ")"
 		}
-		m.Origin = r.intern(m.Origin)
+		m.Origin = r.strs.intern(m.Origin)
 	}
 	return ps
-}
-
-// intern returns the one copy of s this run holds: 100,000 profiles naming one CA file
-// share one Origin string.
-func (r *resolver) intern(s string) string {
-	if v, ok := r.strs[s]; ok {
-		return v
-	}
-	if r.strs == nil {
-		r.strs = map[string]string{}
-	}
-	r.strs[s] = s
-	return s
 }
 
 // readFile reads a source file, refusing directories, and returns its permission bits.

@@ -47,18 +47,11 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			type result struct {
-				reg *connfactory.Registry
-				err error
-			}
-			res, stop := loading(cmd, func() result {
-				reg, err := connfactory.Load(fileOpts(cmd, files)...)
-				return result{reg, err}
-			})
+			res, stop := loadingFiles(cmd, files, connfactory.Load)
 			if stop != nil {
 				return stop
 			}
-			reg, err := res.reg, res.err
+			reg, err := res.v, res.err
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}

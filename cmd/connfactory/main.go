@@ -22,6 +22,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory"
 )
 
 // Exit codes of DESIGN.md.
@@ -100,6 +102,21 @@ func loading[T any](cmd *cobra.Command, load func() T) (T, error) {
 		}
 		return <-done, nil // cancelled without a signal: load stops by itself
 	}
+}
+
+// loaded is a load's result carried out of loading.
+type loaded[T any] struct {
+	v   T
+	err error
+}
+
+// loadingFiles is loading for a load taking the command's file options: connfactory.Load
+// or LoadConfig.
+func loadingFiles[T any](cmd *cobra.Command, files []string, load func(...connfactory.Option) (T, error)) (loaded[T], error) {
+	return loading(cmd, func() loaded[T] {
+		v, err := load(fileOpts(cmd, files)...)
+		return loaded[T]{v, err}
+	})
 }
 
 // interruption is the exitError of a command whose context a signal cancelled, nil

@@ -35,18 +35,11 @@ where each value came from (file or environment variable). Problems go to stderr
 			if !slices.Contains([]string{"toml", "yaml", "json"}, format) {
 				return usageError{fmt.Errorf("--format %q: accepted: toml, yaml, json", format)}
 			}
-			type result struct {
-				cfg *schema.Config
-				err error
-			}
-			res, stop := loading(cmd, func() result {
-				cfg, err := connfactory.LoadConfig(fileOpts(cmd, files)...)
-				return result{cfg, err}
-			})
+			res, stop := loadingFiles(cmd, files, connfactory.LoadConfig)
 			if stop != nil {
 				return stop
 			}
-			cfg, loadErr := res.cfg, res.err
+			cfg, loadErr := res.v, res.err
 			if cfg == nil {
 				printProblems(cmd, loadErr)
 				return exitError{exitInvalid}
