@@ -252,7 +252,7 @@ func (l *loader) build() *schema.Config {
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
 		cfg.Profiles[name] = p
-		cfg.Origins.SetProfile(name, r.internKeys(eff.o))
+		cfg.Origins.SetProfile(name, eff.o)
 	}
 
 	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}

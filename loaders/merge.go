@@ -149,16 +149,6 @@ type extender struct {
 	strs        interner
 }
 
-// internKeys returns o with interned keys: every profile's origins then share one copy
-// of "tls.ca.file" and the like.
-func (e *extender) internKeys(o map[string]string) map[string]string {
-	out := make(map[string]string, len(o))
-	for k, v := range o {
-		out[e.intern(k)] = v
-	}
-	return out
-}
-
 func (e *extender) intern(s string) string { return e.strs.intern(s) }
 
 // interner holds one copy of each string it was given. The zero value is ready to use.

@@ -16,16 +16,51 @@ import (
 // It is indexed by profile, then by path within the profile (a short sorted list), so
 // that Of costs a map lookup and a binary search whatever the number of profiles, and
 // one profile's origins cost a few hundred bytes: the dotted paths themselves are built
-// only by All (for `show --origins`) and MarshalJSON. The zero value is empty and ready
+// only by All (for `show --origins`) and MarshalJSON; each distinct relative path and
+// origin string is held once, and an entry is two 4-byte indexes. The zero value is empty and ready
 // to read; Set and SetProfile need a pointer. Not safe for concurrent writes.
 type Origins struct {
 	other    map[string]string        // paths outside any profile (defaults.x, profiles)
 	profiles map[string][]originEntry // profile name -> its origins, sorted by path
+	strs     *originStrings           // the paths and origins entries refer to
 }
 
-// originEntry is one origin inside a profile, at a path relative to it.
+// originEntry is one origin inside a profile: its path relative to the profile and its
+// origin, as indexes into originStrings (8 bytes, where two strings are 32).
 type originEntry struct {
-	rel, origin string
+	rel, origin uint32
+}
+
+// originStrings holds each distinct relative path and origin once.
+type originStrings struct {
+	list []string
+	idx  map[string]uint32
+}
+
+func (s *originStrings) id(v string) uint32 {
+	if i, ok := s.idx[v]; ok {
+		return i
+	}
+	i := uint32(len(s.list))
+	s.list = append(s.list, v)
+	s.idx[v] = i
+	return i
+}
+
+func (o *Origins) strings() *originStrings {
+	if o.strs == nil {
+		o.strs = &originStrings{idx: map[string]uint32{}}
+	}
+	return o.strs
+}
+
+// rel and origin return an entry's strings.
+func (o Origins) rel(e originEntry) string    { return o.strs.list[e.rel] }
+func (o Origins) origin(e originEntry) string { return o.strs.list[e.origin] }
+
+// search finds rel in a profile's sorted entries.
+func (o Origins) search(es []originEntry, rel string) (int, bool) {
+	return slices.BinarySearchFunc(es, rel, func(e originEntry, rel string) int { return strings.Compare(o.rel(e), rel) })
 }
 
 // NewOrigins indexes a flat map of dotted paths to origins.
@@ -63,13 +98,14 @@ func (o *Origins) Set(path, origin string) {
 	if o.profiles == nil {
 		o.profiles = map[string][]originEntry{}
 	}
+	strs := o.strings()
 	es := o.profiles[name]
-	i, found := slices.BinarySearchFunc(es, rel, cmpRel)
+	i, found := o.search(es, rel)
 	if found {
-		es[i].origin = origin
+		es[i].origin = strs.id(origin)
 		return
 	}
-	o.profiles[name] = slices.Insert(es, i, originEntry{rel, origin})
+	o.profiles[name] = slices.Insert(es, i, originEntry{strs.id(rel), strs.id(origin)})
 }
 
 // SetProfile records a whole profile's origins, by path relative to profiles.NAME,
@@ -78,15 +114,14 @@ func (o *Origins) SetProfile(name string, rel map[string]string) {
 	if o.profiles == nil {
 		o.profiles = map[string][]originEntry{}
 	}
+	strs := o.strings()
 	es := make([]originEntry, 0, len(rel))
 	for k, v := range rel {
-		es = append(es, originEntry{k, v})
+		es = append(es, originEntry{strs.id(k), strs.id(v)})
 	}
-	sort.Slice(es, func(i, j int) bool { return es[i].rel < es[j].rel })
+	sort.Slice(es, func(i, j int) bool { return strs.list[es[i].rel] < strs.list[es[j].rel] })
 	o.profiles[name] = es
 }
-
-func cmpRel(e originEntry, rel string) int { return strings.Compare(e.rel, rel) }
 
 // Get returns the origin recorded for exactly path, "" if none.
 func (o Origins) Get(path string) string {
@@ -102,8 +137,8 @@ func (o Origins) Lookup(path string) (string, bool) {
 		return s, ok
 	}
 	es := o.profiles[name]
-	if i, found := slices.BinarySearchFunc(es, rel, cmpRel); found {
-		return es[i].origin, true
+	if i, found := o.search(es, rel); found {
+		return o.origin(es[i]), true
 	}
 	return "", false
 }
@@ -143,21 +178,21 @@ func (o Origins) Of(path string) string {
 		es := o.profiles[name]
 		if rel == "" {
 			if len(es) > 0 {
-				consider(path+"."+es[0].rel, es[0].origin)
+				consider(path+"."+o.rel(es[0]), o.origin(es[0]))
 			}
 		} else {
 			// Entries below rel sort right after rel itself (rel+"." or rel+"[").
-			i, _ := slices.BinarySearchFunc(es, rel, cmpRel)
-			for ; i < len(es) && strings.HasPrefix(es[i].rel, rel); i++ {
-				if r := es[i].rel[len(rel):]; r[0] == '.' || r[0] == '[' {
-					consider(path+r, es[i].origin)
+			i, _ := o.search(es, rel)
+			for ; i < len(es) && strings.HasPrefix(o.rel(es[i]), rel); i++ {
+				if r := o.rel(es[i])[len(rel):]; r[0] == '.' || r[0] == '[' {
+					consider(path+r, o.origin(es[i]))
 				}
 			}
 		}
 	} else if path == "profiles" {
 		for _, name := range slices.Sorted(maps.Keys(o.profiles)) {
 			if es := o.profiles[name]; len(es) > 0 {
-				consider("profiles."+name+"."+es[0].rel, es[0].origin)
+				consider("profiles."+name+"."+o.rel(es[0]), o.origin(es[0]))
 				break
 			}
 		}
@@ -181,7 +216,7 @@ func (o Origins) All() iter.Seq2[string, string] {
 		}
 		for name, es := range o.profiles {
 			for _, e := range es {
-				if !yield("profiles."+name+"."+e.rel, e.origin) {
+				if !yield("profiles."+name+"."+o.rel(e), o.origin(e)) {
 					return
 				}
 			}
@@ -192,7 +227,7 @@ func (o Origins) All() iter.Seq2[string, string] {
 // Profiles returns the origins of the named profiles only (every profile's when no name
 // is given), without the rest (defaults). It shares o's storage.
 func (o Origins) Profiles(names ...string) Origins {
-	out := Origins{profiles: map[string][]originEntry{}}
+	out := Origins{profiles: map[string][]originEntry{}, strs: o.strs}
 	if len(names) == 0 {
 		maps.Copy(out.profiles, o.profiles)
 	}
