@@ -134,6 +134,8 @@ func Load(opts ...Option) (*Registry, error) {
 }
 
 func newRegistry(cfg *schema.Config, s settings) *Registry {
+	// WithContext bounds the load, not the Registry: Watch's reloads are not stopped by it.
+	s.load.Context = nil
 	r := &Registry{settings: s, connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
 	r.cfg.Store(cfg)
 	return r
