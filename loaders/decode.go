@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-viper/mapstructure/v2"
 
@@ -315,8 +316,8 @@ func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o ma
 		ft, ok := fields[k]
 		if !ok {
 			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
+			dropLeaves(o, m[k], r) // the value's own leaves: 40,000 unknown keys stay linear
 			delete(m, k)
-			dropOrigins(o, r)
 			continue
 		}
 		l.unknownIn(m[k], ft, p, o, r)
@@ -363,8 +364,13 @@ func koanfFields(t reflect.Type) map[string]reflect.Type {
 // suggest returns `; did you mean "x"?` for the closest known name within edit distance 2.
 func suggest(s string, known []string) string {
 	best, bestD := "", 3
+	ls := strings.ToLower(s)
+	n := utf8.RuneCountInString(ls)
 	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
+		if n-len(k) > 2 || len(k)-n > 2 { // known names are ASCII
+			continue // the distance is at least the difference in length
+		}
+		if d := editDistance(ls, k); d < bestD || d == bestD && k < best {
 			best, bestD = k, d
 		}
 	}

@@ -7,6 +7,7 @@
 //	connfactory schema                              JSON Schema on stdout
 //	connfactory demo
 //	connfactory sandbox  [--dir DIR]
+//	connfactory import   (cqlshrc | java-driver) FILE [--name NAME] [--format toml|yaml]
 //
 // With no -c, the files listed in CONNFACTORY_CONFIG (colon-separated) are read.
 // Exit codes: 0 ok, 1 invalid configuration, 2 a check failed, 64 usage error.
@@ -158,13 +159,13 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return usageError{errors.New("a command is required (validate, show, check, schema, demo, sandbox)")}
+			return usageError{errors.New("a command is required (validate, show, check, schema, demo, sandbox, import)")}
 		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newValidateCmd(), newShowCmd(), newCheckCmd(), newSchemaCmd(), newDemoCmd(), newSandboxCmd())
+	root.AddCommand(newValidateCmd(), newShowCmd(), newCheckCmd(), newSchemaCmd(), newDemoCmd(), newSandboxCmd(), newImportCmd())
 	return root
 }
 
