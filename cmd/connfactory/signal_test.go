@@ -67,7 +67,12 @@ func TestSignalStopsLoad(t *testing.T) {
 					_ = cmd.Wait()
 				}
 			}()
-			require.NoError(t, waitRead(cmd.Process.Pid, info.Size()), "stderr: %s", stderr.String())
+			if err := waitRead(cmd.Process.Pid, info.Size()); err != nil {
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait() // the output is ours to read only after Wait
+				waited = true
+				t.Fatalf("%v\nstderr: %s", err, stderr.String())
+			}
 
 			sent := time.Now()
 			require.NoError(t, cmd.Process.Signal(c.sig))
