@@ -39,6 +39,9 @@ const ConfigEnv = "CONNFACTORY_CONFIG"
 // ErrUnknownProfile is returned (wrapped) for a profile name the configuration lacks.
 var ErrUnknownProfile = errors.New("connfactory: unknown profile")
 
+// ErrClosed is returned (wrapped) by a Registry's methods after Close.
+var ErrClosed = errors.New("connfactory: registry is closed")
+
 // ErrWrongBackend is returned (wrapped) by Registry.Cassandra and Registry.Riak for a
 // profile of the other backend.
 var ErrWrongBackend = errors.New("connfactory: profile is for another backend")
@@ -174,16 +177,23 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 func profilesWithProblems(ps schema.Problems) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range ps {
-		rest, ok := strings.CutPrefix(p.Path, "profiles.")
-		if !ok {
-			continue
+		if name := profileOf(p.Path); name != "" {
+			out[name] = true
 		}
-		if i := strings.IndexAny(rest, ".["); i >= 0 {
-			rest = rest[:i]
-		}
-		out[rest] = true
 	}
 	return out
+}
+
+// profileOf returns the profile name of a path under profiles. ("" for any other path).
+func profileOf(path string) string {
+	rest, ok := strings.CutPrefix(path, "profiles.")
+	if !ok {
+		return ""
+	}
+	if i := strings.IndexAny(rest, ".["); i >= 0 {
+		rest = rest[:i]
+	}
+	return rest
 }
 
 // LoadConfig is Load without the Registry: the configuration as loaded (best effort even
@@ -223,7 +233,19 @@ func loadWith(s settings) (*schema.Config, error) {
 		if err != nil {
 			return nil, loaders.StopError(s.context())
 		}
-		problems = append(problems, more...)
+		// A profile whose extends names no profile lacks what it meant to inherit: that
+		// one problem is reported, not also each key the parent would have set.
+		badExtends := map[string]bool{}
+		for _, p := range problems {
+			if name := profileOf(p.Path); name != "" && p.Path == "profiles."+name+".extends" {
+				badExtends[name] = true
+			}
+		}
+		for _, p := range more {
+			if name := profileOf(p.Path); name == "" || !badExtends[name] {
+				problems = append(problems, p)
+			}
+		}
 	}
 	return cfg, problems.Err()
 }
@@ -278,14 +300,15 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, errors.New("connfactory: registry is closed")
+		return nil, &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
 	}
 	if c, ok := r.connectors[name]; ok {
 		return c, nil
 	}
 	p, ok := r.cfg.Load().Profiles[name]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))}
 	}
 	c, err := factory.Compile(name, p, r.factoryOptions(name)...)
 	if err != nil {
@@ -351,7 +374,8 @@ func (r *Registry) Cassandra(name string) (*factory.CassandraConnector, error) {
 	}
 	cc, ok := c.(*factory.CassandraConnector)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}
 	}
 	return cc, nil
 }
@@ -364,7 +388,8 @@ func (r *Registry) Riak(name string) (*factory.RiakConnector, error) {
 	}
 	rc, ok := c.(*factory.RiakConnector)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}
 	}
 	return rc, nil
 }
@@ -445,6 +470,9 @@ func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]
 			continue
 		}
 		for _, w := range c.Warnings() {
+			if w.Source == "" {
+				w.Source = r.cfg.Load().Origins.Of(w.Path)
+			}
 			warnings = append(warnings, w.String())
 		}
 	}
@@ -459,8 +487,10 @@ func (r *Registry) problemsOf(name string, err error) schema.Problems {
 	}
 	out := make(schema.Problems, len(ps))
 	for i, p := range ps {
-		if p.Source == "" {
-			p.Source = r.cfg.Load().Origins.Of(p.Path)
+		// The source is named once: a message about material already says where it came
+		// from ("file certs/ca.pem (from app.toml): ...").
+		if src := r.cfg.Load().Origins.Of(p.Path); p.Source == "" && !strings.Contains(p.Message, "(from "+src+")") {
+			p.Source = src
 		}
 		out[i] = p
 	}
