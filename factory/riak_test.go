@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -483,11 +482,18 @@ func TestRiakMultiHost(t *testing.T) {
 		require.Equal(t, srv.Addr(), conn.RemoteAddr().String())
 		require.NoError(t, conn.Close())
 
+		// check tests every host: the one down fails it, and the report lists both.
 		rep, err := c.Check(context.Background())
-		require.NoError(t, err)
-		require.True(t, rep.OK)
-		require.Equal(t, srv.Addr(), rep.Server.Address)
-		require.Contains(t, strings.Join(rep.Warnings, "\n"), "host "+down+" failed")
+		require.ErrorIs(t, err, factory.ErrUnreachable)
+		require.False(t, rep.OK)
+		require.Equal(t, srv.Addr(), rep.Server.Address, "the report describes the host that passed")
+		require.Len(t, rep.Hosts, 2)
+		require.Equal(t, down, rep.Hosts[0].Address)
+		require.False(t, rep.Hosts[0].OK)
+		require.Equal(t, "unreachable", rep.Hosts[0].Error.Kind)
+		require.Equal(t, factory.HostReport{Address: srv.Addr(), Source: factory.HostConfigured, OK: true,
+			TLS: rep.Hosts[1].TLS}, rep.Hosts[1])
+		require.Equal(t, "TLS 1.2", rep.Hosts[1].TLS.Version)
 	})
 	t.Run("all fail", func(t *testing.T) {
 		other := riakDownAddr(t)

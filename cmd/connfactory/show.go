@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -188,7 +189,7 @@ func writeOriginComments(w io.Writer, paths []string, origins map[string]string)
 		return err
 	}
 	for _, p := range paths {
-		if _, err := fmt.Fprintf(w, "#   %s: %s\n", p, origins[p]); err != nil {
+		if _, err := fmt.Fprintf(w, "#   %s: %s\n", textsafe.Escape(p), textsafe.Escape(origins[p])); err != nil {
 			return err
 		}
 	}
