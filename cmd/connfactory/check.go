@@ -51,7 +51,11 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := connfactory.Load(fileOpts(files)...)
+			res, stop := loadingFiles(cmd, files, connfactory.Load)
+			if stop != nil {
+				return stop
+			}
+			reg, err := res.v, res.err
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}
