@@ -75,9 +75,10 @@ func (c *MaterialCache) Stats() MaterialCacheStats {
 type cacheKind byte
 
 const (
-	kindCerts  cacheKind = iota + 1 // one CA source's certificates
-	kindBundle                      // a whole ca list: pool and certificates
-	kindCRL                         // one CRL source's CRLs
+	kindCerts      cacheKind = iota + 1 // one CA source's certificates
+	kindBundle                          // a whole ca list: pool and certificates
+	kindCRL                             // one CRL source's CRLs
+	kindTrustStore                      // one trust store's certificates (keyed with its password)
 )
 
 type cacheKey struct {
