@@ -316,3 +316,33 @@ func TestKeyStoreFormatsNeverPrintSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyStoresDialRiak authenticates to riaktest by client certificate, the key pair from
+// a JKS key store and the trust from a PKCS#12 trust store, and by password with a JKS
+// trust store.
+func TestKeyStoresDialRiak(t *testing.T) {
+	riakLeakCheck(t)
+	srv := startRiak(t, secureRiak())
+	ts := trustStore(trustP12(t, ksPass, riakPKI.Root), ksPass)
+	ks := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "riak", Leaf: riakCertUser}), ksPass)
+	for name, p := range map[string]*schema.Profile{
+		"certificate": riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", storeTLS(ts, ks)),
+		"password": riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword,
+			&schema.TLS{TrustStore: trustStore(trustJKS(t, "", riakPKI.Root), "")}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := newRiak(t, p)
+			cl, err := c.Dial(context.Background())
+			require.NoError(t, err)
+			storeFetch(t, cl, srv, "ks-"+name)
+			require.NoError(t, cl.Stop())
+		})
+	}
+	for _, ev := range srv.AuthEvents() {
+		require.True(t, ev.OK, "%+v", ev)
+	}
+	// A key store whose key names another user: compile refuses it as for tls.cert.
+	_, err := factory.NewRiakConnector("riak_test", riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "",
+		storeTLS(ts, keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: riakPKI.Client}), ksPass))))
+	require.ErrorContains(t, err, "client certificate's CN is \"app\"")
+}
