@@ -58,7 +58,6 @@ var javaProtocols = map[string]int{"V3": 3, "V4": 4, "V5": 5}
 // javaConsistencies are the driver's consistency levels a profile can express.
 var javaConsistencies = []string{"ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"}
 
-
 // JavaDriver converts the DataStax Java driver 4 configuration file at path
 // (application.conf, HOCON) the way the driver reads it: includes relative to the file,
 // substitutions (${path}, ${?ENV}) resolved, settings under datastax-java-driver with
