@@ -197,6 +197,9 @@ func parseTrustStore(data []byte, typ schema.KeyStoreType, pass *schema.SecretSo
 		case errors.Is(err, pkcs12.ErrIncorrectPassword):
 			return nil, wrongPassword("trust store", pass)
 		case err != nil:
+			if _, _, _, kerr := pkcs12.DecodeChain(data, pass.Secret().Reveal()); kerr == nil || strings.Contains(kerr.Error(), "exactly one key bag") {
+				return nil, errors.New("holds private key entries: is this the key store? A PKCS#12 trust store is read with trusted certificate entries only: export the CA (keytool -exportcert) into its own trust store, or give it as tls.ca")
+			}
 			return nil, fmt.Errorf("not a readable PKCS#12 trust store (%s): a trust store holds only certificates Java marks as trusted (keytool -importcert -storetype pkcs12, or openssl pkcs12 -export -nokeys -jdktrust anyExtendedKeyUsage)", scrub(err))
 		case len(certs) == 0:
 			return nil, errors.New("is empty: it holds no trusted certificate entry")
@@ -447,7 +450,24 @@ func readPKCS12KeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, 
 			return nil, nil, "", &storeError{"alias", fmt.Errorf("has no private key entry with alias %q (its private key entry: %q)", ks.Alias, name)}
 		}
 	}
-	return append([]*x509.Certificate{leaf}, cas...), priv, warn, nil
+	return leafFirst(priv, append([]*x509.Certificate{leaf}, cas...)), priv, warn, nil
+}
+
+// leafFirst puts the certificate of priv first: a store written by keytool holds the
+// certificates of every entry, in entry order, and a trusted CA entry may come before
+// the key's own certificate. Unchanged when none matches (the mismatch is reported).
+func leafFirst(priv crypto.PrivateKey, certs []*x509.Certificate) []*x509.Certificate {
+	pub, ok := priv.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		return certs
+	}
+	for i, c := range certs {
+		if eq, ok := c.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && eq.Equal(pub.Public()) {
+			out := append([]*x509.Certificate{c}, certs[:i]...)
+			return append(out, certs[i+1:]...)
+		}
+	}
+	return certs
 }
 
 // pkcs12KeyName is the friendly name (Java's alias) of the private key of a PKCS#12

@@ -3,6 +3,7 @@ package factory_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
@@ -104,6 +106,12 @@ func TestKeyStoresCompile(t *testing.T) {
 		{"truststore with cert and key", &schema.TLS{TrustStore: trustStore(trustJKS(t, "", S.Root), ""),
 			Cert: srcPtr(src("cert", S.Client.ChainPEM())), Key: srcPtr(src("key", S.Client.KeyPEM()))}, "app"},
 		{"keystore with ca", &schema.TLS{CA: caOf(S.Root), KeyStore: keyStore(p12, ksPass)}, "app"},
+		{"pkcs12 with a CA certificate before the key's", func() *schema.TLS {
+			// As keytool writes a store whose trusted CA entry precedes the key entry.
+			der, err := pkcs12.Modern2023.Encode(S.Client.Key, S.Intermediate.Cert, []*x509.Certificate{S.Client.Cert}, ksPass)
+			require.NoError(t, err)
+			return &schema.TLS{TrustStore: trustStore(trustJKS(t, ksPass, S.Root), ksPass), KeyStore: keyStore(der, ksPass)}
+		}(), "app"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,7 +157,8 @@ func TestKeyStoreProblems(t *testing.T) {
 		{"pkcs12 truststore wrong password", ts, "wrong password", withTrust(trustStore(trustP12(t, ksPass, S.Root), ksWrong))},
 		{"truststore empty", ts, "is empty", withTrust(trustStore(jks(t, ksPass), ksPass))},
 		{"truststore holds keys only", ts, "is this the key store?", withTrust(trustStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass))},
-		{"pkcs12 key store as truststore", ts, "not a readable PKCS#12 trust store", withTrust(trustStore(p12, ksPass))},
+		{"pkcs12 key store as truststore", ts, "holds private key entries: is this the key store?", withTrust(trustStore(p12, ksPass))},
+		{"pkcs12 truncated", ts, "not a readable PKCS#12 trust store", withTrust(trustStore(trustP12(t, ksPass, S.Root)[:40], ksPass))},
 		{"truststore not a CA", ts, "is not a CA", withTrust(trustStore(leafOnly, ksPass))},
 		{"truststore type mismatch", ts, "type is pkcs12 but the content is a jks store", withTrust(typed(trustStore(trustJKS(t, ksPass, S.Root), ksPass), schema.KeyStorePKCS12))},
 		{"truststore PEM", ts, "holds PEM", withTrust(trustStore(S.Root.CertPEM(), ksPass))},

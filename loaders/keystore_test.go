@@ -107,3 +107,25 @@ func TestResolveTLSRereadsKeyStores(t *testing.T) {
 	require.Equal(t, "second", sec.KeyStore.Password.Secret().Reveal())
 	require.Equal(t, uint32(0o600), sec.KeyStore.Mode)
 }
+
+// TestKeyStoreReplacedWholeByLaterLayer: a later layer's store replaces the file's as a
+// whole, as every source key does, instead of merging into a store with two sources.
+func TestKeyStoreReplacedWholeByLaterLayer(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "ts.jks", "FROM-FILE")
+	cfgFile := write(t, dir, "app.toml", `
+[profiles.a]
+backend = "cassandra"
+hosts = ["db1"]
+[profiles.a.tls]
+truststore = { file = "ts.jks", password = "file-pw", type = "jks" }
+`)
+	cfg := loadOK(t, loaders.Options{Files: []string{cfgFile},
+		Environ:   []string{"CONNFACTORY_PROFILES__A__TLS__TRUSTSTORE__ENV_BASE64=TS_B64"},
+		LookupEnv: envLookup(map[string]string{"TS_B64": base64.StdEncoding.EncodeToString([]byte("FROM-ENV"))})})
+	ts := cfg.Profiles["a"].TLS.TrustStore
+	require.Equal(t, schema.Material("FROM-ENV"), ts.Data)
+	require.Empty(t, ts.File)
+	require.Nil(t, ts.Password, "the file's password went with the file's store")
+	require.Empty(t, ts.Type)
+}
