@@ -192,6 +192,9 @@ func parseTrustStore(data []byte, typ schema.KeyStoreType, pass *schema.SecretSo
 		return nil, err
 	}
 	if t == schema.KeyStorePKCS12 {
+		if err := checkPKCS12Iterations(data); err != nil {
+			return nil, err
+		}
 		certs, err := pkcs12.DecodeTrustStore(data, pass.Secret().Reveal())
 		switch {
 		case errors.Is(err, pkcs12.ErrIncorrectPassword):
@@ -428,6 +431,9 @@ func readPKCS12KeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, 
 	pass := ks.Password.Secret().Reveal()
 	if ks.KeyPassword != nil && ks.KeyPassword.Secret().Reveal() != pass {
 		return nil, nil, "", &storeError{"key_password", errors.New("differs from password: a PKCS#12 store is read with one password (key_password is for JKS stores); leave key_password out")}
+	}
+	if err := checkPKCS12Iterations(data); err != nil {
+		return nil, nil, "", &storeError{err: err}
 	}
 	priv, leaf, cas, err := pkcs12.DecodeChain(data, pass)
 	switch {

@@ -1,6 +1,7 @@
 package factory_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -192,6 +193,28 @@ func TestKeyStoreProblems(t *testing.T) {
 			compileStoreErr(t, tc.sec, tc.path, tc.want)
 		})
 	}
+}
+
+// TestPKCS12IterationBound: a PKCS#12 file asking for more than a million key derivation
+// iterations is refused at once, not decrypted for minutes (go-pkcs12 runs whatever
+// count the file says) — as a trust store, a key store and tls.pkcs12.
+func TestPKCS12IterationBound(t *testing.T) {
+	S := tlsNewSet(t)
+	// 65,536 iterations encode as 02 03 01 00 00; 8,388,607 as 02 03 7f ff ff.
+	huge := func(der []byte, err error) []byte {
+		t.Helper()
+		require.NoError(t, err)
+		patched := bytes.ReplaceAll(der, []byte{2, 3, 1, 0, 0}, []byte{2, 3, 0x7f, 0xff, 0xff})
+		require.NotEqual(t, der, patched)
+		return patched
+	}
+	enc := pkcs12.Modern2023.WithIterations(65536)
+	trust := huge(enc.EncodeTrustStore([]*x509.Certificate{S.Root.Cert}, ksPass))
+	keys := huge(enc.Encode(S.Client.Key, S.Client.Cert, nil, ksPass))
+	compileStoreErr(t, &schema.TLS{TrustStore: trustStore(trust, ksPass)}, "profiles.p.tls.truststore", "key derivation iterations")
+	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), KeyStore: keyStore(keys, ksPass)}, "profiles.p.tls.keystore", "key derivation iterations")
+	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Data: keys, Passphrase: secret(ksPass)}},
+		"profiles.p.tls.pkcs12", "key derivation iterations")
 }
 
 func TestKeyStoreWarnings(t *testing.T) {

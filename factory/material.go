@@ -209,6 +209,10 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 			ps.add(certPath, "%v", err)
 			return nil, nil, ps.err()
 		}
+		if err := checkPKCS12Iterations(data); err != nil {
+			ps.add(certPath, "%s: %v", describe(p12), err)
+			return nil, nil, ps.err()
+		}
 		k, leaf, cas, err := pkcs12.DecodeChain(data, p12.Passphrase.Secret().Reveal())
 		if err != nil {
 			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
