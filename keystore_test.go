@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -40,8 +40,7 @@ keystore = { file = "../secret/keystore.jks", password = { file = "../secret/key
 // new password) and hands the new key pair to the compiled connector; a key store its
 // password does not open is reported and the last good key pair stays.
 func TestWatchKeyStoreRotation(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	log := &syncWriter{}
 	set, err := pki.NewSet()
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,7 +54,7 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			defer reg.Close()
 			for _, name := range args {
 				if _, ok := reg.Profile(name); !ok {
-					return usageError{fmt.Errorf("no profile %q (profiles: %s)", name, strings.Join(reg.Profiles(), ", "))}
+					return noProfile(name, reg.Profiles())
 				}
 			}
 			code := exitOK
