@@ -107,6 +107,8 @@ func TestKeyStoresCompile(t *testing.T) {
 		{"truststore with cert and key", &schema.TLS{TrustStore: trustStore(trustJKS(t, "", S.Root), ""),
 			Cert: srcPtr(src("cert", S.Client.ChainPEM())), Key: srcPtr(src("key", S.Client.KeyPEM()))}, "app"},
 		{"keystore with ca", &schema.TLS{CA: caOf(S.Root), KeyStore: keyStore(p12, ksPass)}, "app"},
+		{"crl checked against the trust store's CAs", &schema.TLS{TrustStore: trustStore(trustJKS(t, ksPass, S.Root, S.Intermediate), ksPass),
+			CRL: []schema.MaterialSource{src("crl", crlPEM(t, S.Intermediate, pki.CRLOptions{}))}, KeyStore: keyStore(p12, ksPass)}, "app"},
 		{"pkcs12 with a CA certificate before the key's", func() *schema.TLS {
 			// As keytool writes a store whose trusted CA entry precedes the key entry.
 			der, err := pkcs12.Modern2023.Encode(S.Client.Key, S.Intermediate.Cert, []*x509.Certificate{S.Client.Cert}, ksPass)
@@ -169,6 +171,8 @@ func TestKeyStoreProblems(t *testing.T) {
 		{"truststore huge length", ts, "not a readable JKS store", withTrust(trustStore(jksHeader(1, 0, 0, 0, 1, 0, 1, 'a', 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF), ksPass))},
 		{"truststore truncated", ts, "not a readable JKS store", withTrust(trustStore(trustJKS(t, ksPass, S.Root)[:60], ksPass))},
 		{"truststore and ca", ts, "tls.truststore replaces tls.ca", &schema.TLS{CA: caOf(S.Root), TrustStore: goodTrust}},
+		{"crl of a CA not in the trust store", "profiles.p.tls.crl[0]", "so its signature cannot be checked", &schema.TLS{TrustStore: goodTrust, KeyStore: goodKeys,
+			CRL: []schema.MaterialSource{src("crl", crlPEM(t, S.OtherRoot, pki.CRLOptions{}))}}},
 
 		{"keystore wrong password", ks, "wrong password", withKeys(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksWrong))},
 		{"pkcs12 keystore wrong password", ks, "wrong password", withKeys(keyStore(p12, ksWrong))},

@@ -102,32 +102,12 @@ func (t *TrustStore) SetSource(m *MaterialSource) {
 
 // Source returns k's bytes source as a MaterialSource, see TrustStore.Source.
 func (k *KeyStore) Source() *MaterialSource {
-	return k.trust().Source()
+	return &MaterialSource{File: k.File, Base64: k.Base64, EnvBase64: k.EnvBase64, Data: k.Data, Origin: k.Origin, Mode: k.Mode}
 }
 
 // SetSource copies what a loader resolved into m back into k.
-func (k *KeyStore) SetSource(m *MaterialSource) { k.Data, k.Origin, k.Mode = m.Data, m.Origin, m.Mode }
-
-// trust is k without alias and key password.
-func (k *KeyStore) trust() *TrustStore {
-	return &TrustStore{File: k.File, Base64: k.Base64, EnvBase64: k.EnvBase64, Password: k.Password,
-		Type: k.Type, Data: k.Data, Origin: k.Origin, Mode: k.Mode}
-}
-
-// Describe says where the store comes from without printing it.
-func (t *TrustStore) Describe() string {
-	if t == nil {
-		return "none"
-	}
-	return t.Source().Describe()
-}
-
-// Describe says where the store comes from without printing it.
-func (k *KeyStore) Describe() string {
-	if k == nil {
-		return "none"
-	}
-	return k.Source().Describe()
+func (k *KeyStore) SetSource(m *MaterialSource) {
+	k.Data, k.Origin, k.Mode = m.Data, m.Origin, m.Mode
 }
 
 // EffectiveKeyPassword is the secret that decrypts the private key: key_password, else
