@@ -1,8 +1,24 @@
 package loaders
 
 import (
+	"encoding/base64"
+	"reflect"
+
 	"github.com/connfactory/connfactory/schema"
 )
+
+var (
+	trustStoreType = reflect.TypeFor[schema.TrustStore]()
+	keyStoreType   = reflect.TypeFor[schema.KeyStore]()
+)
+
+// storeBytesToMap carries a Go value's store given only as bytes (Data) into a layer as
+// inline base64, as configToMap does for material sources.
+func storeBytesToMap(m map[string]any, data []byte) {
+	if m["file"] == nil && m["base64"] == nil && m["env_base64"] == nil && len(data) > 0 {
+		m["base64"] = base64.StdEncoding.EncodeToString(data)
+	}
+}
 
 // keyStores resolves t's Java key stores: their bytes as any other material source
 // (file, base64, env_base64) and their passwords as any other secret.

@@ -129,3 +129,22 @@ truststore = { file = "ts.jks", password = "file-pw", type = "jks" }
 	require.Nil(t, ts.Password, "the file's password went with the file's store")
 	require.Empty(t, ts.Type)
 }
+
+// TestKeyStoreBytesFromGoValues: a Go value's store given as bytes only survives the
+// layering (as inline base64), with its password.
+func TestKeyStoreBytesFromGoValues(t *testing.T) {
+	base := &schema.Config{Profiles: map[string]*schema.Profile{"g": {
+		Backend: schema.Cassandra, Hosts: []string{"db1"},
+		TLS: &schema.TLS{
+			TrustStore: &schema.TrustStore{Data: []byte("TS-BYTES"), Password: &schema.SecretSource{Value: "tp"}},
+			KeyStore:   &schema.KeyStore{Data: []byte("KS-BYTES"), Alias: "app", Password: &schema.SecretSource{Env: "KP"}},
+		},
+	}}}
+	cfg := loadOK(t, loaders.Options{Base: base, LookupEnv: envLookup(map[string]string{"KP": "kp"})})
+	tlsSec := cfg.Profiles["g"].TLS
+	require.Equal(t, schema.Material("TS-BYTES"), tlsSec.TrustStore.Data)
+	require.Equal(t, "tp", tlsSec.TrustStore.Password.Secret().Reveal())
+	require.Equal(t, schema.Material("KS-BYTES"), tlsSec.KeyStore.Data)
+	require.Equal(t, "kp", tlsSec.KeyStore.Password.Secret().Reveal())
+	require.Equal(t, "app", tlsSec.KeyStore.Alias)
+}
