@@ -13,6 +13,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -61,8 +62,8 @@ type CassandraConnector struct {
 	consistency    gocql.Consistency
 	connectTimeout time.Duration
 	timeout        time.Duration
-	numConns       int       // pool.connections_per_host, 0: gocql's default (2)
-	auth           *cassAuth // never nil: mechanism none is a cassAuth too
+	numConns       int                  // pool.connections_per_host, 0: gocql's default (2)
+	auth           sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
 	tls            *ClientTLS
 	warnings       []Warning
 	reload         *reloader // never nil
@@ -124,7 +125,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	ps = append(ps, pps...)
 
 	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
-	c.auth = auth
+	c.auth.Set(auth)
 	ps = append(ps, aps...)
 	c.warnings = append(c.warnings, aws...)
 
@@ -349,7 +350,7 @@ func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
 	r := &Report{
 		Profile: c.name,
 		Backend: string(schema.Cassandra),
-		Auth:    AuthReport{Mechanism: string(c.auth.mech), Username: c.auth.user, Result: "not attempted"},
+		Auth:    AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
 	}
 	if c.tls != nil {
 		r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
@@ -513,7 +514,7 @@ func containsAny(s string, subs []string) bool {
 // the last dial error, then gocql's.
 func (c *CassandraConnector) classify(err error, att *attempt) error {
 	att.mu.Lock()
-	authErr, dialErr, host := att.authErr, att.dialErr, att.lastHost
+	authErr, dialErr, frameErr, host := att.authErr, att.dialErr, att.frameErr, att.lastHost
 	att.mu.Unlock()
 	if host == "" && len(c.hosts) > 0 {
 		host = c.hosts[0].hostport
@@ -522,6 +523,8 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	switch {
 	case authErr != nil:
 		return authErr
+	case frameErr != nil:
+		return frameErr
 	case att.ctx.Err() != nil:
 		return ctxError(att.ctx.Err(), host)
 	case containsAny(msg, authFailedMessages):

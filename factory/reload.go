@@ -10,8 +10,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
+
+// ErrReloadHeld is wrapped by a refresher's error (WithTLSRefresher) that holds reloads:
+// no material may change now (the configuration it comes from is invalid). A held reload
+// keeps the material in use, logs a warning, passes the error to the reload callback and
+// is returned by ReloadNow (as an *Error of kind config); errors.Is(err, ErrReloadHeld)
+// tells it from a failure.
+var ErrReloadHeld = errors.New("factory: tls reload held")
 
 // reloader re-reads a connector's TLS material: every tls.reload interval in its own
 // goroutine, and on demand (ReloadNow). Both backends embed one, so reload behaves the
@@ -29,6 +37,7 @@ type reloader struct {
 	tls      *ClientTLS
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
+	gate     func(apply func() error) error // nil: apply directly
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -52,6 +61,7 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 		tls:      ct,
 		refresh:  o.refresh,
 		onReload: o.onReload,
+		gate:     o.gate,
 		log:      o.logger,
 		now:      o.now,
 	}
@@ -198,7 +208,16 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 				"generation", r.tls.Generation())
 			return nil
 		}
-		warns, err = r.tls.Update(fresh)
+		apply := func() error {
+			var uerr error
+			warns, uerr = r.tls.Update(fresh)
+			return uerr
+		}
+		if r.gate != nil {
+			err = r.gate(apply)
+		} else {
+			err = apply()
+		}
 	}
 	if err != nil {
 		var fe *Error
@@ -207,6 +226,10 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
 		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		if errors.Is(err, ErrReloadHeld) {
+			r.log.Warn("tls reload held: the material in use stays", attrs...)
+			return err
+		}
 		if ctx.Err() != nil {
 			// Close (or the caller of ReloadNow) stopped it: not a material problem.
 			r.log.Warn("tls reload interrupted: the material in use stays", attrs...)
@@ -217,7 +240,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	}
 	r.last = fp
 	for _, w := range warns {
-		r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
+		r.log.Warn("tls reload: "+textsafe.Escape(w.Message), "profile", r.profile, "path", w.Path)
 	}
 	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
 		"duration", time.Since(start).String()}

@@ -16,6 +16,8 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 
+	"github.com/connfactory/connfactory/internal/sealed"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -36,8 +38,8 @@ type RiakConnector struct {
 	hosts          []string // host:port, default port applied
 	mechanism      schema.Mechanism
 	username       string
-	password       schema.Secret
-	tls            *ClientTLS // nil for mechanism none
+	password       sealed.Box[schema.Secret] // sealed: fmt of a RiakConnector value must not print it
+	tls            *ClientTLS                // nil for mechanism none
 	warnings       []Warning
 	connectTimeout time.Duration
 	authWait       time.Duration
@@ -52,6 +54,14 @@ type RiakConnector struct {
 }
 
 var _ Connector = (*RiakConnector)(nil)
+
+// secret is the password ("" for none).
+func (c *RiakConnector) secret() schema.Secret {
+	if pw := c.password.Get(); pw != nil {
+		return *pw
+	}
+	return ""
+}
 
 // NewRiakConnector compiles Riak profile name. p must be validated and its material
 // resolved; the factory re-checks what it relies on and reports a config-kind *Error
@@ -110,7 +120,8 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
-		c.password = p.Auth.Password.Secret()
+		pw := p.Auth.Password.Secret()
+		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
 			c.warnings = append(c.warnings, Warning{Path: base + ".auth.per_host",
 				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
@@ -139,7 +150,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		case (c.mechanism == schema.MechanismTrust || c.mechanism == schema.MechanismCertificate) && hasPassword:
 			// The server ignores it; sending it anyway would put a secret on the wire
 			// for nothing.
-			c.password = ""
+			c.password.Set(nil)
 			c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
 				Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
 		}
@@ -275,7 +286,7 @@ func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
 	if c.mechanism != schema.MechanismNone {
 		no.AuthOptions = &riak.AuthOptions{
 			User:      c.username,
-			Password:  c.password.Reveal(),
+			Password:  c.secret().Reveal(),
 			TlsConfig: c.tls.Config(host),
 		}
 	}
@@ -654,6 +665,7 @@ func (w riakLogWriter) Write(p []byte) (int, error) {
 	if l == nil {
 		l = slog.Default()
 	}
-	l.Log(context.Background(), level, msg, "component", "riak-go-client")
+	// The driver quotes server text (error messages) in its lines: escape it for the log.
+	l.Log(context.Background(), level, textsafe.Escape(msg), "component", "riak-go-client")
 	return len(p), nil
 }

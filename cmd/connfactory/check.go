@@ -12,6 +12,7 @@ import (
 
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -91,6 +92,10 @@ func checkProfile(ctx context.Context, reg *connfactory.Registry, name string, t
 	if err != nil {
 		r := &factory.Report{Profile: name, Backend: string(p.Backend)}
 		r.Auth.Mechanism = string(p.Auth.EffectiveMechanism())
+		if p.TLS.Enabled() {
+			// What the profile asks for, not "off": it failed to compile, it is not plaintext.
+			r.TLS.Enabled, r.TLS.Mode = true, string(p.TLS.EffectiveMode())
+		}
 		r.Fail(err)
 		return checkResult{report: r, err: err, invalid: errors.Is(err, factory.ErrConfig) || errors.Is(err, schema.ErrInvalid)}
 	}
@@ -158,61 +163,70 @@ func adviceFor(res checkResult) string {
 	return factory.Advice(&factory.Error{Kind: factory.Kind(r.Error.Kind), Err: errors.New(r.Error.Message)})
 }
 
+// writeHumanReport prints a result for a terminal. Every string that a server, a
+// certificate or the configuration chose is escaped (textsafe): a hostile server must not
+// be able to clear the screen or forge an "OK" line. --json keeps them exact.
 func writeHumanReport(w io.Writer, res checkResult) {
 	r := res.report
+	e := textsafe.Escape
 	status := "OK"
 	if !r.OK || res.err != nil {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s (%s): %s in %.1f ms\n", r.Profile, r.Backend, status, r.LatencyMS)
+	fmt.Fprintf(w, "%s (%s): %s in %.1f ms\n", e(r.Profile), e(r.Backend), status, r.LatencyMS)
 	if r.Server.Address != "" || r.Server.Version != "" {
-		line := "  server:  " + r.Server.Address
+		line := "  server:  " + e(r.Server.Address)
 		if r.Server.Version != "" {
-			line += "  version " + r.Server.Version
+			line += "  version " + e(r.Server.Version)
 		}
 		if r.Server.Node != "" {
-			line += "  node " + r.Server.Node
+			line += "  node " + e(r.Server.Node)
 		}
 		if r.Server.ProtocolVersion != 0 {
 			line += fmt.Sprintf("  protocol v%d", r.Server.ProtocolVersion)
 		}
 		fmt.Fprintln(w, line)
 	}
-	if r.TLS.Enabled {
+	switch {
+	case r.TLS.Enabled && res.invalid && r.TLS.Version == "":
+		// The profile asks for TLS but did not compile: say which mode it asked for, never
+		// "off": the error below says why nothing was attempted.
+		fmt.Fprintf(w, "  tls:     mode %s, not attempted (the profile did not compile)\n", e(r.TLS.Mode))
+	case r.TLS.Enabled:
 		if r.TLS.Version == "" {
-			fmt.Fprintf(w, "  tls:     mode %s, no session established\n", r.TLS.Mode)
+			fmt.Fprintf(w, "  tls:     mode %s, no session established\n", e(r.TLS.Mode))
 		} else {
-			fmt.Fprintf(w, "  tls:     %s %s  mode %s  server name %s\n", r.TLS.Version, r.TLS.Cipher, r.TLS.Mode, r.TLS.ServerName)
+			fmt.Fprintf(w, "  tls:     %s %s  mode %s  server name %s\n", e(r.TLS.Version), e(r.TLS.Cipher), e(r.TLS.Mode), e(r.TLS.ServerName))
 		}
 		for i, c := range r.TLS.PeerChain {
 			fmt.Fprintf(w, "  chain[%d]: %s\n            issued by %s, expires %s (%d days)\n",
-				i, c.Subject, c.Issuer, c.NotAfter.Format("2006-01-02"), c.DaysLeft)
+				i, e(c.Subject), e(c.Issuer), c.NotAfter.Format("2006-01-02"), c.DaysLeft)
 		}
 		if r.TLS.ClientCert != nil {
-			fmt.Fprintf(w, "  client:  %s, expires %s (%d days)\n", r.TLS.ClientCert.Subject,
+			fmt.Fprintf(w, "  client:  %s, expires %s (%d days)\n", e(r.TLS.ClientCert.Subject),
 				r.TLS.ClientCert.NotAfter.Format("2006-01-02"), r.TLS.ClientCert.DaysLeft)
 		}
-	} else {
+	default:
 		fmt.Fprintln(w, "  tls:     off (plaintext)")
 	}
-	auth := "  auth:    " + r.Auth.Mechanism
+	auth := "  auth:    " + e(r.Auth.Mechanism)
 	if r.Auth.Username != "" {
-		auth += " as " + r.Auth.Username
+		auth += " as " + e(r.Auth.Username)
 	}
 	if r.Auth.Authenticator != "" {
-		auth += " (" + r.Auth.Authenticator + ")"
+		auth += " (" + e(r.Auth.Authenticator) + ")"
 	}
 	if r.Auth.Result != "" {
-		auth += ": " + r.Auth.Result
+		auth += ": " + e(r.Auth.Result)
 	}
 	fmt.Fprintln(w, auth)
 	for _, wn := range r.Warnings {
-		fmt.Fprintln(w, "  warning: "+wn)
+		fmt.Fprintln(w, "  warning: "+e(wn))
 	}
 	if r.Error != nil {
-		fmt.Fprintf(w, "  error:   %s: %s\n", r.Error.Kind, r.Error.Message)
+		fmt.Fprintf(w, "  error:   %s: %s\n", e(r.Error.Kind), e(r.Error.Message))
 		if a := adviceFor(res); a != "" {
-			fmt.Fprintf(w, "  advice:  %s\n", a)
+			fmt.Fprintf(w, "  advice:  %s\n", e(a))
 		}
 	}
 }

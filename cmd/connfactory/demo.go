@@ -16,6 +16,7 @@ import (
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/sandbox"
@@ -161,7 +162,8 @@ func writeRow(w io.Writer, r *factory.Report) {
 	if r.Error != nil {
 		result = "FAIL " + r.Error.Kind
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.1f ms\n", r.Profile, r.Backend, r.Auth.Mechanism, tlsCol, result, r.LatencyMS)
+	e := textsafe.Escape
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.1f ms\n", e(r.Profile), e(r.Backend), e(r.Auth.Mechanism), e(tlsCol), e(result), r.LatencyMS)
 }
 
 // demoFailures derives the two deliberate failures from the examples: a password profile
