@@ -87,30 +87,12 @@ func TestWatchKeyStoreRotation(t *testing.T) {
 	}
 	dialIs(first)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
-	done := make(chan error, 1)
-	go func() {
-		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
-			select {
-			case events.ch <- e:
-			case <-ctx.Done():
-			}
-		})
-	}()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("Watch did not return after its context ended")
-		}
 		if t.Failed() {
 			t.Logf("log:\n%s", log.String())
 		}
 	})
-	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
+	events := startWatch(t, reg)
 
 	// 1. A new key pair in a key store with a new password, both swapped at once.
 	vol.update(material(second, "ks-pw-2", "ks-pw-2"))

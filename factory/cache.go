@@ -78,6 +78,7 @@ const (
 	kindCerts      cacheKind = iota + 1 // one CA source's certificates
 	kindBundle                          // a whole ca list: pool and certificates
 	kindCRL                             // one CRL source's CRLs
+	kindCRLIssuers                      // the issuer index of a CRLSet's accepted CRLs
 	kindTrustStore                      // one trust store's certificates (keyed with its password)
 )
 
@@ -210,7 +211,10 @@ func (c *MaterialCache) crls(data []byte) *parsedCRLs {
 	if c == nil {
 		return parseCRLSource(data)
 	}
-	return cached(c, cacheKey{kind: kindCRL, sum: sha256.Sum256(data)}, func() *parsedCRLs {
-		return parseCRLSource(data)
+	k := cacheKey{kind: kindCRL, sum: sha256.Sum256(data)}
+	return cached(c, k, func() *parsedCRLs {
+		p := parseCRLSource(data)
+		p.sum = k.sum
+		return p
 	})
 }

@@ -560,7 +560,7 @@ func TestReloadRefresherErrors(t *testing.T) {
 func TestReloadCloseDuringReload(t *testing.T) {
 	cassLeakCheck(t)
 	set := cassPKI(t)
-	entered := make(chan struct{})
+	entered := make(chan struct{}, 1) // buffered: the first tick is never dropped
 	reloads := newRLReloads()
 	sec := cassTLS(set, true)
 	sec.Reload = schema.Duration(time.Millisecond)

@@ -579,31 +579,53 @@ func (c *RiakConnector) Check(ctx context.Context) (*Report, error) {
 		rep.Fail(err)
 		return rep, err
 	}
-	var failed []riakResult
-	var rep *Report
+	// Every host is checked: the report describes the first that passed (else the last
+	// tried) and lists each in Hosts; it is OK only when every host is.
+	var (
+		failed []riakResult
+		rep    *Report
+		hosts  []HostReport
+	)
 	for _, h := range c.hosts {
-		rep = c.newReport()
+		r := c.newReport()
 		start := time.Now()
-		conn, err := c.preflight(ctx, h, rep, true)
-		rep.Latency = time.Since(start)
-		rep.LatencyMS = float64(rep.Latency.Microseconds()) / 1000
+		conn, err := c.preflight(ctx, h, r, true)
+		r.Latency = time.Since(start)
+		r.LatencyMS = float64(r.Latency.Microseconds()) / 1000
 		if err == nil {
 			_ = conn.Close()
-			rep.OK = true
-			for _, f := range failed {
-				rep.Warnings = append(rep.Warnings, "host "+f.host+" failed: "+f.err.Error())
-			}
-			return rep, nil
+			r.OK = true
+		} else {
+			failed = append(failed, riakResult{h, err})
 		}
-		failed = append(failed, riakResult{h, err})
-		if ctx.Err() != nil {
+		hr := HostReport{Address: h, Source: HostConfigured}
+		hr.fill(r, c.tls.ServerName(h), err)
+		if !c.tls.Enabled() {
+			hr.TLS = nil
+		}
+		hosts = append(hosts, hr)
+		if rep == nil || !rep.OK {
+			rep = r
+		}
+		if err != nil && ctx.Err() != nil {
 			break
 		}
 	}
-	err := riakAggregate(failed)
 	if rep == nil {
 		rep = c.newReport()
 	}
+	rep.Hosts = hosts
+	switch {
+	case len(failed) == 0:
+		return rep, nil
+	case len(failed) == len(hosts):
+		err := riakAggregate(failed)
+		rep.Fail(err)
+		return rep, err
+	}
+	// Some hosts passed: the report is a passing host's, the error the first failure's.
+	rep.Error = nil
+	err := failed[0].err
 	rep.Fail(err)
 	return rep, err
 }

@@ -26,19 +26,23 @@ type checkResult struct {
 
 func newCheckCmd() *cobra.Command {
 	var (
-		files   []string
-		asJSON  bool
-		timeout time.Duration
+		files    []string
+		asJSON   bool
+		timeout  time.Duration
+		discover bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check [-c FILE]... PROFILE... [--json] [--timeout D]",
+		Use:   "check [-c FILE]... PROFILE... [--json] [--timeout D] [--discover]",
 		Short: "Make one real connection per profile and report TLS, auth and server (exit 2 on failure)",
 		Long: `For each profile: TCP, TLS handshake (verified as the profile says), authentication and
 one request, then a report: TLS version and cipher, the server's chain with subjects, issuers
 and days to expiry, the auth mechanism and result, the server version and the latency. A
 failure prints its kind (unreachable, timeout, tls_untrusted, tls_hostname, tls_expired,
 tls_revoked, tls_handshake, auth_failed, auth_required, protocol, config), the underlying
-message and one line of advice. --json prints one JSON object per profile, one per line.
+message and one line of advice. Every configured host is checked, one line each; a profile
+passes only when all do. --discover also dials the nodes a Cassandra host lists in
+system.peers, as the driver will (by IP address, on the profile's port), and a failing
+discovered node fails the check. --json prints one JSON object per profile, one per line.
 Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is invalid.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -47,7 +51,11 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := connfactory.Load(fileOpts(files)...)
+			res, stop := loadingFiles(cmd, files, connfactory.Load)
+			if stop != nil {
+				return stop
+			}
+			reg, err := res.v, res.err
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}
@@ -60,7 +68,7 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 			}
 			code := exitOK
 			for _, name := range args {
-				res := checkProfile(cmd.Context(), reg, name, timeout)
+				res := checkProfile(cmd.Context(), reg, name, timeout, discover)
 				if asJSON {
 					writeJSONReport(cmd.OutOrStdout(), res)
 				} else {
@@ -82,11 +90,18 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 	configFlag(cmd, &files)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per profile")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "bound on each profile's check")
+	cmd.Flags().BoolVar(&discover, "discover", false, "also check the nodes Cassandra hosts list in system.peers")
 	return cmd
 }
 
-// checkProfile compiles and checks one profile within timeout.
-func checkProfile(ctx context.Context, reg *connfactory.Registry, name string, timeout time.Duration) checkResult {
+// discoverer is a connector that can also check the nodes its hosts list (Cassandra).
+type discoverer interface {
+	CheckDiscover(ctx context.Context) (*factory.Report, error)
+}
+
+// checkProfile compiles and checks one profile within timeout; with discover, also the
+// nodes its hosts list in system.peers.
+func checkProfile(ctx context.Context, reg *connfactory.Registry, name string, timeout time.Duration, discover bool) checkResult {
 	p, _ := reg.Profile(name)
 	c, err := reg.Connector(name)
 	if err != nil {
@@ -104,7 +119,11 @@ func checkProfile(ctx context.Context, reg *connfactory.Registry, name string, t
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	r, err := c.Check(ctx)
+	check := c.Check
+	if d, ok := c.(discoverer); ok && discover {
+		check = d.CheckDiscover
+	}
+	r, err := check(ctx)
 	if r == nil {
 		r = &factory.Report{Profile: name, Backend: string(c.Backend())}
 	}
@@ -187,6 +206,7 @@ func writeHumanReport(w io.Writer, res checkResult) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	writeHostLines(w, r)
 	switch {
 	case r.TLS.Enabled && res.invalid && r.TLS.Version == "":
 		// The profile asks for TLS but did not compile: say which mode it asked for, never
@@ -228,5 +248,30 @@ func writeHumanReport(w io.Writer, res checkResult) {
 		if a := adviceFor(res); a != "" {
 			fmt.Fprintf(w, "  advice:  %s\n", e(a))
 		}
+	}
+}
+
+// writeHostLines prints one line per host of r checked: address, where it came from, its
+// datacenter, and its result.
+func writeHostLines(w io.Writer, r *factory.Report) {
+	e := textsafe.Escape // addresses, datacenters and errors come from the servers too
+	for _, h := range r.Hosts {
+		line := fmt.Sprintf("  host:    %s  %s", e(h.Address), h.Source)
+		if h.Datacenter != "" {
+			line += "  " + e(h.Datacenter)
+		}
+		if h.OK {
+			line += "  OK"
+			if h.TLS != nil && h.TLS.Version != "" {
+				line += fmt.Sprintf("  %s, server name %s", h.TLS.Version, e(h.TLS.ServerName))
+			}
+		} else if h.Error != nil {
+			if r.Error != nil && *h.Error == *r.Error {
+				line += "  FAILED (the error below)" // the kind is printed once
+			} else {
+				line += "  FAILED " + h.Error.Kind + ": " + e(h.Error.Message)
+			}
+		}
+		fmt.Fprintln(w, line)
 	}
 }
