@@ -389,6 +389,7 @@ func cloneTLS(t *schema.TLS) *schema.TLS {
 			m.Passphrase = &pp
 		}
 	}
+	c.TrustStore, c.KeyStore = cloneKeyStores(t)
 	c.Ciphers = slices.Clone(t.Ciphers)
 	return &c
 }

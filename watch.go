@@ -232,6 +232,12 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 	for _, f := range r.set().load.Files {
 		add(f)
 	}
+	addSource := func(m *schema.MaterialSource) {
+		add(m.File)
+		if m.Passphrase != nil {
+			add(m.Passphrase.File)
+		}
+	}
 	if cfg == nil {
 		return set
 	}
@@ -242,11 +248,14 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 		for _, sec := range p.Auth.Secrets() {
 			add(sec.File)
 		}
+		if p.TLS == nil {
+			continue
+		}
 		for _, m := range p.TLS.Sources() {
-			add(m.File)
-			if m.Passphrase != nil {
-				add(m.Passphrase.File)
-			}
+			addSource(m)
+		}
+		for _, m := range keyStoreSources(p.TLS) {
+			addSource(m)
 		}
 	}
 	return set
@@ -362,6 +371,7 @@ func tlsSettings(t *schema.TLS) *schema.TLS {
 	}
 	c := *t
 	c.CA, c.Cert, c.Key, c.PKCS12, c.CRL = nil, nil, nil, nil, nil
+	c.TrustStore, c.KeyStore = nil, nil
 	c.CRLStale, c.StrictKeyPermissions = "", false
 	return &c
 }
@@ -375,7 +385,7 @@ func tlsMaterial(t *schema.TLS) any {
 	for key, m := range t.Sources() {
 		out = append(out, key, *m)
 	}
-	return append(out, t.CRLStale, t.StrictKeyPermissions)
+	return append(out, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore)
 }
 
 // logWatchEvent logs e at the level its type deserves.

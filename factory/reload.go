@@ -104,6 +104,7 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 			field([]byte(m.Passphrase.Secret().Reveal()))
 		}
 	}
+	fingerprintStores(field, t)
 	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
 	var out [sha256.Size]byte
 	h.Sum(out[:0])

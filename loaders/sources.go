@@ -86,6 +86,7 @@ func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
 	for key, m := range t.Sources() {
 		ps = append(ps, r.material(path+"."+key, m, schema.IsCAPath(key))...)
 	}
+	ps = append(ps, r.keyStores(path, t)...)
 	return ps
 }
 

@@ -27,6 +27,8 @@ func extend(s *jsonschema.Schema) error {
 		{"TLS", "crl_stale", anys(schema.CRLStales)},
 		{"TLS", "min_version", versions()},
 		{"TLS", "max_version", versions()},
+		{"TrustStore", "type", anys(schema.KeyStoreTypes)},
+		{"KeyStore", "type", anys(schema.KeyStoreTypes)},
 	} {
 		p, err := property(defs, e.def, e.key)
 		if err != nil {
@@ -47,6 +49,10 @@ func extend(s *jsonschema.Schema) error {
 	extendSecretSource(defs["SecretSource"])
 	extendMaterialSource(defs["MaterialSource"])
 	extendTLS(defs["TLS"])
+	// A key store's bytes come from exactly one of file, base64 or env_base64.
+	for _, def := range []string{"TrustStore", "KeyStore"} {
+		defs[def].OneOf = requireOneOf("file", "base64", "env_base64")
+	}
 	return nil
 }
 

@@ -84,6 +84,8 @@ func TestEnumsFromSchemaLists(t *testing.T) {
 	require.Equal(t, schema.Accepted(schema.Mechanisms), schema.Accepted(strs(enum("Auth", "mechanism"))))
 	require.Equal(t, schema.Accepted(schema.TLSModes), schema.Accepted(strs(enum("TLS", "mode"))))
 	require.Equal(t, schema.Accepted(schema.CRLStales), schema.Accepted(strs(enum("TLS", "crl_stale"))))
+	require.Equal(t, schema.Accepted(schema.KeyStoreTypes), schema.Accepted(strs(enum("TrustStore", "type"))))
+	require.Equal(t, schema.Accepted(schema.KeyStoreTypes), schema.Accepted(strs(enum("KeyStore", "type"))))
 	require.Equal(t, []any{0.0, 3.0, 4.0, 5.0}, enum("Profile", "protocol_version"))
 	require.Equal(t, []any{"1.0", "1.1", "1.2", "1.3", 1.0, 1.1, 1.2, 1.3}, enum("TLS", "min_version"))
 	pool := doc.Defs["Pool"].Properties["connections_per_host"]
