@@ -35,7 +35,7 @@ func TestBackendAuth(t *testing.T) {
 		{"no password", riak, func(p *schema.Profile) { p.Auth.Password = nil },
 			"auth.password", `mechanism password needs a password: a literal, {env = "VAR"} or {file = "path"}`},
 		{"certificate without cert", riak, func(p *schema.Profile) { p.Auth.Mechanism = schema.MechanismCertificate },
-			"tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, or tls.pkcs12"},
+			"tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, tls.pkcs12 or tls.keystore"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
