@@ -24,7 +24,7 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
+	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 // The canary test plants distinctive secret values in profiles (a literal password, a key
@@ -358,7 +358,7 @@ func TestCanaryConnectors(t *testing.T) {
 	for _, n := range goodProfiles {
 		good[n] = cfg.Profiles[n]
 	}
-	servers, err := sandbox.StartForProfiles(good, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(good, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 

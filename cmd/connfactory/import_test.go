@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
+	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 var updateImport = flag.Bool("update", false, "rewrite testdata/import/*.golden from the import command's output")
@@ -167,7 +167,7 @@ certfile = %s
 validate = true
 `, host, port, ca),
 		// cqlsh's default credentials file, next to the cqlshrc.
-		"credentials": "[PlainTextAuthProvider]\nusername = " + sandbox.CassandraUser + "\npassword = " + sandbox.CassandraPassword + "\n",
+		"credentials": "[PlainTextAuthProvider]\nusername = " + connfactorytest.CassandraUser + "\npassword = " + connfactorytest.CassandraPassword + "\n",
 		"application.conf": fmt.Sprintf(`datastax-java-driver {
   basic.contact-points = [ "%s" ]
   advanced.auth-provider {
@@ -177,9 +177,9 @@ validate = true
   }
   advanced.ssl-engine-factory { class = DefaultSslEngineFactory }
 }
-`, sb.Cassandra.Addr(), sandbox.CassandraUser),
+`, sb.Cassandra.Addr(), connfactorytest.CassandraUser),
 	})
-	pw := "SANDBOX_PASSWORD=" + sandbox.CassandraPassword
+	pw := "SANDBOX_PASSWORD=" + connfactorytest.CassandraPassword
 	for _, tc := range []struct {
 		source, file string
 		env          []string
@@ -193,7 +193,7 @@ validate = true
 			res := runIn(t, dir, nil, "import", tc.source, tc.file, "--name", "sandbox")
 			require.Equal(t, 0, res.code, "%s", res)
 			require.Contains(t, res.stderr, "set SANDBOX_PASSWORD: ")
-			require.NotContains(t, res.stdout+res.stderr, sandbox.CassandraPassword)
+			require.NotContains(t, res.stdout+res.stderr, connfactorytest.CassandraPassword)
 			out := filepath.Join(dir, tc.source+".toml")
 			require.NoError(t, os.WriteFile(out, []byte(res.stdout), 0o600))
 
