@@ -21,10 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 // The canary test plants distinctive secret values in profiles (a literal password, a key

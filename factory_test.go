@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }

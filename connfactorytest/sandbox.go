@@ -99,7 +99,7 @@ type Sandbox struct {
 	// as { file = .. }, so that the passphrase itself is never printed.
 	PassphraseFile string
 
-	secretFiles map[string]string      // default password -> path of the file holding it
+	secretFiles map[string]string     // default password -> path of the file holding it
 	registry    *connfactory.Registry // set by NewRegistry, closed by Close
 }
 

@@ -10,9 +10,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/testserver/cqltest"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 // TestCanaryEveryCommand complements TestSecretsNeverPrinted with the secret forms and

@@ -13,10 +13,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 // checkJSON is the part of `check --json`'s object the tests read.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/connfactorytest"
+	"github.com/connfactory/connfactory/testserver/pki"
 )
 
 func TestUsage(t *testing.T) {

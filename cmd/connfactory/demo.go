@@ -15,13 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 func newDemoCmd() *cobra.Command {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/connfactorytest"
+	"github.com/connfactory/connfactory/testserver/pki"
 )
 
 var updateImport = flag.Bool("update", false, "rewrite testdata/import/*.golden from the import command's output")
