@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 

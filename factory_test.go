@@ -16,8 +16,8 @@ import (
 
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/connfactorytest"
-	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 )
