@@ -3,10 +3,11 @@ package connfactory_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/internal/examples"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 
@@ -52,9 +53,10 @@ func ExampleLoad_environment() {
 	// Output: profiles: [orders] server: 4.1.0
 }
 
-// The file case: profiles from files, layered in order (here the embedded examples).
+// The file case: profiles from files, layered in order (here the repository's
+// examples/configs).
 func ExampleLoad_files() {
-	reg, err := connfactory.Load(connfactory.WithFS(examples.Configs, "cassandra.toml", "riak.toml"),
+	reg, err := connfactory.Load(connfactory.WithFS(os.DirFS("examples/configs"), "cassandra.toml", "riak.toml"),
 		connfactory.WithEnvPrefix("-"))
 	if err != nil {
 		fmt.Println(err)
@@ -75,4 +77,32 @@ func ExampleLoad_problems() {
 	}))
 	fmt.Println(err)
 	// Output: profiles.orders.protocol_version: protocol version 2 is not supported: the Go driver starts at 3 (Cassandra 2.1) (from env CONNFACTORY_PROFILES__ORDERS__PROTOCOL_VERSION)
+}
+
+// A connector per profile, compiled on first use and shared: Check is what `connfactory
+// check` runs (here against connfactorytest's servers, as a test of your own would).
+func ExampleRegistry_Connector() {
+	dir, err := os.MkdirTemp("", "example-")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	reg, sb, err := connfactorytest.NewRegistry(connfactorytest.Options{Dir: dir})
+	if err != nil {
+		panic(err)
+	}
+	defer sb.Close() // and reg
+
+	c, err := reg.Connector("sandbox_riak_certificate")
+	if err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := c.Check(ctx)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rep.Backend, rep.OK, rep.Auth.Result)
+	// Output: riak true ok
 }
