@@ -89,7 +89,7 @@ func TestSandboxCluster(t *testing.T) {
 		require.NoError(t, err, name)
 		require.True(t, rep.OK, name)
 	}
-	require.Equal(t, 7, checked)
+	require.Equal(t, 8, checked)
 }
 
 // NewRegistry's Registry has exactly the sandbox's profiles, each one compiles, and the
