@@ -106,3 +106,29 @@ func ExampleRegistry_Connector() {
 	fmt.Println(rep.Backend, rep.OK, rep.Auth.Result)
 	// Output: riak true ok
 }
+
+// Validate is `connfactory validate`: Load plus a compile of every profile, without
+// connecting, so that what only the factory judges (here a CA that is not a CA) is found
+// before the first dial. Load compiles on first use instead.
+func ExampleValidate() {
+	env := connfactory.WithEnviron([]string{
+		"CONNFACTORY_PROFILES__ORDERS__BACKEND=cassandra",
+		"CONNFACTORY_PROFILES__ORDERS__HOSTS=db1:9042",
+		"CONNFACTORY_PROFILES__ORDERS__TLS__CA__FILE=examples/configs/certs/server.pem",
+	})
+	reg, err := connfactory.Load(env)
+	if err != nil {
+		panic(err)
+	}
+	reg.Close()
+	fmt.Println("Load: ok")
+
+	_, warnings, err := connfactory.Validate(env)
+	for _, w := range warnings {
+		fmt.Println("warning:", w)
+	}
+	fmt.Println("Validate:", err)
+	// Output:
+	// Load: ok
+	// Validate: profiles.orders.tls.ca[0]: file examples/configs/certs/server.pem (from env CONNFACTORY_PROFILES__ORDERS__TLS__CA__FILE): certificate "CN=localhost" is not a CA (basic constraints CA:FALSE): configure the CA that issued it
+}
