@@ -106,7 +106,10 @@ func WithValues(values map[string]any) Option {
 // matching ctx.Err() and loaders.ErrStopped. A Registry already returned is not affected.
 func WithContext(ctx context.Context) Option { return func(s *settings) { s.load.Context = ctx } }
 
-// WithLogger sends connectors' and drivers' log lines to l. Default slog.Default().
+// WithLogger sends connectors' and drivers' log lines to l, each with a "profile"
+// attribute, and the Registry's and Watch's own lines (warnings, reload events). Default
+// slog.Default(). It is the one logger option of the facade; factory.WithLogger is for
+// compiling with package factory directly.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
 // WithFactoryOptions passes options to every profile's compilation.
@@ -158,7 +161,8 @@ func newRegistry(cfg *schema.Config, s settings) *Registry {
 	return r
 }
 
-// Validate is what `connfactory validate` does: Load, then compile every profile without
+// Validate is what `connfactory validate` does, and what Load cannot: Load, then compile
+// every profile without
 // connecting, so that what only the factory can judge (certificates, keys, CRLs, cipher
 // names) is checked too. Unlike Load it also compiles the profiles that have no problem of
 // their own when others have, so one run reports every problem. It returns the
@@ -210,8 +214,9 @@ func profileOf(path string) string {
 	return rest
 }
 
-// LoadConfig is Load without the Registry: the configuration as loaded (best effort even
-// when invalid, for display) and every problem. The CLI's validate and show use it.
+// LoadConfig is Load without the Registry: the configuration as loaded, returned (best
+// effort) even when invalid, for display, which Load cannot do (it returns no Registry
+// then), with every problem. The CLI's demo uses it. To connect, use Load.
 func LoadConfig(opts ...Option) (*schema.Config, error) {
 	cfg, _, err := load(opts)
 	return cfg, err

@@ -78,7 +78,7 @@ const (
 	kindCerts      cacheKind = iota + 1 // one CA source's certificates
 	kindBundle                          // a whole ca list: pool and certificates
 	kindCRL                             // one CRL source's CRLs
-	kindCRLIssuers                      // the issuer index of a CRLSet's accepted CRLs
+	kindCRLIssuers                      // the issuer index of a crlSet's accepted CRLs
 	kindTrustStore                      // one trust store's certificates (keyed with its password)
 )
 

@@ -19,10 +19,10 @@ import (
 
 // Defaults of a Cassandra profile that leaves a key out.
 const (
-	// DefaultCassandraConsistency is the default consistency level of a session:
+	// defaultCassandraConsistency is the default consistency level of a session:
 	// schema.DefaultConsistency, local_quorum rather than gocql's quorum so that a DC-aware
 	// client does not wait for replicas in other datacenters.
-	DefaultCassandraConsistency = schema.DefaultConsistency
+	defaultCassandraConsistency = schema.DefaultConsistency
 	// cassandraReconnectInterval is the pause between gocql's attempts to open a pool
 	// connection. gocql sleeps it without watching the session, so it is also how long its
 	// goroutines can outlive Session.Close: short, where gocql's default is a second.
@@ -109,7 +109,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	}
 	cons := strings.ToLower(strings.TrimSpace(p.Consistency))
 	if cons == "" {
-		cons = DefaultCassandraConsistency
+		cons = defaultCassandraConsistency
 	}
 	if !slices.Contains(schema.Consistencies, cons) {
 		ps = append(ps, schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
@@ -268,7 +268,7 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // one full handshake: the others resume its session.
 func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (*gocql.Session, error) {
 	if c.closed.Load() {
-		return nil, Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		return nil, errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(err, "")
@@ -383,7 +383,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 	}
 	if c.closed.Load() {
 		main = newReport()
-		firstErr = Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		firstErr = errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	} else {
 		for _, h := range c.hosts {
 			run(h, HostConfigured, "", discover && !havePeers)
@@ -467,7 +467,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
+		return nil, classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
 	}
 	if v, ok := row["release_version"].(string); ok {
 		r.Server.Version = v
@@ -483,7 +483,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
+		return nil, classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
 	}
 	return peers, nil
 }
@@ -534,7 +534,7 @@ func (c *CassandraConnector) fillReport(r *Report, att *attempt) {
 	}
 	if c.tls != nil {
 		if cert := c.tls.ClientCertificate(); cert != nil {
-			ci := NewCertInfo(cert, c.now())
+			ci := newCertInfo(cert, c.now())
 			r.TLS.ClientCert = &ci
 		}
 	}
@@ -623,7 +623,7 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	case containsAny(msg, unreachableMessages):
 		return &Error{Kind: KindUnreachable, Host: host, Err: err}
 	}
-	err = Classify(err, KindProtocol, host)
+	err = classify(err, KindProtocol, host)
 	if c.tls == nil {
 		err = plaintextToTLS(att.ctx, err, host, c.connectTimeout)
 	}

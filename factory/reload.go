@@ -173,9 +173,9 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	defer r.mu.Unlock()
 	switch {
 	case r.tls == nil:
-		return Errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
+		return errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
 	case r.refresh == nil:
-		return Errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
+		return errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
 	}
 	if err := ctx.Err(); err != nil {
 		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path, err)}
@@ -253,7 +253,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 // connector is closed.
 func (c *CassandraConnector) ReloadNow(ctx context.Context) error {
 	if c.closed.Load() {
-		return Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		return errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
 	return c.reload.reload(ctx)
 }

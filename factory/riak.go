@@ -195,7 +195,7 @@ func (c *RiakConnector) Close() error {
 // errIfClosed is the error of a use after Close.
 func (c *RiakConnector) errIfClosed() error {
 	if c.closed.Load() {
-		return Errorf(KindConfig, "", "riak connector %q is closed", c.name)
+		return errorf(KindConfig, "", "riak connector %q is closed", c.name)
 	}
 	return nil
 }
@@ -365,7 +365,7 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 		}
 		n, err := riak.NewNode(opts[r.host])
 		if err != nil {
-			failed = append(failed, riakResult{r.host, Classify(err, KindUnreachable, r.host)})
+			failed = append(failed, riakResult{r.host, classify(err, KindUnreachable, r.host)})
 			continue
 		}
 		nodes = append(nodes, n)

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// SessionCacheSize bounds a connector's TLS session cache: the least recently used
+// sessionCacheSize bounds a connector's TLS session cache: the least recently used
 // session is dropped beyond it. One entry serves one (dialled address, server name).
-const SessionCacheSize = 256
+const sessionCacheSize = 256
 
 // verdictCacheSize bounds the chain verdicts kept per material generation; beyond it the
 // verdicts are dropped and rebuilt.
@@ -87,7 +87,7 @@ func (s *sessionCache) put(key string, gen uint64, cs *tls.ClientSessionState) {
 		s.ll.MoveToFront(e)
 	} else {
 		s.items[key] = s.ll.PushFront(&sessionEntry{key: key, cs: cs})
-		if s.ll.Len() > SessionCacheSize {
+		if s.ll.Len() > sessionCacheSize {
 			last := s.ll.Back()
 			s.ll.Remove(last)
 			delete(s.items, last.Value.(*sessionEntry).key)

@@ -24,16 +24,6 @@ func ResolveTLS(path string, t *schema.TLS, lookupEnv func(string) (string, bool
 	return r.tls(path, t)
 }
 
-// ResolveProfile resolves every secret and material source of p in place, as Load does.
-// path is p's config path (profiles.x), used in problems.
-func ResolveProfile(path string, p *schema.Profile, lookupEnv func(string) (string, bool)) schema.Problems {
-	r := &resolver{lookupEnv: lookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
-	}
-	return r.profile(path, p)
-}
-
 // resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
 // the origin of each config path below prefix (keyed relative to it: one profile's
 // origins) for problems and MaterialSource.Origin.
