@@ -204,13 +204,7 @@ func TestCRLLarge(t *testing.T) {
 
 	fine := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "fine", Server: true})
 	okChains := [][]*x509.Certificate{{fine.Cert, S.Intermediate.Cert, S.Root.Cert}}
-	res := testing.Benchmark(func(b *testing.B) {
-		for b.Loop() {
-			_ = set.Check(okChains, now, "h:1")
-		}
-	})
 	require.NoError(t, set.Check(okChains, now, "h:1"))
-	// A linear scan of 100,000 entries takes hundreds of microseconds; a map lookup is
-	// well under 10 µs even under the race detector.
-	require.Less(t, res.NsPerOp(), int64(50_000), "Check took %d ns", res.NsPerOp())
+	// Its cost (a map lookup, not a scan) is measured by the CRL benchmarks in
+	// BENCHMARKS.md, never asserted here.
 }
