@@ -38,6 +38,7 @@ type reloader struct {
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
 	gate     func(apply func() error) error // nil: apply directly
+	cache    *MaterialCache                 // digests of material bytes, for fingerprints
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -62,13 +63,14 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 		refresh:  o.refresh,
 		onReload: o.onReload,
 		gate:     o.gate,
+		cache:    o.cache,
 		log:      o.logger,
 		now:      o.now,
 	}
 	if t == nil {
 		return r, nil
 	}
-	r.last = fingerprint(t)
+	r.last = fingerprint(o.cache, t)
 	if t.Reload.Std() <= 0 {
 		return r, nil
 	}
@@ -86,8 +88,9 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 
 // fingerprint identifies the material of t and what judging it depends on, so that a
 // periodic reload that finds the same bytes again neither recompiles nor logs at info
-// level, and Generation counts real changes. It is a hash held in memory only.
-func fingerprint(t *schema.TLS) [sha256.Size]byte {
+// level, and Generation counts real changes. It is a hash held in memory only. Material
+// bytes enter it as their digest, which cache remembers during a Batch.
+func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(b []byte) {
 		var n [8]byte
@@ -101,7 +104,8 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 			return
 		}
 		field([]byte(m.Describe()))
-		field(m.Data)
+		sum := cache.digest(m.Data)
+		field(sum[:])
 		field([]byte(fmt.Sprint(m.Mode)))
 		if m.Passphrase != nil {
 			field([]byte(m.Passphrase.Secret().Reveal()))
@@ -202,7 +206,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		fp    [sha256.Size]byte
 	)
 	if err == nil {
-		if fp = fingerprint(fresh); fp == r.last {
+		if fp = fingerprint(r.cache, fresh); fp == r.last {
 			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path,
 				"generation", r.tls.Generation())
 			return nil
