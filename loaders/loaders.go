@@ -226,6 +226,9 @@ func (l *loader) build() *schema.Config {
 		l.add("profiles", l.originUnder("profiles"), "expected a table of named profiles, got %s", describeValue(v))
 	}
 	names := sortedKeys(rawProfiles)
+	for i, n := range names {
+		names[i] = strings.Clone(n) // not a piece of the parser's input: see internProfile
+	}
 	own := map[string]*profileTree{}
 	for i, name := range names {
 		if l.stopped(i) {
@@ -258,6 +261,7 @@ func (l *loader) build() *schema.Config {
 		path := "profiles." + name
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
+		r.strs.internProfile(p)
 		cfg.Profiles[name] = p
 		cfg.Origins.SetProfile(name, eff.o)
 	}

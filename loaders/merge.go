@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/connfactory/connfactory/schema"
 )
 
 // sourceKeys are the profile keys whose value is a secret or material source (or a list of
@@ -155,14 +157,85 @@ func (e *extender) intern(s string) string { return e.strs.intern(s) }
 type interner map[string]string
 
 func (in *interner) intern(s string) string {
+	if s == "" {
+		return s
+	}
 	if v, ok := (*in)[s]; ok {
 		return v
 	}
 	if *in == nil {
 		*in = interner{}
 	}
+	// A copy: s may be a piece of a parser's input (BurntSushi/toml slices its strings
+	// out of the whole document), which would keep the whole file in memory.
+	s = strings.Clone(s)
 	(*in)[s] = s
 	return s
+}
+
+// internProfile makes p's strings copies held by the interner (secrets: copies of their
+// own): profiles written alike (the same backend, mechanism, username, CA file, ...)
+// share one copy of each string, and none keeps the parser's input alive (BurntSushi's
+// strings are pieces of the whole document).
+func (in *interner) internProfile(p *schema.Profile) {
+	s := func(v *string) { *v = in.intern(*v) }
+	list := func(vs []string) {
+		for i := range vs {
+			s(&vs[i])
+		}
+	}
+	secret := func(v *schema.SecretSource) {
+		if v != nil {
+			v.Value = schema.Secret(strings.Clone(string(v.Value))) // a copy, never interned
+			s(&v.Env)
+			s(&v.File)
+		}
+	}
+	src := func(m *schema.MaterialSource) {
+		if m != nil {
+			s(&m.File)
+			s(&m.Env)
+			s(&m.EnvBase64)
+			m.PEM = schema.Secret(strings.Clone(string(m.PEM)))
+			m.Base64 = schema.Secret(strings.Clone(string(m.Base64)))
+			secret(m.Passphrase)
+		}
+	}
+	p.Backend = schema.Backend(in.intern(string(p.Backend)))
+	s(&p.Extends)
+	list(p.Hosts)
+	s(&p.Keyspace)
+	s(&p.LocalDatacenter)
+	s(&p.Consistency)
+	if a := p.Auth; a != nil {
+		a.Mechanism = schema.Mechanism(in.intern(string(a.Mechanism)))
+		s(&a.Username)
+		secret(a.Password)
+		list(a.AllowedAuthenticators)
+		s(&a.AuthorizationID)
+		for i := range a.PerHost {
+			s(&a.PerHost[i].Host)
+			s(&a.PerHost[i].Username)
+			secret(a.PerHost[i].Password)
+		}
+	}
+	if t := p.TLS; t != nil {
+		t.Mode = schema.TLSMode(in.intern(string(t.Mode)))
+		for i := range t.CA {
+			src(&t.CA[i])
+		}
+		for i := range t.CRL {
+			src(&t.CRL[i])
+		}
+		src(t.Cert)
+		src(t.Key)
+		src(t.PKCS12)
+		t.CRLStale = schema.CRLStale(in.intern(string(t.CRLStale)))
+		list(t.Ciphers)
+		t.MinVersion = schema.TLSVersion(in.intern(string(t.MinVersion)))
+		t.MaxVersion = schema.TLSVersion(in.intern(string(t.MaxVersion)))
+		s(&t.ServerName)
+	}
 }
 
 func (e *extender) effective(name string) *profileTree {

@@ -42,6 +42,7 @@ func (s *originStrings) id(v string) uint32 {
 		return i
 	}
 	i := uint32(len(s.list))
+	v = strings.Clone(v) // not a piece of a parser's input, which it would keep alive
 	s.list = append(s.list, v)
 	s.idx[v] = i
 	return i
