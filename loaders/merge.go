@@ -37,9 +37,11 @@ func rootAtomic(p string) bool {
 func profileAtomic(p string) bool { return sourceKeys[p] }
 
 // merge merges src into dst: tables merge key by key, everything else (and source keys)
-// replaces. dOrig/sOrig hold the origins of the leaves, by dotted path from the same root
-// as prefix; dOrig is updated so that every leaf keeps the origin of the layer that set it.
-func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix string, atomic func(string) bool) {
+// replaces. dOrig holds the origins of dst's leaves, by dotted path from the same root as
+// prefix; sOrig gives those of src's. dOrig is updated so that every leaf keeps the
+// origin of the layer that set it. With move, src's values are taken into dst as they are
+// (src is a layer nobody reads again); without, they are copied.
+func merge(dst, src map[string]any, dOrig map[string]string, sOrig originOf, prefix string, atomic func(string) bool, move bool) {
 	for _, k := range sortedKeys(src) {
 		sv := src[k]
 		p := joinPath(prefix, k)
@@ -50,20 +52,31 @@ func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix strin
 				continue // an empty table adds nothing to an existing one
 			}
 			delete(dOrig, p) // p is no longer an (empty table) leaf
-			merge(dm, sm, dOrig, sOrig, p, atomic)
+			merge(dm, sm, dOrig, sOrig, p, atomic, move)
 			continue
 		}
 		dropLeaves(dOrig, dst[k], p)
-		dst[k] = deepCopy(sv)
-		if sIsMap && len(sm) > 0 {
-			for leaf := range flatLeaves(sm, p) {
-				dOrig[leaf] = sOrig[leaf]
-			}
+		if move {
+			dst[k] = sv
 		} else {
-			dOrig[p] = sOrig[p]
+			dst[k] = deepCopy(sv)
+		}
+		if sIsMap && len(sm) > 0 {
+			walkLeaves(sm, p, func(leaf string) { dOrig[leaf] = sOrig(leaf) })
+		} else {
+			dOrig[p] = sOrig(p)
 		}
 	}
 }
+
+// originOf gives the origin of a leaf of a layer, by dotted path.
+type originOf func(path string) string
+
+// mapOrigin looks origins up in a map.
+func mapOrigin(o map[string]string) originOf { return func(p string) string { return o[p] } }
+
+// constOrigin gives every leaf of a layer the same origin.
+func constOrigin(origin string) originOf { return func(string) string { return origin } }
 
 // dropOrigins forgets the origins of p and everything under it.
 func dropOrigins(o map[string]string, p string) {
@@ -257,7 +270,7 @@ func (e *extender) effective(name string) *profileTree {
 			return e.intern(o + " via defaults")
 		})
 	}
-	merge(base.m, e.defaults.m, base.o, e.viaDefaults, "", profileAtomic)
+	merge(base.m, e.defaults.m, base.o, mapOrigin(e.viaDefaults), "", profileAtomic, false)
 
 	if parent, ok := t.m["extends"].(string); ok && parent != "" {
 		path := "profiles." + name + ".extends"
@@ -269,15 +282,15 @@ func (e *extender) effective(name string) *profileTree {
 			e.cycle(parent)
 		default:
 			pt := e.effective(parent)
-			merge(base.m, pt.m, base.o, relabel(pt.o, func(o string) string {
+			merge(base.m, pt.m, base.o, mapOrigin(relabel(pt.o, func(o string) string {
 				if o == OriginDefault || strings.Contains(o, " via ") {
 					return o
 				}
 				return e.intern(o + " via extends " + parent)
-			}), "", profileAtomic)
+			})), "", profileAtomic, false)
 		}
 	}
-	merge(base.m, t.m, base.o, t.o, "", profileAtomic)
+	merge(base.m, t.m, base.o, mapOrigin(t.o), "", profileAtomic, true) // own: read only here
 	e.state[name] = 2
 	e.done[name] = base
 	return base
