@@ -33,7 +33,6 @@ var ErrReloadHeld = errors.New("factory: tls reload held")
 // the material they were made with: only handshakes that start after the swap see it.
 type reloader struct {
 	profile  string
-	path     string // config path of the TLS section: profiles.NAME.tls
 	tls      *ClientTLS
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
@@ -58,7 +57,6 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 	path := profilePath(name) + ".tls"
 	r := &reloader{
 		profile:  name,
-		path:     path,
 		tls:      ct,
 		refresh:  o.refresh,
 		onReload: o.onReload,
@@ -128,6 +126,10 @@ func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 	return out
 }
 
+// path is the config path of the TLS section, profiles.NAME.tls: built when a line is
+// logged or an error made, not held by every compiled connector.
+func (r *reloader) path() string { return profilePath(r.profile) + ".tls" }
+
 // start runs the periodic reload, if the profile asks for one.
 func (r *reloader) start() {
 	if r.interval <= 0 {
@@ -141,7 +143,7 @@ func (r *reloader) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
 	go r.loop(ctx, r.done)
-	r.log.Debug("tls reload started", "profile", r.profile, "path", r.path, "interval", r.interval.String())
+	r.log.Debug("tls reload started", "profile", r.profile, "path", r.path(), "interval", r.interval.String())
 }
 
 // loop reloads on every tick until ctx ends. A tick that comes while a reload is still
@@ -195,7 +197,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		return Errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
 	}
 	if err := ctx.Err(); err != nil {
-		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path, err)}
+		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path(), err)}
 	}
 	start := time.Now()
 	fresh, err := r.refresh(ctx)
@@ -208,7 +210,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	)
 	if err == nil {
 		if fp = fingerprint(r.cache, fresh); fp == r.last {
-			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path,
+			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path(),
 				"generation", r.tls.Generation())
 			return nil
 		}
@@ -226,10 +228,10 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		var fe *Error
 		if !errors.As(err, &fe) {
-			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path, err)}
+			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path(), err)}
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
-		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		attrs := []any{"profile", r.profile, "path", r.path(), "generation", r.tls.Generation(), "error", err.Error()}
 		if errors.Is(err, ErrReloadHeld) {
 			r.log.Warn("tls reload held: the material in use stays", attrs...)
 			return err
@@ -246,7 +248,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	for _, w := range warns {
 		r.log.Warn("tls reload: "+textsafe.Escape(w.Message), "profile", r.profile, "path", w.Path)
 	}
-	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
+	attrs := []any{"profile", r.profile, "path", r.path(), "generation", r.tls.Generation(),
 		"duration", time.Since(start).String()}
 	if leaf := r.tls.ClientCertificate(); leaf != nil {
 		attrs = append(attrs, "client_cert_subject", leaf.Subject.String(),
