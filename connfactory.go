@@ -490,25 +490,29 @@ func (r *Registry) CompileAll() ([]string, error) {
 func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
 	var warnings []string
 	var problems schema.Problems
-	for i, name := range r.Profiles() {
-		if i%256 == 0 && ctx.Err() != nil {
-			break
-		}
-		if !want(name) {
-			continue
-		}
-		c, err := r.Connector(name)
-		if err != nil {
-			problems = append(problems, r.problemsOf(name, err)...)
-			continue
-		}
-		for _, w := range c.Warnings() {
-			if w.Source == "" {
-				w.Source = r.cfg.Load().Origins.Of(w.Path)
+	// One batch: the profiles' material comes from one load, where each file was read
+	// once, so each distinct file is hashed once for the material cache.
+	r.cache.Batch(func() {
+		for i, name := range r.Profiles() {
+			if i%256 == 0 && ctx.Err() != nil {
+				break
 			}
-			warnings = append(warnings, w.String())
+			if !want(name) {
+				continue
+			}
+			c, err := r.Connector(name)
+			if err != nil {
+				problems = append(problems, r.problemsOf(name, err)...)
+				continue
+			}
+			for _, w := range c.Warnings() {
+				if w.Source == "" {
+					w.Source = r.cfg.Load().Origins.Of(w.Path)
+				}
+				warnings = append(warnings, w.String())
+			}
 		}
-	}
+	})
 	return warnings, problems.Err()
 }
 

@@ -37,12 +37,16 @@ type sessionEntry struct {
 	cs  *tls.ClientSessionState
 }
 
-func newSessionCache() *sessionCache {
-	return &sessionCache{ll: list.New(), items: map[string]*list.Element{}, inflight: map[string]chan struct{}{}}
-}
+// newSessionCache returns an empty cache; its list and maps are made on first use, since
+// most compiled connectors (validate compiles every profile) never make a connection.
+func newSessionCache() *sessionCache { return &sessionCache{} }
 
-// syncGen drops every entry when gen moved on. Called with mu held.
+// syncGen drops every entry when gen moved on. Called with mu held, first thing by every
+// method.
 func (s *sessionCache) syncGen(gen uint64) {
+	if s.ll == nil {
+		s.ll, s.items, s.inflight = list.New(), map[string]*list.Element{}, map[string]chan struct{}{}
+	}
 	if gen > s.gen {
 		s.gen = gen
 		s.ll.Init()
