@@ -116,6 +116,8 @@ type Registry struct {
 	mu         sync.Mutex
 	connectors map[string]factory.Connector
 	closed     bool
+
+	observers observerList // see AddObserver (observe.go)
 }
 
 // Load reads, layers, resolves and validates the configuration. Its error, if any, lists
@@ -270,7 +272,8 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
-	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name)), factory.WithMaterialCache(r.cache)}
+	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name)), factory.WithMaterialCache(r.cache),
+		factory.WithObserver(&r.observers)}
 	lookup := r.settings.load.LookupEnv
 	path := "profiles." + name + ".tls"
 	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {

@@ -369,15 +369,16 @@ func withoutTLS(p *schema.Profile) schema.Profile {
 	return c
 }
 
-// tlsSettings is t without its material: what ClientTLS.Update cannot change. crl_stale
-// and strict_key_permissions are judged with the material, so they count as material.
+// tlsSettings is t without its material: what ClientTLS.Update cannot change. crl_stale,
+// strict_key_permissions and expiry_warning are judged with the material, so they count as
+// material.
 func tlsSettings(t *schema.TLS) *schema.TLS {
 	if t == nil {
 		return nil
 	}
 	c := *t
 	c.CA, c.Cert, c.Key, c.PKCS12, c.CRL = nil, nil, nil, nil, nil
-	c.CRLStale, c.StrictKeyPermissions = "", false
+	c.CRLStale, c.StrictKeyPermissions, c.ExpiryWarning = "", false, 0
 	return &c
 }
 
@@ -386,7 +387,7 @@ func tlsMaterial(t *schema.TLS) any {
 	if t == nil {
 		return nil
 	}
-	return []any{t.CA, t.Cert, t.Key, t.PKCS12, t.CRL, t.CRLStale, t.StrictKeyPermissions}
+	return []any{t.CA, t.Cert, t.Key, t.PKCS12, t.CRL, t.CRLStale, t.StrictKeyPermissions, t.ExpiryWarning}
 }
 
 // logWatchEvent logs e at the level its type deserves.

@@ -273,7 +273,8 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // stops when ctx ends; the session outlives ctx. A failure is an *Error whose kind says
 // why: gocql's own error only carries a message, so the kind comes from what the factory's
 // dialer and authenticator saw, or from the server's words.
-func (c *CassandraConnector) Dial(ctx context.Context) (*gocql.Session, error) {
+func (c *CassandraConnector) Dial(ctx context.Context) (_ *gocql.Session, retErr error) {
+	defer c.reload.dialDone(schema.Cassandra, time.Now(), &retErr)
 	if c.closed.Load() {
 		return nil, Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
@@ -294,7 +295,8 @@ func (c *CassandraConnector) Dial(ctx context.Context) (*gocql.Session, error) {
 // Check opens one session on the first host that answers (trying them in order), with one
 // connection and without topology discovery or schema metadata, reads release_version
 // from system.local and closes everything before it returns.
-func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
+func (c *CassandraConnector) Check(ctx context.Context) (retRep *Report, retErr error) {
+	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
 	start := time.Now()
 	r := &Report{
 		Profile: c.name,

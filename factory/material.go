@@ -18,10 +18,6 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// expiryWarning is how close to its NotAfter a client certificate starts to be warned
-// about: a month leaves time to rotate it.
-const expiryWarning = 30 * 24 * time.Hour
-
 // problemList collects problems; its err is a config *Error or nil.
 type problemList []schema.Problem
 
@@ -180,13 +176,15 @@ func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSourc
 // LoadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.
 // path is the config path of the TLS section ("profiles.x.tls"); problems name
 // path.cert, path.key or path.pkcs12. The certificate must match the key and be valid now;
-// one expiring within 30 days, and a key file accessible by group or others, are warnings.
-// With neither cert nor pkcs12 it returns (nil, nil, nil).
+// one expiring within tls.expiry_warning's default (14 days), and a key file accessible by
+// group or others, are warnings. With neither cert nor pkcs12 it returns (nil, nil, nil).
 func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
-	return loadKeyPair(path, cert, key, p12, false, time.Now())
+	return loadKeyPair(path, cert, key, p12, false, time.Now(), ExpiryWarningOf(nil))
 }
 
-func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time) (*tls.Certificate, []Warning, error) {
+// loadKeyPair is LoadKeyPair; a certificate expiring within warnWithin is a warning (0:
+// never, the caller judges expiry itself).
+func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time, warnWithin time.Duration) (*tls.Certificate, []Warning, error) {
 	var (
 		ps    problemList
 		warns []Warning
@@ -284,9 +282,9 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 		ps.add(certPath, "client certificate %q is not valid before %s", leaf.Subject.String(), leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
 		ps.add(certPath, "client certificate %q expired at %s", leaf.Subject.String(), leaf.NotAfter.UTC().Format(time.RFC3339))
-	case leaf.NotAfter.Sub(now) < expiryWarning:
-		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires in %d days (%s)",
-			leaf.Subject.String(), int(leaf.NotAfter.Sub(now).Hours()/24), leaf.NotAfter.UTC().Format(time.RFC3339))})
+	case expiresWithin(leaf.NotAfter, now, warnWithin):
+		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires %s",
+			leaf.Subject.String(), daysLeft(leaf.NotAfter, now))})
 	}
 	if err := ps.err(); err != nil {
 		return nil, nil, err

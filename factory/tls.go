@@ -26,6 +26,8 @@ type material struct {
 	generation uint64
 	// bundle keeps the CA parse alive while in use (a MaterialCache holds it weakly).
 	bundle *caBundle
+	// expiryWarn is tls.expiry_warning as compiled with this material.
+	expiryWarn time.Duration
 }
 
 // ClientTLS is a compiled TLS section. Its material (CA pool, client certificate, CRLs)
@@ -40,6 +42,7 @@ type ClientTLS struct {
 	maxVersion uint16
 	ciphers    []uint16
 	serverName string
+	pkcs12     bool // the client certificate comes from tls.pkcs12 (for warning paths)
 	now        func() time.Time
 	cache      *MaterialCache // shared parses, for compile and every Update; may be nil
 
@@ -65,7 +68,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		return nil, nil, nil
 	}
 	o := buildOptions(opts)
-	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache}
+	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, pkcs12: t.PKCS12 != nil}
 	var (
 		ps    problemList
 		warns []Warning
@@ -177,7 +180,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	var (
 		ps    problemList
 		warns []Warning
-		m     = &material{}
+		m     = &material{expiryWarn: ExpiryWarningOf(t)}
 		err   error
 	)
 	m.bundle, err = loadCertPool(cache, path+".ca", t.CA)
@@ -198,7 +201,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 		}
 		m.crls = crls
 	}
-	cert, kw, err := loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now)
+	cert, kw, err := loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now, 0)
 	warns = append(warns, kw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
@@ -207,7 +210,11 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
-	return m, warns, nil
+	certPath := path + ".cert"
+	if t.PKCS12 != nil {
+		certPath = path + ".pkcs12"
+	}
+	return m, append(warns, materialExpiryWarnings(path, certPath, m, now)...), nil
 }
 
 // Enabled reports whether c encrypts at all. Nil-safe.

@@ -186,7 +186,7 @@ func tlsRules(sl validator.StructLevel) {
 			{"pkcs12", t.PKCS12 != nil}, {"crl", len(t.CRL) > 0}, {"crl_stale", t.CRLStale != ""},
 			{"ciphers", len(t.Ciphers) > 0}, {"min_version", t.MinVersion != ""},
 			{"max_version", t.MaxVersion != ""}, {"server_name", t.ServerName != ""},
-			{"reload", t.Reload != 0},
+			{"reload", t.Reload != 0}, {"expiry_warning", t.ExpiryWarning != 0},
 		} {
 			if s.set {
 				r.at(s.key, "tls.mode is disable but tls.%s is set: remove it or choose another mode", s.key)
