@@ -34,6 +34,17 @@ func daysLeft(t, now time.Time) string {
 	return fmt.Sprintf("in %d %s (%s)", days, unit, t.UTC().Format(time.RFC3339))
 }
 
+// window renders a tls.expiry_warning for messages: "14 days", else as a Go duration.
+func window(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		if d == 24*time.Hour {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
 // materialExpiryWarnings are the warnings for the material m holds at now: the client
 // certificate, every configured CA and every CRL (its NextUpdate) that expires within
 // m.expiryWarn. certPath is where the client certificate was configured (path.cert or
@@ -43,18 +54,18 @@ func materialExpiryWarnings(path, certPath string, m *material, now time.Time) [
 	d := m.expiryWarn
 	if m.cert != nil && m.cert.Leaf != nil && expiresWithin(m.cert.Leaf.NotAfter, now, d) {
 		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires %s (tls.expiry_warning %s)",
-			m.cert.Leaf.Subject.String(), daysLeft(m.cert.Leaf.NotAfter, now), d)})
+			m.cert.Leaf.Subject.String(), daysLeft(m.cert.Leaf.NotAfter, now), window(d))})
 	}
 	for _, ca := range m.caCerts {
 		if expiresWithin(ca.NotAfter, now, d) {
 			warns = append(warns, Warning{Path: path + ".ca", Message: fmt.Sprintf("CA certificate %q expires %s (tls.expiry_warning %s)",
-				ca.Subject.String(), daysLeft(ca.NotAfter, now), d)})
+				ca.Subject.String(), daysLeft(ca.NotAfter, now), window(d))})
 		}
 	}
 	for _, e := range m.crls.entries() {
 		if expiresWithin(e.nextUpdate, now, d) {
 			warns = append(warns, Warning{Path: e.path, Message: fmt.Sprintf("CRL of %q is due for renewal: its NextUpdate is %s (tls.expiry_warning %s)",
-				e.issuer, daysLeft(e.nextUpdate, now), d)})
+				e.issuer, daysLeft(e.nextUpdate, now), window(d))})
 		}
 	}
 	return warns
@@ -67,7 +78,7 @@ func presentedExpiryWarnings(path string, r *Report, now time.Time, d time.Durat
 	for i, c := range r.TLS.PeerChain {
 		if expiresWithin(c.NotAfter, now, d) {
 			w := Warning{Path: path, Message: fmt.Sprintf("the server's certificate %q (chain[%d], from %s) expires %s (tls.expiry_warning %s)",
-				c.Subject, i, r.Server.Address, daysLeft(c.NotAfter, now), d)}
+				c.Subject, i, r.Server.Address, daysLeft(c.NotAfter, now), window(d))}
 			out = append(out, w.String())
 		}
 	}
