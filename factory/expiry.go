@@ -24,14 +24,21 @@ func expiresWithin(notAfter, now time.Time, d time.Duration) bool {
 	return !notAfter.IsZero() && now.Before(notAfter) && notAfter.Sub(now) <= d
 }
 
-// daysLeft renders what is left until t: "in 3 days (2026-11-30T12:00:00Z)".
+// daysLeft renders what is left until t: "in 3 days (2026-11-30T12:00:00Z)", or in hours
+// or minutes when less than a day is left.
 func daysLeft(t, now time.Time) string {
-	days := int(t.Sub(now).Hours() / 24)
-	unit := "days"
-	if days == 1 {
-		unit = "day"
+	left := t.Sub(now)
+	n, unit := int(left.Hours()/24), "day"
+	switch {
+	case left < time.Hour:
+		n, unit = int(left.Minutes()), "minute"
+	case left < 24*time.Hour:
+		n, unit = int(left.Hours()), "hour"
 	}
-	return fmt.Sprintf("in %d %s (%s)", days, unit, t.UTC().Format(time.RFC3339))
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("in %d %s (%s)", n, unit, t.UTC().Format(time.RFC3339))
 }
 
 // window renders a tls.expiry_warning for messages: "14 days", else as a Go duration.
