@@ -103,16 +103,16 @@ hosts = [%[5]q]
 	at := func(c *x509.Certificate) float64 { return float64(c.NotAfter.Unix()) }
 	p := sb.PKI
 	want := map[string]float64{
-		"profile=cass_crl,source=server,subject=CN=localhost":                                                    at(p.Server.Cert),
-		"profile=cass_crl,source=server,subject=" + p.Intermediate.Cert.Subject.String():                         at(p.Intermediate.Cert),
-		"profile=cass_crl,source=ca,subject=" + p.Intermediate.Cert.Subject.String():                             at(p.Intermediate.Cert),
-		"profile=cass_crl,source=ca,subject=" + p.Root.Cert.Subject.String():                                     at(p.Root.Cert),
-		"profile=cass_crl,source=client,subject=" + odd.Cert.Subject.String():                                    at(odd.Cert),
-		"profile=sandbox_cassandra_mtls,source=client,subject=CN=app":                                            at(p.Client.Cert),
-		"profile=sandbox_riak_certificate,source=server,subject=CN=localhost":                                    at(p.Server.Cert),
-		"profile=sandbox_riak_certificate,source=ca,subject=" + p.Root.Cert.Subject.String():                     at(p.Root.Cert),
-		"profile=sandbox_riak_password,source=server,subject=" + p.Intermediate.Cert.Subject.String():            at(p.Intermediate.Cert),
-		"profile=sandbox_riak_password,source=ca,subject=CN=connfactory test root CA,O=connfactory test PKI":     at(p.Root.Cert),
+		"profile=cass_crl,source=server,subject=CN=localhost":                                                        at(p.Server.Cert),
+		"profile=cass_crl,source=server,subject=" + p.Intermediate.Cert.Subject.String():                             at(p.Intermediate.Cert),
+		"profile=cass_crl,source=ca,subject=" + p.Intermediate.Cert.Subject.String():                                 at(p.Intermediate.Cert),
+		"profile=cass_crl,source=ca,subject=" + p.Root.Cert.Subject.String():                                         at(p.Root.Cert),
+		"profile=cass_crl,source=client,subject=" + odd.Cert.Subject.String():                                        at(odd.Cert),
+		"profile=sandbox_cassandra_mtls,source=client,subject=CN=app":                                                at(p.Client.Cert),
+		"profile=sandbox_riak_certificate,source=server,subject=CN=localhost":                                        at(p.Server.Cert),
+		"profile=sandbox_riak_certificate,source=ca,subject=" + p.Root.Cert.Subject.String():                         at(p.Root.Cert),
+		"profile=sandbox_riak_password,source=server,subject=" + p.Intermediate.Cert.Subject.String():                at(p.Intermediate.Cert),
+		"profile=sandbox_riak_password,source=ca,subject=CN=connfactory test root CA,O=connfactory test PKI":         at(p.Root.Cert),
 		"profile=sandbox_cassandra,source=server,subject=CN=connfactory test intermediate CA,O=connfactory test PKI": at(p.Intermediate.Cert),
 	}
 	for key, v := range want {
