@@ -39,6 +39,9 @@ const ConfigEnv = "CONNFACTORY_CONFIG"
 // ErrUnknownProfile is returned (wrapped) for a profile name the configuration lacks.
 var ErrUnknownProfile = errors.New("connfactory: unknown profile")
 
+// ErrClosed is returned (wrapped) by a Registry's methods after Close.
+var ErrClosed = errors.New("connfactory: registry is closed")
+
 // ErrWrongBackend is returned (wrapped) by Registry.Cassandra and Registry.Riak for a
 // profile of the other backend.
 var ErrWrongBackend = errors.New("connfactory: profile is for another backend")
@@ -160,6 +163,26 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	return cfg, warnings, problems.Err()
 }
 
+// profileOf returns the profile name of a path under profiles., or "".
+func profileOf(path string) string {
+	rest, ok := strings.CutPrefix(path, "profiles.")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ".")
+	return name
+}
+
+// hasProblemAt reports whether a problem is exactly at path.
+func hasProblemAt(ps schema.Problems, path string) bool {
+	for _, p := range ps {
+		if p.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
 // problemUnder reports whether a problem concerns path or something below it.
 func problemUnder(ps schema.Problems, path string) bool {
 	for _, p := range ps {
@@ -203,7 +226,13 @@ func loadWith(s settings) (*schema.Config, error) {
 		}
 	}
 	if cfg != nil {
-		problems = append(problems, validate.Config(cfg)...)
+		for _, p := range validate.Config(cfg) {
+			// A profile whose extends names no profile lacks what it meant to inherit:
+			// that one problem is reported, not also each key the parent would have set.
+			if name := profileOf(p.Path); name == "" || !hasProblemAt(problems, "profiles."+name+".extends") {
+				problems = append(problems, p)
+			}
+		}
 	}
 	return cfg, problems.Err()
 }
@@ -250,14 +279,15 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, errors.New("connfactory: registry is closed")
+		return nil, &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
 	}
 	if c, ok := r.connectors[name]; ok {
 		return c, nil
 	}
 	p, ok := r.cfg.Load().Profiles[name]
 	if !ok {
-		return nil, fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))}
 	}
 	c, err := factory.Compile(name, p, r.factoryOptions(name)...)
 	if err != nil {
@@ -324,7 +354,8 @@ func (r *Registry) Cassandra(name string) (*factory.CassandraConnector, error) {
 	}
 	cc, ok := c.(*factory.CassandraConnector)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}
 	}
 	return cc, nil
 }
@@ -337,7 +368,8 @@ func (r *Registry) Riak(name string) (*factory.RiakConnector, error) {
 	}
 	rc, ok := c.(*factory.RiakConnector)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())
+		return nil, &factory.Error{Kind: factory.KindConfig,
+			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}
 	}
 	return rc, nil
 }
@@ -414,6 +446,9 @@ func (r *Registry) compile(want func(name string) bool) ([]string, error) {
 			continue
 		}
 		for _, w := range c.Warnings() {
+			if w.Source == "" {
+				w.Source = r.cfg.Load().Origins.Of(w.Path)
+			}
 			warnings = append(warnings, w.String())
 		}
 	}
@@ -428,8 +463,10 @@ func (r *Registry) problemsOf(name string, err error) schema.Problems {
 	}
 	out := make(schema.Problems, len(ps))
 	for i, p := range ps {
-		if p.Source == "" {
-			p.Source = r.cfg.Load().Origins.Of(p.Path)
+		// The source is named once: a message about material already says where it came
+		// from ("file certs/ca.pem (from app.toml): ...").
+		if src := r.cfg.Load().Origins.Of(p.Path); p.Source == "" && !strings.Contains(p.Message, "(from "+src+")") {
+			p.Source = src
 		}
 		out[i] = p
 	}

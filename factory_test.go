@@ -13,16 +13,16 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // exampleDir copies the example profiles to a temporary directory with fresh PKI, the way
 // a user's checkout would hold them, and returns the directory and the profile files.

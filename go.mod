@@ -3,6 +3,7 @@ module github.com/connfactory/connfactory
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/apache/cassandra-gocql-driver/v2 v2.1.2
 	github.com/basho/riak-go-client v1.7.1-0.20170327205844-5587c16e0b8b
 	github.com/datastax/go-cassandra-native-protocol v0.0.0-20240626123646-2abea740da8d
@@ -13,12 +14,9 @@ require (
 	github.com/gurkankaymak/hocon v1.2.20
 	github.com/invopop/jsonschema v0.14.0
 	github.com/knadh/koanf/maps v0.1.2
-	github.com/knadh/koanf/parsers/json v1.0.1
 	github.com/knadh/koanf/parsers/toml/v2 v2.2.2
 	github.com/knadh/koanf/parsers/yaml v1.1.1
 	github.com/knadh/koanf/providers/confmap v1.0.1
-	github.com/knadh/koanf/providers/env/v2 v2.0.2
-	github.com/knadh/koanf/providers/rawbytes v1.0.1
 	github.com/knadh/koanf/v2 v2.4.1
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/prometheus/client_golang v1.25.0

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -158,8 +158,7 @@ key = { file = "../secret/client.key" }
 // Connector calls compile from the new configuration. Watch returns when its context
 // ends, leaving no goroutine.
 func TestWatch(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	log := &syncWriter{}
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -319,8 +318,7 @@ hosts = ["127.0.0.1:1"]
 
 // TestWatchRefuses: Watch cannot watch a configuration read from an fs.FS.
 func TestWatchRefuses(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 	fsys := fstest.MapFS{"app.toml": {Data: []byte("[profiles.r]\nbackend = \"riak\"\nhosts = [\"127.0.0.1\"]\n")}}
 	reg, err := connfactory.Load(connfactory.WithFS(fsys, "app.toml"), connfactory.WithEnvPrefix("-"))
 	require.NoError(t, err)

@@ -42,6 +42,9 @@ func Advice(err error) string {
 	case KindAuthRequired:
 		return "the server requires authentication: set auth.mechanism (password for Cassandra), auth.username and auth.password"
 	case KindProtocol:
+		if errors.Is(err, ErrServerSpeaksTLS) {
+			return "the server expects TLS: add a [tls] section to the profile (tls.ca = the CA that issued the server's certificate)"
+		}
 		return "the server answered, but not as expected: check the backend, the port and (Riak) that security is enabled on the server"
 	}
 	return ""

@@ -61,6 +61,7 @@ type CassandraConnector struct {
 	consistency    gocql.Consistency
 	connectTimeout time.Duration
 	timeout        time.Duration
+	numConns       int       // pool.connections_per_host, 0: gocql's default (2)
 	auth           *cassAuth // never nil: mechanism none is a cassAuth too
 	tls            *ClientTLS
 	warnings       []Warning
@@ -118,6 +119,9 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	}
 	c.connectTimeout = orDefault(p.ConnectTimeout.Std(), schema.DefaultConnectTimeout)
 	c.timeout = orDefault(p.Timeout.Std(), schema.DefaultTimeout)
+	var pps []schema.Problem
+	c.numConns, _, _, pps = compilePool(path, p.Pool, schema.Cassandra)
+	ps = append(ps, pps...)
 
 	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
 	c.auth = auth
@@ -142,7 +146,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	c.names = newHostNames(c.hosts)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
-	c.warnings = append(c.warnings, rws...)
+	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
 	r.start()
 	return c, nil
 }
@@ -231,10 +235,12 @@ func (c *CassandraConnector) Close() error {
 	return nil
 }
 
-// ClusterConfig returns a fresh gocql configuration for the profile, ready for
-// CreateSession: hosts, port, keyspace, consistency, host policy, timeouts, protocol
-// version, the factory's HostDialer and authentication. Each call builds new policies,
-// because gocql does not allow one host policy in two sessions.
+// ClusterConfig returns a copy of the gocql configuration Dial uses, for inspection or
+// for a program that calls CreateSession itself: hosts, port, keyspace, consistency, host
+// policy, timeouts, protocol version, pool size (NumConns), the factory's HostDialer and
+// authentication. Each call builds a new copy (gocql does not allow one host policy in
+// two sessions), so changing it does not change what Dial does: pass an adjust function
+// to Dial for that.
 //
 // A session created from it directly gets gocql's error messages; Dial classifies them.
 func (c *CassandraConnector) ClusterConfig() *gocql.ClusterConfig { return c.clusterConfig(nil) }
@@ -254,6 +260,9 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	// gocql's ConnectTimeout bounds the CQL handshake (OPTIONS, STARTUP, authentication)
 	// once our dialer has made the TCP and TLS connection within connect_timeout.
 	cfg.ConnectTimeout = c.connectTimeout
+	if c.numConns > 0 {
+		cfg.NumConns = c.numConns
+	}
 	cfg.HostDialer = &hostDialer{c: c, att: att}
 	cfg.AuthProvider = c.authProvider(att)
 	if c.dc != "" {
@@ -273,7 +282,17 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // stops when ctx ends; the session outlives ctx. A failure is an *Error whose kind says
 // why: gocql's own error only carries a message, so the kind comes from what the factory's
 // dialer and authenticator saw, or from the server's words.
-func (c *CassandraConnector) Dial(ctx context.Context) (_ *gocql.Session, retErr error) {
+//
+// Each adjust function runs, in order, on the session's configuration after the profile
+// is applied and before gocql starts: it may change anything the factory does not own
+// (NumConns, timeouts, retry, reconnection and host policies, keyspace, consistency,
+// compression, ...). The factory owns, for safety, HostDialer, Dialer and SslOpts (its
+// context-bounded, verifying TLS), Authenticator and AuthProvider (the profile's
+// credentials and allowed authenticators) and ConnectTimeout (connect_timeout): an adjust
+// that changes one of them makes Dial fail with a config-kind *Error naming the field,
+// before any connection is made. With TLS, the pool's connections to one server share
+// one full handshake: the others resume its session.
+func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
 	defer c.reload.dialDone(schema.Cassandra, time.Now(), &retErr)
 	if c.closed.Load() {
 		return nil, Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
@@ -282,7 +301,12 @@ func (c *CassandraConnector) Dial(ctx context.Context) (_ *gocql.Session, retErr
 		return nil, ctxError(err, "")
 	}
 	att := newAttempt(ctx)
-	sess, err := c.clusterConfig(att).CreateSession()
+	cfg := c.clusterConfig(att)
+	if err := adjustCluster(cfg, adjust); err != nil {
+		att.finish()
+		return nil, err
+	}
+	sess, err := cfg.CreateSession()
 	att.finish()
 	if err != nil {
 		err = c.classify(err, att)
@@ -290,6 +314,32 @@ func (c *CassandraConnector) Dial(ctx context.Context) (_ *gocql.Session, retErr
 		return nil, err
 	}
 	return sess, nil
+}
+
+// adjustCluster runs adjust on cfg and refuses changes to the fields the factory owns.
+func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)) error {
+	type owned struct {
+		hostDialer    gocql.HostDialer
+		dialer        gocql.Dialer
+		sslOpts       *gocql.SslOptions
+		authenticator gocql.Authenticator
+		authProvider  uintptr
+		connect       time.Duration
+	}
+	snap := func() owned {
+		return owned{cfg.HostDialer, cfg.Dialer, cfg.SslOpts, cfg.Authenticator,
+			funcPointer(cfg.AuthProvider), cfg.ConnectTimeout}
+	}
+	return applyAdjust(cfg, adjust, snap, func(before, after owned) []ownedField {
+		return []ownedField{
+			{"HostDialer", after.hostDialer == before.hostDialer},
+			{"Dialer", after.dialer == before.dialer},
+			{"SslOpts", after.sslOpts == before.sslOpts},
+			{"Authenticator", after.authenticator == before.authenticator},
+			{"AuthProvider", after.authProvider == before.authProvider},
+			{"ConnectTimeout", after.connect == before.connect},
+		}
+	}, "gocql.ClusterConfig", "TLS and its verification, the credentials and connect_timeout")
 }
 
 // Check opens one session on the first host that answers (trying them in order), with one
@@ -489,7 +539,11 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	case containsAny(msg, unreachableMessages):
 		return &Error{Kind: KindUnreachable, Host: host, Err: err}
 	}
-	return Classify(err, KindProtocol, host)
+	err = Classify(err, KindProtocol, host)
+	if c.tls == nil {
+		err = plaintextToTLS(att.ctx, err, host, c.connectTimeout)
+	}
+	return err
 }
 
 // ctxError classifies the end of the caller's context: a deadline is timeout, and so is a

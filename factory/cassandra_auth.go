@@ -39,9 +39,8 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 	var ws []Warning
 	switch ca.mech {
 	case schema.MechanismNone:
-		if a.Username != "" || a.Password != nil || len(a.PerHost) > 0 {
-			ws = append(ws, Warning{Path: path, Message: "username, password and per_host are ignored with mechanism none"})
-		}
+		// validate's warnings (added to every connector's) say that the credentials
+		// given are not used.
 		return ca, nil, ws
 	case schema.MechanismPassword, schema.MechanismSASLPlain:
 	default:
@@ -92,9 +91,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		}
 		ca.perHost = append(ca.perHost, hostCreds{host: host, user: h.Username, pass: h.Password.Secret()})
 	}
-	if !tlsOn {
-		ws = append(ws, Warning{Path: path, Message: "credentials are sent in clear text: add a tls section"})
-	}
+	// Credentials over plaintext: validate's warnings, added to every connector's.
 	return ca, ps, ws
 }
 
@@ -118,10 +115,11 @@ func (c *CassandraConnector) authProvider(att *attempt) func(h *gocql.HostInfo) 
 	return func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 		name := c.names.cached(h.ConnectAddressAndPort())
 		user, pass := c.auth.credsFor(name, h.ConnectAddress().String())
-		if !att.active() {
-			att = nil
+		a := att // gocql calls this from concurrent pool goroutines: never write att
+		if !a.active() {
+			a = nil
 		}
-		return &cqlAuthenticator{auth: c.auth, user: user, pass: pass, host: name, att: att}, nil
+		return &cqlAuthenticator{auth: c.auth, user: user, pass: pass, host: name, att: a}, nil
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
-	"sort"
 	"testing"
 	"time"
 
@@ -23,9 +22,9 @@ import (
 // path (SslOpts), its PasswordAuthenticator, and the pool size, policies, timeouts and
 // reconnection policy the connector sets, so that only the factory's layer differs. The
 // two alternate within each iteration (order swapped every other one), so drift on the
-// machine hits both alike. Metrics: connector-ns/op, gocql-ns/op, their medians, ratio
-// (connector / gocql, from the sums) and median-ratio (from the medians, steadier on a
-// busy machine).
+// machine hits both alike. Metrics (see interleaved; ours = connector, theirs = gocql):
+// ours-ns/op, theirs-ns/op, their medians, ratio (connector / gocql, from the sums) and
+// median-ratio (from the medians, steadier on a busy machine).
 //
 //	go test -run '^$' -bench BenchmarkCassandraConnect -benchtime 300x ./factory
 func BenchmarkCassandraConnect(b *testing.B) {
@@ -50,19 +49,11 @@ func benchConnect(b *testing.B, mutual bool) {
 	c := cassConnector(b, p, factory.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 
 	hand := func() *gocql.ClusterConfig {
-		cfg := gocql.NewCluster(env.localhost())
 		tc := &tls.Config{RootCAs: env.set.Root.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
 		if mutual {
 			tc.Certificates = []tls.Certificate{env.set.Client.TLSCertificate()}
 		}
-		cfg.SslOpts = &gocql.SslOptions{Config: tc, EnableHostVerification: true}
-		cfg.Authenticator = gocql.PasswordAuthenticator{Username: cassUser, Password: cassPassword,
-			AllowedAuthenticators: []string{schema.DefaultPasswordAuthenticator}}
-		cfg.Consistency = gocql.LocalQuorum
-		cfg.Timeout, cfg.WriteTimeout, cfg.ConnectTimeout = 5*time.Second, 5*time.Second, 5*time.Second
-		cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
-		cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 3, Interval: 100 * time.Millisecond}
-		return cfg
+		return handCluster(tc, env.localhost())
 	}
 	connector := func() (*gocql.Session, error) { return c.Dial(context.Background()) }
 	gocqlOnly := func() (*gocql.Session, error) { return hand().CreateSession() }
@@ -82,34 +73,20 @@ func benchConnect(b *testing.B, mutual bool) {
 	run(connector)
 	run(gocqlOnly)
 
-	ours := make([]time.Duration, 0, b.N)
-	theirs := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			ours = append(ours, run(connector))
-			theirs = append(theirs, run(gocqlOnly))
-		} else {
-			theirs = append(theirs, run(gocqlOnly))
-			ours = append(ours, run(connector))
-		}
-	}
-	b.StopTimer()
-	sum := func(ds []time.Duration) (t time.Duration) {
-		for _, d := range ds {
-			t += d
-		}
-		return t
-	}
-	median := func(ds []time.Duration) time.Duration {
-		s := append([]time.Duration(nil), ds...)
-		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-		return s[len(s)/2]
-	}
-	b.ReportMetric(float64(sum(ours).Nanoseconds())/float64(b.N), "connector-ns/op")
-	b.ReportMetric(float64(sum(theirs).Nanoseconds())/float64(b.N), "gocql-ns/op")
-	b.ReportMetric(float64(median(ours).Nanoseconds()), "connector-median-ns")
-	b.ReportMetric(float64(median(theirs).Nanoseconds()), "gocql-median-ns")
-	b.ReportMetric(float64(sum(ours))/float64(sum(theirs)), "ratio")
-	b.ReportMetric(float64(median(ours))/float64(median(theirs)), "median-ratio")
+	interleaved(b, func() time.Duration { return run(connector) }, func() time.Duration { return run(gocqlOnly) })
+}
+
+// handCluster is the gocql configuration a user writes by hand for the profiles the
+// benchmarks dial: gocql's own TLS (SslOpts with tc, no session cache), its
+// PasswordAuthenticator, and the consistency, timeouts and policies the connector sets.
+func handCluster(tc *tls.Config, hosts ...string) *gocql.ClusterConfig {
+	cfg := gocql.NewCluster(hosts...)
+	cfg.SslOpts = &gocql.SslOptions{Config: tc, EnableHostVerification: true}
+	cfg.Authenticator = gocql.PasswordAuthenticator{Username: cassUser, Password: cassPassword,
+		AllowedAuthenticators: []string{schema.DefaultPasswordAuthenticator}}
+	cfg.Consistency = gocql.LocalQuorum
+	cfg.Timeout, cfg.WriteTimeout, cfg.ConnectTimeout = 5*time.Second, 5*time.Second, 5*time.Second
+	cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
+	cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 3, Interval: 100 * time.Millisecond}
+	return cfg
 }

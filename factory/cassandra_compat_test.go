@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 
@@ -15,7 +15,7 @@ import (
 // and/or password are incorrect", DataStax's go-cassandra-native-protocol server
 // "invalid credentials". Both are auth_failed.
 func TestCassandraRefusedCredentialsWordings(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	leakcheck.Verify(t)
 	for _, msg := range []string{"", "invalid credentials"} {
 		t.Run("message="+msg, func(t *testing.T) {
 			env := cassTLSServer(t, func(o *cqltest.Options) { o.AuthFailureMessage = msg })

@@ -15,9 +15,9 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/datastax/go-cassandra-native-protocol/primitive"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -32,8 +32,7 @@ const (
 // the test left no goroutine behind, gocql's included. No goroutine is ignored.
 func cassLeakCheck(t *testing.T) {
 	t.Helper()
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	leakcheck.Verify(t)
 }
 
 // cassEnv is a PKI and a cqltest server speaking TLS with it.
@@ -476,7 +475,9 @@ func TestCassandraStalledServerTimesOut(t *testing.T) {
 			err := cassDialErr(t, c)
 			took := time.Since(begin)
 			require.ErrorIs(t, err, factory.ErrTimeout, "%v", err)
-			require.Less(t, took, connectTimeout+500*time.Millisecond)
+			// connect_timeout, not the caller's 10 s context, ended the dial (no upper
+			// bound on the wall time: that would be a timing assertion).
+			require.ErrorContains(t, err, "within connect_timeout 300ms")
 			require.GreaterOrEqual(t, took, connectTimeout)
 		})
 	}
@@ -574,7 +575,7 @@ func TestCassandraClusterConfig(t *testing.T) {
 	for _, w := range c2.Warnings() {
 		ws = append(ws, w.String())
 	}
-	require.Contains(t, strings.Join(ws, "\n"), "clear text")
+	require.Contains(t, strings.Join(ws, "\n"), "travel in plaintext")
 }
 
 func TestCassandraConfigErrors(t *testing.T) {

@@ -10,9 +10,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/validate"
 )
 
 // Connector is a compiled profile, ready to dial.
@@ -93,6 +95,19 @@ func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) 
 	}
 	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
 		Message: fmt.Sprintf("unknown backend %q (accepted: cassandra, riak)", p.Backend)})
+}
+
+// withProfileWarnings adds validate's weak-but-valid warnings about p (password in the
+// file, verify-ca, credentials over plaintext, legacy TLS, ...) to the factory's own, so
+// that every connector carries the whole list; where both speak of one path, the
+// factory's (more specific) warning stays.
+func withProfileWarnings(name string, p *schema.Profile, ws []Warning) []Warning {
+	for _, w := range validate.ProfileWarnings(name, p, nil) {
+		if !slices.ContainsFunc(ws, func(x Warning) bool { return x.Path == w.Path }) {
+			ws = append(ws, w)
+		}
+	}
+	return ws
 }
 
 // profilePath is the config path of profile name.

@@ -66,24 +66,42 @@ func (d *hostDialer) dial(ctx context.Context, addr, name string) (net.Conn, *tl
 	if d.c.tls == nil {
 		return raw, nil, nil
 	}
-	tc, err := d.c.tls.Handshake(ctx, raw, name)
+	tc, release, err := d.c.tls.handshakeShared(ctx, raw, name, addr)
 	if err != nil {
 		_ = raw.Close()
 		return nil, nil, d.classifyDial(ctx, err, KindTLSHandshake, name)
 	}
 	cs := tc.ConnectionState()
-	return tc, &cs, nil
+	// gocql reads the server's first answer on it at once: by then a TLS 1.3 session
+	// ticket is cached, and the pool's other connections to addr resume it.
+	return &releaseConn{Conn: tc, release: release}, &cs, nil
 }
 
 // classifyDial makes err an *Error. A connection that ran out of time is timeout whatever
 // the layer reports (a TLS handshake cut by the deadline reads as a TLS failure).
+// The message says which stage stalled: "no TLS handshake within connect_timeout 1s".
 func (d *hostDialer) classifyDial(ctx context.Context, err error, k Kind, name string) error {
-	if ctx.Err() != nil && KindOf(err) != KindTimeout {
-		return &Error{Kind: KindTimeout, Host: name, Err: fmt.Errorf(
-			"no connection within connect_timeout %s: %w", d.c.connectTimeout, err)}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		stage := "no connection"
+		if k == KindTLSHandshake {
+			stage = "no TLS handshake"
+		}
+		return &Error{Kind: KindTimeout, Host: name, Err: &stalled{
+			msg: fmt.Sprintf("%s within connect_timeout %s", stage, d.c.connectTimeout), cause: err}}
 	}
 	return Classify(err, k, name)
 }
+
+// stalled is a stage that ran out of time: its message says which stage, and the
+// underlying error (a context deadline read back through a TLS or network layer, which
+// says nothing more) stays available to errors.Is and errors.As.
+type stalled struct {
+	msg   string
+	cause error
+}
+
+func (e *stalled) Error() string { return e.msg }
+func (e *stalled) Unwrap() error { return e.cause }
 
 // tlsServerName is the name the TLS layer verifies for hostport, "" without TLS.
 func (c *CassandraConnector) tlsServerName(hostport string) string {

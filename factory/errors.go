@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/connfactory/connfactory/schema"
@@ -70,14 +71,17 @@ type Error struct {
 	PeerCertificates []*x509.Certificate
 }
 
-// Error renders "factory: KIND: HOST: underlying".
+// Error renders "HOST: underlying" (just the underlying error without a host). The kind
+// is not repeated: it is e.Kind, errors.Is matches it, and reports print it once, apart.
 func (e *Error) Error() string {
-	msg := "factory: " + string(e.Kind)
-	if e.Host != "" {
-		msg += ": " + e.Host
-	}
+	var msg string
 	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+		msg = e.Err.Error()
+	} else {
+		msg = "factory: " + string(e.Kind)
+	}
+	if e.Host != "" && !strings.HasPrefix(msg, e.Host+": ") {
+		msg = e.Host + ": " + msg
 	}
 	return msg
 }
@@ -144,19 +148,6 @@ func KindOf(err error) Kind {
 	return kindUnknownPrefix
 }
 
-// Warning is something a profile asked for that works but weakens security or will soon
-// break: TLS 1.0, insecure mode, a key file others can read, a cert expiring soon.
-type Warning struct {
-	// Path is the dotted config path the warning is about.
-	Path string `json:"path"`
-	// Message says what and why.
-	Message string `json:"message"`
-}
-
-// String renders "PATH: message".
-func (w Warning) String() string {
-	if w.Path == "" {
-		return w.Message
-	}
-	return w.Path + ": " + w.Message
-}
+// Warning is the product's one warning type (schema.Warning): something a profile asked
+// for that works but weakens security or will soon break.
+type Warning = schema.Warning

@@ -2,6 +2,7 @@ package factory_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -38,6 +39,15 @@ type rlPeers struct {
 	last   *big.Int
 	count  int
 	server atomic.Pointer[tls.Certificate] // nil: base's certificate
+	// full and resumed count the handshakes (tls.ConnectionState.DidResume).
+	full, resumed int
+}
+
+// handshakes returns the full and the resumed handshakes so far.
+func (p *rlPeers) handshakes() (full, resumed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.full, p.resumed
 }
 
 // config wraps base: client certificates required and verified against base.ClientCAs,
@@ -53,8 +63,18 @@ func (p *rlPeers) config(base *tls.Config) *tls.Config {
 		c.MaxVersion = tls.VersionTLS12 // Riak's default; it keeps cqltest on the same footing
 		if sc := p.server.Load(); sc != nil {
 			c.Certificates = []tls.Certificate{*sc}
+			// A server that moves to a new certificate (a restart, in practice) no longer
+			// resumes the sessions of the old one.
+			c.SetSessionTicketKeys([][32]byte{sha256.Sum256(sc.Certificate[0])})
 		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
+			p.mu.Lock()
+			if cs.DidResume {
+				p.resumed++
+			} else {
+				p.full++
+			}
+			p.mu.Unlock()
 			if len(cs.PeerCertificates) > 0 {
 				p.mu.Lock()
 				p.byAddr[addr] = cs.PeerCertificates[0].SerialNumber
@@ -216,6 +236,8 @@ type rlBackend struct {
 	// several goroutines.
 	dial func() (*big.Int, error)
 	cass *factory.CassandraConnector // the Cassandra connector, once connected
+	// check runs the connector's Check: exactly one connection.
+	check func(context.Context) (*factory.Report, error)
 }
 
 // rlCassandra: a cqltest server requiring client certificates; password auth on top.
@@ -226,7 +248,7 @@ func rlCassandra(t *testing.T, set *pki.Set) *rlBackend {
 	var c *factory.CassandraConnector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
 		c = cassConnector(t, cassProfile(srv.Addr(), sec), opts...)
-		b.cass = c
+		b.cass, b.check = c, c.Check
 		return c.ReloadNow, c.TLS
 	}
 	b.dial = func() (*big.Int, error) {
@@ -262,6 +284,7 @@ func rlRiak(t *testing.T, set *pki.Set) *rlBackend {
 		})
 		opts = append([]factory.Option{debugLogger(log)}, opts...)
 		c = newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, sec), opts...)
+		b.check = c.Check
 		return c.ReloadNow, c.TLS
 	}
 	b.dial = func() (*big.Int, error) {

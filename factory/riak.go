@@ -42,6 +42,9 @@ type RiakConnector struct {
 	connectTimeout time.Duration
 	authWait       time.Duration
 	timeout        time.Duration
+	minConns       int           // pool.connections_per_host, 0: riak-go-client's 1
+	maxConns       int           // pool.max_connections_per_host, 0: riak-go-client's 256
+	idleTimeout    time.Duration // pool.idle_timeout, 0: riak-go-client's 10s
 	logger         *slog.Logger
 	now            func() time.Time
 	reload         *reloader // never nil
@@ -96,6 +99,10 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 			c.hosts = append(c.hosts, hp)
 		}
 	}
+
+	var pps []schema.Problem
+	c.minConns, c.maxConns, c.idleTimeout, pps = compilePool(base, p.Pool, schema.Riak)
+	probs = append(probs, pps...)
 
 	if !slices.Contains(schema.MechanismsFor(schema.Riak), c.mechanism) {
 		probs = append(probs, schema.Problem{Path: base + ".auth.mechanism",
@@ -169,7 +176,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	installRiakLogging(o.logger)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
-	c.warnings = append(c.warnings, rws...)
+	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
 	r.start()
 	return c, nil
 }
@@ -231,12 +238,16 @@ func (c *RiakConnector) TLS() *ClientTLS { return c.tls }
 // Hosts are the profile's hosts as host:port, default port applied, duplicates removed.
 func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
 
-// NodeOptions returns fresh riak-go-client options, one per host, for a program that
-// builds its own cluster. ConnectTimeout is connect_timeout and RequestTimeout is
-// timeout. Unless the mechanism is none, AuthOptions carries the username, the password
-// (empty for trust and certificate) and a *tls.Config for that host with ServerName set,
-// whose verification and client certificate read the connector's live material, so a
-// reload reaches the node's next connections.
+// NodeOptions returns copies of the riak-go-client options Dial uses, one per host, for
+// inspection or for a program that builds its own cluster; changing them does not change
+// what Dial does (pass an adjust function to Dial for that). ConnectTimeout is
+// connect_timeout, RequestTimeout is timeout, MinConnections, MaxConnections and
+// IdleTimeout come from the pool section (0: riak-go-client's defaults, 1, 256 and 10s;
+// MaxConnections is raised to MinConnections when only the latter is above 256). Unless
+// the mechanism is none, AuthOptions carries the username, the password (empty for trust
+// and certificate) and a *tls.Config for that host with ServerName set, whose
+// verification and client certificate read the connector's live material, so a reload
+// reaches the node's next connections, and whose session cache is the connector's.
 //
 // Beware: with these options alone, a node riak-go-client cannot reach or authenticate
 // to passes Start without an error, and the cluster's first command then spins forever
@@ -254,6 +265,12 @@ func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
 		RemoteAddress:  host,
 		ConnectTimeout: c.connectTimeout,
 		RequestTimeout: c.timeout,
+		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (compilePool)
+		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (compilePool)
+		IdleTimeout:    c.idleTimeout,
+	}
+	if c.maxConns == 0 && c.minConns > riakDefaultMaxConnections {
+		no.MaxConnections = uint16(c.minConns) //nolint:gosec // at most 1024
 	}
 	if c.mechanism != schema.MechanismNone {
 		no.AuthOptions = &riak.AuthOptions{
@@ -263,6 +280,45 @@ func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
 		}
 	}
 	return no
+}
+
+// riakDefaultMaxConnections is riak-go-client's default MaxConnections.
+const riakDefaultMaxConnections = 256
+
+// adjustNode runs adjust on no and refuses changes to the fields the factory owns.
+func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
+	type owned struct {
+		addr    string
+		connect time.Duration
+		auth    *riak.AuthOptions
+		authVal riak.AuthOptions
+	}
+	snap := func() owned {
+		o := owned{addr: no.RemoteAddress, connect: no.ConnectTimeout, auth: no.AuthOptions}
+		if no.AuthOptions != nil {
+			o.authVal = *no.AuthOptions
+		}
+		return o
+	}
+	err := applyAdjust(no, adjust, snap, func(before, after owned) []ownedField {
+		same := after.auth == before.auth // fields of a replaced AuthOptions are not listed
+		return []ownedField{
+			{"RemoteAddress", after.addr == before.addr},
+			{"ConnectTimeout", after.connect == before.connect},
+			{"AuthOptions", same},
+			{"AuthOptions.User", !same || after.authVal.User == before.authVal.User},
+			{"AuthOptions.Password", !same || after.authVal.Password == before.authVal.Password},
+			{"AuthOptions.TlsConfig", !same || after.authVal.TlsConfig == before.authVal.TlsConfig},
+		}
+	}, "riak.NodeOptions", "the host the preflight checked, TLS and its verification, the credentials and connect_timeout")
+	if err != nil {
+		return err
+	}
+	if no.MaxConnections != 0 && no.MinConnections > no.MaxConnections {
+		return &Error{Kind: KindConfig, Err: fmt.Errorf("adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
+			no.MinConnections, no.MaxConnections)}
+	}
+	return nil
 }
 
 // riakResult is one host's preflight outcome.
@@ -291,11 +347,31 @@ type riakResult struct {
 // or it was stopped). A returned cluster runs one connection-expiry goroutine per node,
 // plus a health-check goroutine while a node is unhealthy; Stop ends them all.
 //
+// Each adjust function runs, in order, on every node's options after the profile is
+// applied, before the preflight and before riak-go-client starts: it may change what the
+// factory does not own (MinConnections, MaxConnections, IdleTimeout, RequestTimeout,
+// TempNetErrorRetries, health checks). The factory owns, for safety, RemoteAddress (the
+// host the preflight checks), AuthOptions and its User, Password and TlsConfig (TLS and
+// its verification, the credentials) and ConnectTimeout (connect_timeout): an adjust that
+// changes one of them makes Dial fail with a config-kind *Error naming the field
+// (errors.Is ErrAdjustOwnedField), before any connection is made.
+//
+// With TLS, the pool's connections resume the preflight's TLS session (the connector's
+// session cache), so a pool of any size costs one full handshake per host.
+//
 // The caller stops the cluster with Stop.
-func (c *RiakConnector) Dial(ctx context.Context) (_ *riak.Cluster, retErr error) {
+func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
 	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
+	}
+	opts := make(map[string]*riak.NodeOptions, len(c.hosts))
+	for _, h := range c.hosts {
+		no := c.nodeOptions(h)
+		if err := adjustNode(no, adjust); err != nil {
+			return nil, err
+		}
+		opts[h] = no
 	}
 	results := make([]riakResult, len(c.hosts))
 	var wg sync.WaitGroup
@@ -320,7 +396,7 @@ func (c *RiakConnector) Dial(ctx context.Context) (_ *riak.Cluster, retErr error
 			failed = append(failed, r)
 			continue
 		}
-		n, err := riak.NewNode(c.nodeOptions(r.host))
+		n, err := riak.NewNode(opts[r.host])
 		if err != nil {
 			failed = append(failed, riakResult{r.host, Classify(err, KindUnreachable, r.host)})
 			continue
@@ -361,7 +437,11 @@ func (c *RiakConnector) Dial(ctx context.Context) (_ *riak.Cluster, retErr error
 		return nil, &Error{Kind: KindUnreachable, Err: errors.New(
 			"riak: the preflight passed but riak-go-client could not open its own connection to any host (see the riak-go-client log lines)")}
 	}
-	if err := c.firstPing(ctx, cluster); err != nil {
+	reqTimeout := c.timeout
+	for _, no := range opts {
+		reqTimeout = max(reqTimeout, no.RequestTimeout)
+	}
+	if err := c.firstPing(ctx, cluster, reqTimeout); err != nil {
 		_ = cluster.Stop()
 		return nil, err
 	}
@@ -375,7 +455,7 @@ func (c *RiakConnector) Dial(ctx context.Context) (_ *riak.Cluster, retErr error
 // cluster ever runs, if it meets only nodes being health-checked, spins forever (after
 // Stop too); every later command gives up after one round. Running the first command
 // here, on a connection known to be open, moves the index for good.
-func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster) error {
+func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTimeout time.Duration) error {
 	done := make(chan riak.Command, 1)
 	ping := &riak.PingCommand{}
 	async := &riak.Async{Command: ping, Done: done}
@@ -384,7 +464,7 @@ func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster) er
 	}
 	// The ping is bounded by riak-go-client's request timeout on each of its attempts;
 	// this timer only guards against the spin described above.
-	limit := time.NewTimer(c.connectTimeout + 3*c.timeout)
+	limit := time.NewTimer(c.connectTimeout + 3*reqTimeout)
 	defer limit.Stop()
 	select {
 	case <-done:

@@ -99,7 +99,10 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		if err := riakRoundTrip(raw, riakpb.StartTLS, nil, riakpb.StartTLS, nil); err != nil {
 			return nil, p.fail(ctx, "RpbStartTls", KindProtocol, err)
 		}
-		tc, err := p.c.tls.Handshake(ctx, raw, p.host)
+		// riak-go-client's pool dials the same host:port with a Config keyed alike
+		// (nodeOptions), so it resumes this handshake's session.
+		tc, release, err := p.c.tls.handshakeShared(ctx, raw, p.host, p.host)
+		defer release() // the answers read below carry a TLS 1.3 session ticket first
 		if err != nil {
 			return nil, p.fail(ctx, "TLS handshake", KindTLSHandshake, err)
 		}

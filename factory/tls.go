@@ -28,6 +28,8 @@ type material struct {
 	bundle *caBundle
 	// expiryWarn is tls.expiry_warning as compiled with this material.
 	expiryWarn time.Duration
+	// verdicts are the chains verified with this material, for resumed handshakes.
+	verdicts verdicts
 }
 
 // ClientTLS is a compiled TLS section. Its material (CA pool, client certificate, CRLs)
@@ -48,6 +50,10 @@ type ClientTLS struct {
 
 	updateMu sync.Mutex // serialises Update, so generations count successful swaps
 	section  settings
+
+	// sessions is the TLS session cache of every connection made with c: the
+	// connector's dialer, the Riak preflight and riak-go-client's pool alike.
+	sessions *sessionCache
 }
 
 // settings are the fixed (non-material) parts of a section, compared on Update.
@@ -68,7 +74,8 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		return nil, nil, nil
 	}
 	o := buildOptions(opts)
-	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, pkcs12: t.PKCS12 != nil}
+	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, sessions: newSessionCache(),
+		pkcs12: t.PKCS12 != nil}
 	var (
 		ps    problemList
 		warns []Warning
@@ -263,9 +270,20 @@ func (c *ClientTLS) ClientCertificate() *x509.Certificate {
 // insecure nothing; then every certificate of the verified chain is checked against the
 // CRLs. VerifyConnection runs on resumed sessions too. Its errors are *Error of kind
 // tls_untrusted, tls_hostname, tls_expired or tls_revoked.
-func (c *ClientTLS) Config(hostport string) *tls.Config {
+//
+// Every Config of c shares c's TLS session cache (tls.Config.ClientSessionCache), keyed by
+// hostport (the address dialled) and the server name, bounded (SessionCacheSize, least
+// recently used dropped) and emptied when Update installs new material. A resumed
+// handshake is verified too: the chain verdict of its certificates under the current
+// material is reused, their validity periods, name and revocation are checked again.
+func (c *ClientTLS) Config(hostport string) *tls.Config { return c.config(hostport, hostport) }
+
+// config is Config for a connection dialled to addr (the session cache key) that verifies
+// hostport's server name.
+func (c *ClientTLS) config(hostport, addr string) *tls.Config {
 	name := c.ServerName(hostport)
 	return &tls.Config{
+		ClientSessionCache: keyedSessions{c: c, key: sessionKey(addr, name), gen: c.Generation()},
 		ServerName:         name,
 		MinVersion:         c.minVersion,
 		MaxVersion:         c.maxVersion,
@@ -293,21 +311,34 @@ func (c *ClientTLS) verify(cs tls.ConnectionState, name, hostport string) error 
 	}
 	m := c.mat.Load()
 	now := c.now()
-	inter := x509.NewCertPool()
-	for _, ic := range cs.PeerCertificates[1:] {
-		inter.AddCert(ic)
-	}
 	leaf := cs.PeerCertificates[0]
-	// The chain is checked before the name, so an untrusted server is reported as
-	// untrusted even when its name is wrong too.
-	chains, err := leaf.Verify(x509.VerifyOptions{
-		Roots:         m.roots,
-		Intermediates: inter,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	})
-	if err != nil {
-		return classifyX509(err, hostport)
+	var chains [][]*x509.Certificate
+	if cached, ok := m.verdicts.get(leaf); ok && cs.DidResume {
+		// The same certificates passed under this material before: only time has moved.
+		var expired *x509.Certificate
+		if chains, expired = currentChains(cached, now); len(chains) == 0 {
+			return classifyX509(x509.CertificateInvalidError{Cert: expired, Reason: x509.Expired,
+				Detail: "current time " + now.UTC().Format(time.RFC3339) + " is outside the validity period " +
+					expired.NotBefore.UTC().Format(time.RFC3339) + " to " + expired.NotAfter.UTC().Format(time.RFC3339)}, hostport)
+		}
+	} else {
+		inter := x509.NewCertPool()
+		for _, ic := range cs.PeerCertificates[1:] {
+			inter.AddCert(ic)
+		}
+		// The chain is checked before the name, so an untrusted server is reported as
+		// untrusted even when its name is wrong too.
+		var err error
+		chains, err = leaf.Verify(x509.VerifyOptions{
+			Roots:         m.roots,
+			Intermediates: inter,
+			CurrentTime:   now,
+			KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		})
+		if err != nil {
+			return classifyX509(err, hostport)
+		}
+		m.verdicts.put(leaf, chains)
 	}
 	if c.mode == schema.TLSVerifyFull {
 		if err := leaf.VerifyHostname(name); err != nil {
@@ -341,12 +372,38 @@ func classifyX509(err error, hostport string) error {
 // With TLS 1.3 the server checks the client certificate after the client has finished
 // its handshake: a refused or missing client certificate then surfaces on the first read,
 // not here. Pass that read error to ClassifyTLSError as well.
+//
+// The handshake resumes a session of the connector's cache when one is there (see Config).
 func (c *ClientTLS) Handshake(ctx context.Context, raw net.Conn, hostport string) (*tls.Conn, error) {
 	if c == nil {
 		_ = raw.Close()
 		return nil, &Error{Kind: KindConfig, Host: hostport, Err: errors.New("TLS is disabled for this profile")}
 	}
-	conn := tls.Client(raw, c.Config(hostport))
+	return c.handshake(ctx, raw, hostport, c.config(hostport, hostport))
+}
+
+// handshakeShared is Handshake for a connection dialled to addr, coordinated with the
+// other connections to the same (addr, server name): while the first one's full handshake
+// is under way, the others wait for its session (or ctx) instead of each making a full
+// handshake. The caller calls release once the connection has read its first answer
+// (TLS 1.3 delivers the session after the handshake), or wraps the connection with
+// releaseConn; release is never nil and safe to call more than once.
+func (c *ClientTLS) handshakeShared(ctx context.Context, raw net.Conn, hostport, addr string) (*tls.Conn, func(), error) {
+	if c == nil {
+		_ = raw.Close()
+		return nil, func() {}, &Error{Kind: KindConfig, Host: hostport, Err: errors.New("TLS is disabled for this profile")}
+	}
+	cfg := c.config(hostport, addr)
+	release := c.sessions.acquire(ctx, cfg.ClientSessionCache.(keyedSessions).key, c.Generation())
+	conn, err := c.handshake(ctx, raw, hostport, cfg)
+	if err != nil || conn.ConnectionState().Version < tls.VersionTLS13 {
+		release() // failed, or TLS 1.2: its session (if any) came with the handshake
+	}
+	return conn, release, err
+}
+
+func (c *ClientTLS) handshake(ctx context.Context, raw net.Conn, hostport string, cfg *tls.Config) (*tls.Conn, error) {
+	conn := tls.Client(raw, cfg)
 	if err := conn.HandshakeContext(ctx); err != nil {
 		_ = raw.Close()
 		if ctxErr := ctx.Err(); ctxErr != nil && !isOurs(err) {
@@ -398,6 +455,8 @@ func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
 	}
 	m.generation = c.mat.Load().generation + 1
 	c.mat.Store(m)
+	// A rotated CA or client certificate must never resume a session of the old material.
+	c.sessions.reset(m.generation)
 	return append(warns, mw...), nil
 }
 

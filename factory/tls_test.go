@@ -24,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/opensslbin"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -204,20 +205,8 @@ func startGoTLSServer(t testing.TB, s serverSpec) (string, <-chan *x509.Certific
 	return ln.Addr().String(), certs
 }
 
-func opensslBin(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		p = "/usr/bin/openssl"
-		if _, serr := os.Stat(p); serr != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("openssl not found (required in CI): %v", err)
-			}
-			t.Skip("openssl not installed")
-		}
-	}
-	return p
-}
+// opensslBin finds openssl by the rule testserver/pki's tests use too.
+func opensslBin(t *testing.T) string { t.Helper(); return opensslbin.Path(t) }
 
 var opensslVersionNames = map[uint16]string{
 	tls.VersionTLS10: "TLSv1", tls.VersionTLS11: "TLSv1.1", tls.VersionTLS12: "TLSv1.2", tls.VersionTLS13: "TLSv1.3",

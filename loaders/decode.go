@@ -3,6 +3,7 @@ package loaders
 import (
 	"errors"
 	"fmt"
+	isuggest "github.com/connfactory/connfactory/internal/suggest"
 	"reflect"
 	"strconv"
 	"strings"
@@ -359,45 +360,7 @@ func koanfFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // suggest returns `; did you mean "x"?` for the closest known name within edit distance 2.
-func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(s), k); d < bestD || d == bestD && k < best {
-			best, bestD = k, d
-		}
-	}
-	if best == "" || bestD > 2 {
-		return ""
-	}
-	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// editDistance is the optimal string alignment distance: Levenshtein plus adjacent
-// transpositions, the commonest typo ("mni_version").
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
+func suggest(s string, known []string) string { return isuggest.DidYouMean(s, known) }
 
 // problem builds a Problem; Source is the origin of the offending value.
 func problem(path, source, format string, args ...any) schema.Problem {

@@ -144,7 +144,10 @@ func TestExampleEnvOnlyProfile(t *testing.T) {
 	require.Equal(t, "app-example-password", p.Auth.Password.Secret().Reveal())
 	require.Equal(t, []string{schema.DefaultPasswordAuthenticator}, p.Auth.AllowedAuthenticators)
 	require.Equal(t, schema.TLSVersion("1.2"), p.TLS.MinVersion)
+	require.Len(t, p.TLS.CA, 2, "the indexed form gives a list: root and intermediate")
 	require.NotEmpty(t, p.TLS.CA[0].Data)
+	require.NotEmpty(t, p.TLS.CA[1].Data)
+	require.Len(t, p.TLS.CRL, 1)
 	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins["profiles.env_cass.hosts"])
 }
 

@@ -1,11 +1,8 @@
 package loaders
 
 import (
-	"bytes"
 	"encoding/base64"
-	stdjson "encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -15,14 +12,8 @@ import (
 	"time"
 
 	"github.com/knadh/koanf/maps"
-	"github.com/knadh/koanf/parsers/json"
-	"github.com/knadh/koanf/parsers/toml/v2"
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/rawbytes"
 	"github.com/knadh/koanf/v2"
-	gotoml "github.com/pelletier/go-toml/v2"
 
 	"github.com/connfactory/connfactory/schema"
 )
@@ -50,15 +41,17 @@ func (l *loader) readFile(name string) map[string]any {
 		l.add("", "", "%s: %s", name, err)
 		return nil
 	}
-	var parser koanf.Parser
-	format := ""
+	var (
+		parse  func([]byte) (map[string]any, []nullValue, error)
+		format string
+	)
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".toml":
-		parser, format = toml.Parser(), "TOML"
+		parse, format = parseTOML, "TOML"
 	case ".yaml", ".yml":
-		parser, format = yaml.Parser(), "YAML"
+		parse, format = parseYAML, "YAML"
 	case ".json":
-		parser, format = json.Parser(), "JSON"
+		parse, format = parseJSON, "JSON"
 	default:
 		l.add("", "", "%s: unknown configuration format %q (use .toml, .yaml, .yml or .json)", name, filepath.Ext(name))
 		return nil
@@ -73,12 +66,19 @@ func (l *loader) readFile(name string) map[string]any {
 		l.add("", "", "%s: cannot read configuration file: %s", name, osReason(err))
 		return nil
 	}
-	k := koanf.New(".")
-	if err := k.Load(rawbytes.Provider(b), parser); err != nil {
-		l.add("", "", "%s: malformed %s: %s", name, format, parseErrorMessage(err, b))
+	err = checkUTF8(b)
+	var (
+		m     map[string]any
+		nulls []nullValue
+	)
+	if err == nil {
+		m, nulls, err = parse(b)
+	}
+	if err != nil {
+		l.add("", "", "%s: malformed %s: %s", name, format, err)
 		return nil
 	}
-	m := k.Raw()
+	l.nullProblems(nulls, name)
 	dir := filepath.Dir(name)
 	if l.opts.FS != nil {
 		dir = path.Dir(filepath.ToSlash(name))
@@ -87,38 +87,6 @@ func (l *loader) readFile(name string) map[string]any {
 		rewritePaths(m[top], dir, l.opts.FS != nil)
 	}
 	return m
-}
-
-// parseErrorMessage makes a parser error say where (line, column) the problem is.
-func parseErrorMessage(err error, b []byte) string {
-	var tde *gotoml.DecodeError
-	if errors.As(err, &tde) {
-		row, col := tde.Position()
-		return fmt.Sprintf("line %d, column %d: %s", row, col, strings.TrimPrefix(tde.Error(), "toml: "))
-	}
-	var se *stdjson.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("line %d: %s", lineOf(b, se.Offset), se.Error())
-	}
-	var ute *stdjson.UnmarshalTypeError
-	if errors.As(err, &ute) {
-		return fmt.Sprintf("line %d: the document must be an object, not %s", lineOf(b, ute.Offset), ute.Value)
-	}
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	msg = strings.ReplaceAll(strings.ReplaceAll(msg, ":\n  ", ": "), "\n  ", "; ")
-	if !strings.Contains(msg, "line ") {
-		// YAML errors without a position (rare): still say it.
-		return msg + " (line unknown)"
-	}
-	return msg
-}
-
-func lineOf(b []byte, off int64) int {
-	if off > int64(len(b)) {
-		off = int64(len(b))
-	}
-	return bytes.Count(b[:off], []byte("\n")) + 1
 }
 
 // osReason is the operating system's reason without the path (the caller names it).
@@ -168,57 +136,9 @@ func (l *loader) valuesLayer() map[string]any {
 		l.add("", OriginOverride, "cannot load override values: %v", err)
 		return nil
 	}
-	return k.Raw()
-}
-
-// envLayer reads the prefixed environment: prefix stripped, lowercased, "__" nests.
-func (l *loader) envLayer() (map[string]any, map[string]string) {
-	prefix := l.opts.EnvPrefix
-	if prefix == "" {
-		prefix = DefaultEnvPrefix
-	}
-	environ := l.opts.Environ
-	if environ == nil {
-		environ = os.Environ()
-	}
-	names := map[string]string{} // koanf key -> variable name
-	k := koanf.New(".")
-	err := k.Load(env.Provider(".", env.Opt{
-		Prefix:      prefix,
-		EnvironFunc: func() []string { return environ },
-		TransformFunc: func(name, value string) (string, any) {
-			rest := strings.TrimPrefix(name, prefix)
-			if !strings.Contains(rest, "__") {
-				// CONNFACTORY_CONFIG and friends: not configuration keys (every key is at
-				// least two levels deep).
-				return "", nil
-			}
-			segs := strings.Split(strings.ToLower(rest), "__")
-			for _, s := range segs {
-				if s == "" || strings.Contains(s, ".") {
-					l.add("", "env "+name, "environment variable %s: malformed name (segments are separated by exactly two underscores)", name)
-					return "", nil
-				}
-			}
-			key := strings.Join(segs, ".")
-			names[key] = name
-			return key, value
-		},
-	}), nil)
-	if err != nil {
-		l.add("", "env", "cannot read the environment: %v", err)
-		return nil, nil
-	}
 	m := k.Raw()
-	o := map[string]string{}
-	for key := range flatLeaves(m, "") {
-		if n, ok := names[key]; ok {
-			o[key] = "env " + n
-		} else {
-			o[key] = "env " + prefix + strings.ToUpper(strings.ReplaceAll(key, ".", "__"))
-		}
-	}
-	return m, o
+	l.nullProblems(dropNulls(m, nil), OriginOverride)
+	return m
 }
 
 // constOrigin gives every leaf of m the same origin.

@@ -22,8 +22,15 @@
 // Environment variables: the prefix (CONNFACTORY_) is stripped, the rest lowercased and
 // split at "__"; variables without "__" (CONNFACTORY_CONFIG) are not configuration keys.
 // Values are strings converted by the schema's types; lists are comma-separated
-// (tls.ciphers also colon-separated). Lists of tables (auth.per_host) cannot be given
-// from the environment.
+// (tls.ciphers also colon-separated). A list may also be given by index, from 0 without
+// gaps: ..._TLS__CA__0__FILE, ..._TLS__CA__1__FILE, ..._AUTH__PER_HOST__0__HOST. Two
+// variables for one key, or for a key and a key under it, are a problem naming both.
+//
+// Files are parsed by this package's own layer (TOML through BurntSushi/toml, YAML
+// through yaml.v3's node tree, JSON token by token) so that every format refuses
+// duplicate keys, explicit nulls, invalid UTF-8 and input beyond the structural limits
+// (nesting depth 32, 32 segments per key, 1,000,000 keys per table), each at a line and
+// column, and no parser message repeats a value from the file.
 package loaders
 
 import (

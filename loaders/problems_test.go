@@ -44,7 +44,7 @@ func TestMalformedFilesSayLine(t *testing.T) {
 		{"bad2.yml", "profiles:\n  p: [unclosed\n", "malformed YAML: line "},
 		{"bad.json", "{\n  \"profiles\": {\n    \"p\": {,}\n  }\n}\n", "malformed JSON: line 3"},
 		{"list.json", "[1, 2]", "malformed JSON: line 1"},
-		{"scalar.yaml", "just a string\n", "malformed YAML: unmarshal errors: line 1"},
+		{"scalar.yaml", "just a string\n", "malformed YAML: line 1, column 1: the document must be a mapping"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

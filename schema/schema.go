@@ -72,6 +72,32 @@ type Profile struct {
 	// TLS says how the connection is encrypted and verified. Absent: plaintext. Present: mode
 	// verify-full unless it says otherwise.
 	TLS *TLS `koanf:"tls" json:"tls,omitempty" yaml:"tls,omitempty" toml:"tls,omitempty"`
+	// Pool sizes the driver's connection pool. Absent: the driver's defaults (gocql: 2
+	// connections per host; riak-go-client: 1, growing to 256).
+	Pool *Pool `koanf:"pool" json:"pool,omitempty" yaml:"pool,omitempty" toml:"pool,omitempty"`
+}
+
+// Pool bounds: every count is 1 to MaxPoolConnections.
+const (
+	// MaxPoolConnections is the largest connections_per_host and max_connections_per_host.
+	MaxPoolConnections = 1024
+)
+
+// Pool sizes the connection pool a connector's Dial opens. Check always opens exactly one
+// connection, whatever the pool says. With TLS, only the first connection to each server
+// makes a full handshake: the others resume its session.
+type Pool struct {
+	// ConnectionsPerHost is how many connections are opened to each host: gocql's NumConns
+	// (Cassandra, default 2) or the node's MinConnections (Riak, default 1). 1 to 1024.
+	ConnectionsPerHost int `koanf:"connections_per_host" json:"connections_per_host,omitempty" yaml:"connections_per_host,omitempty" toml:"connections_per_host,omitempty" jsonschema:"minimum=1,maximum=1024"`
+	// MaxConnectionsPerHost is how far a Riak node's pool may grow under load (the node's
+	// MaxConnections, default 256, and at least connections_per_host). 1 to 1024. Riak
+	// only: gocql's pool has a fixed size, so a Cassandra profile setting it is refused.
+	MaxConnectionsPerHost int `koanf:"max_connections_per_host" json:"max_connections_per_host,omitempty" yaml:"max_connections_per_host,omitempty" toml:"max_connections_per_host,omitempty" jsonschema:"minimum=1,maximum=1024"`
+	// IdleTimeout is how long a Riak connection above connections_per_host may stay idle
+	// before it is closed, as a Go duration (the node's IdleTimeout, default 10s). Riak
+	// only: a Cassandra profile setting it is refused.
+	IdleTimeout Duration `koanf:"idle_timeout" json:"idle_timeout,omitzero" yaml:"idle_timeout,omitempty" toml:"idle_timeout,omitempty"`
 }
 
 // Auth describes client authentication.

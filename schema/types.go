@@ -384,6 +384,23 @@ func (p Problem) String() string {
 	return b.String()
 }
 
+// Warning is something a profile asks for that is valid but weakens security or will soon
+// break (verification narrowed, legacy TLS, credentials over plaintext, a password written
+// in the file, a certificate about to expire). It is the one warning type of the product:
+// validate computes some, the factory others, and a Registry, `validate` and `check` show
+// them all.
+type Warning struct {
+	// Path is the dotted config path the warning is about.
+	Path string `json:"path"`
+	// Message says what and why.
+	Message string `json:"message"`
+	// Source is where the value came from, when known.
+	Source string `json:"source,omitempty"`
+}
+
+// String renders w as `PATH: message (from SOURCE)`.
+func (w Warning) String() string { return Problem(w).String() }
+
 // Problems is every problem found in a configuration. As an error it lists them one per
 // line, sorted by path, and matches ErrInvalid.
 type Problems []Problem

@@ -58,6 +58,7 @@ func profileRules(sl validator.StructLevel) {
 		}
 	}
 
+	poolRules(r, p)
 	authRules(r, p, known)
 	if p.Backend == schema.Riak && p.TLS.Enabled() && p.Auth.EffectiveMechanism() == schema.MechanismNone {
 		r.at("auth.mechanism", "riak cannot use TLS without authentication (its client starts TLS only "+
@@ -73,10 +74,10 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	mech := a.EffectiveMechanism()
 	switch {
 	case backendKnown && !slices.Contains(schema.MechanismsFor(p.Backend), mech):
-		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s",
-			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)))
+		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s%s",
+			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)), didYouMean(string(mech), schema.MechanismsFor(p.Backend)))
 	case !backendKnown && !slices.Contains(allMechanisms(), mech):
-		r.at("auth.mechanism", "mechanism %q is not known: accepted %s", string(mech), join(allMechanisms()))
+		r.at("auth.mechanism", "mechanism %q is not known: accepted %s%s", string(mech), join(allMechanisms()), didYouMean(string(mech), allMechanisms()))
 	}
 	if p.Backend == schema.Riak && mech != schema.MechanismNone && !p.TLS.Enabled() {
 		r.at("auth.mechanism", "riak refuses authentication without TLS: mechanism %s needs a tls section "+
@@ -240,4 +241,41 @@ func versionOr(v schema.TLSVersion, def schema.TLSVersion) (schema.TLSVersion, b
 	}
 	_, ok := schema.TLSVersions[v]
 	return v, ok
+}
+
+// riakOnly is in the message of a Riak-only key set on a Cassandra profile.
+const riakOnly = "applies to riak only"
+
+// poolRules checks the pool section: counts 1 to schema.MaxPoolConnections (0 is "not
+// set": an explicit 0 is caught by Profile through the origins), Riak-only keys, and a
+// maximum not below the count.
+func poolRules(r reporter, p schema.Profile) {
+	pl := p.Pool
+	if pl == nil {
+		return
+	}
+	count := func(key string, n int) {
+		if n < 0 || n > schema.MaxPoolConnections {
+			r.at("pool."+key, "%s must be 1 to %d (is %d)", key, schema.MaxPoolConnections, n)
+		}
+	}
+	count("connections_per_host", pl.ConnectionsPerHost)
+	count("max_connections_per_host", pl.MaxConnectionsPerHost)
+	if pl.IdleTimeout < 0 {
+		r.at("pool.idle_timeout", "idle_timeout must not be negative")
+	}
+	if p.Backend == schema.Cassandra {
+		if pl.MaxConnectionsPerHost != 0 {
+			r.at("pool.max_connections_per_host", "max_connections_per_host %s: gocql keeps a fixed pool of "+
+				"connections_per_host connections to each Cassandra host (backend is cassandra)", riakOnly)
+		}
+		if pl.IdleTimeout != 0 {
+			r.at("pool.idle_timeout", "idle_timeout %s: gocql keeps its connections open (backend is cassandra)", riakOnly)
+		}
+		return
+	}
+	if pl.MaxConnectionsPerHost > 0 && pl.ConnectionsPerHost > pl.MaxConnectionsPerHost {
+		r.at("pool.max_connections_per_host", "max_connections_per_host %d is below connections_per_host %d",
+			pl.MaxConnectionsPerHost, pl.ConnectionsPerHost)
+	}
 }

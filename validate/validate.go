@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
+	"github.com/connfactory/connfactory/internal/suggest"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -154,7 +155,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	if errors.As(err, &verrs) {
 		for _, fe := range verrs {
 			path := prefix + relativePath(fe.Namespace())
-			if fe.Tag() == msgTag && strings.Contains(fe.Param(), cassandraOnly) &&
+			if fe.Tag() == msgTag && (strings.Contains(fe.Param(), cassandraOnly) || strings.Contains(fe.Param(), riakOnly)) &&
 				strings.HasSuffix(origins.Of(path), viaDefaults) {
 				// [defaults] is shared by both backends: a Cassandra-only key set there
 				// simply does not apply to a Riak profile (the Riak connector ignores it).
@@ -165,10 +166,19 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	} else if err != nil {
 		add(prefix, "validate: "+err.Error())
 	}
+	// A count of 0 reads as "not set" in Go; written in a file or the environment it is a
+	// mistake.
+	for _, key := range []string{"connections_per_host", "max_connections_per_host"} {
+		path := prefix + ".pool." + key
+		if _, written := origins[path]; written && p.Pool != nil && poolCount(p.Pool, key) == 0 {
+			add(path, fmt.Sprintf("%s must be 1 to %d (is 0)", key, schema.MaxPoolConnections))
+		}
+	}
 	return ps.Sorted()
 }
 
-// cassandraOnly is in the message of a Cassandra-only key set on a Riak profile;
+// cassandraOnly is in the message of a Cassandra-only key set on a Riak profile (riakOnly
+// the other way round);
 // viaDefaults ends the origin loaders give a value inherited from [defaults].
 const (
 	cassandraOnly = "applies to cassandra only"
@@ -209,19 +219,29 @@ func message(fe validator.FieldError) string {
 	case "gte":
 		return field + " must not be negative"
 	case "backend":
-		return fmt.Sprintf("backend %q is not known: accepted %s", val, join(schema.Backends))
+		return fmt.Sprintf("backend %q is not known: accepted %s%s", val, join(schema.Backends), didYouMean(val, schema.Backends))
 	case "hostport":
 		return hostProblem(val)
 	case "tlsmode":
-		return fmt.Sprintf("tls mode %q is not known: accepted %s", val, join(schema.TLSModes))
+		return fmt.Sprintf("tls mode %q is not known: accepted %s%s", val, join(schema.TLSModes), didYouMean(val, schema.TLSModes))
 	case "tlsversion":
 		return fmt.Sprintf("TLS version %q is not known: accepted %s", val, join(schema.TLSVersionNames))
 	case "crlstale":
-		return fmt.Sprintf("crl_stale %q is not known: accepted %s", val, join(CRLStales))
+		return fmt.Sprintf("crl_stale %q is not known: accepted %s%s", val, join(CRLStales), didYouMean(val, CRLStales))
 	case "consistency":
-		return fmt.Sprintf("consistency %q is not known: accepted %s", val, join(Consistencies))
+		return fmt.Sprintf("consistency %q is not known: accepted %s%s", val, join(Consistencies), didYouMean(val, Consistencies))
 	}
 	return fmt.Sprintf("%s fails the %q rule", field, fe.Tag())
+}
+
+// didYouMean returns `; did you mean "x"?` for the accepted value val was probably meant
+// to be ("Password" for "password"), or "".
+func didYouMean[T ~string](val string, accepted []T) string {
+	names := make([]string, len(accepted))
+	for i, v := range accepted {
+		names[i] = string(v)
+	}
+	return suggest.DidYouMean(val, names)
 }
 
 // join lists accepted values for a message: "a, b, c".
@@ -240,4 +260,11 @@ func sortedNames(m map[string]*schema.Profile) []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+func poolCount(p *schema.Pool, key string) int {
+	if key == "connections_per_host" {
+		return p.ConnectionsPerHost
+	}
+	return p.MaxConnectionsPerHost
 }

@@ -511,7 +511,53 @@ func TestWarnings(t *testing.T) {
 	require.Empty(t, validate.Warnings(nil))
 	require.Empty(t, validate.ProfileWarnings("x", nil, nil))
 	ws = validate.ProfileWarnings("x", &schema.Profile{Backend: schema.Cassandra, Hosts: []string{"h"}}, nil)
-	require.Equal(t, schema.Problems{{Path: "profiles.x.tls", Message: "the connection is not encrypted"}}, ws)
+	require.Equal(t, []schema.Warning{{Path: "profiles.x.tls", Message: "the connection is not encrypted"}}, ws)
+}
+
+// TestWarningVariableLookalike: a literal password that looks like a shell variable is
+// not expanded; the warning suggests the env source instead (and no generic warning).
+func TestWarningVariableLookalike(t *testing.T) {
+	for _, lit := range []string{"$CASS_PW", "${CASS_PW}"} {
+		p := cass()
+		p.Auth = &schema.Auth{Mechanism: schema.MechanismPassword, Username: "u",
+			Password: &schema.SecretSource{Value: schema.Secret(lit)},
+			PerHost:  []schema.HostCredentials{{Host: "h", Username: "v", Password: &schema.SecretSource{Value: schema.Secret(lit)}}}}
+		ws := validate.ProfileWarnings("p", p, nil)
+		var got []string
+		for _, w := range ws {
+			got = append(got, w.String())
+		}
+		require.Contains(t, got, `profiles.p.auth.password: the password is a literal that looks like a variable: variables are not expanded in a password; did you mean { env = "CASS_PW" }?`, lit)
+		require.Contains(t, got, `profiles.p.auth.per_host[0].password: the password is a literal that looks like a variable: variables are not expanded in a password; did you mean { env = "CASS_PW" }?`, lit)
+		require.NotContains(t, strings.Join(got, "\n"), "written in the configuration")
+	}
+	p := cass()
+	p.Auth = &schema.Auth{Mechanism: schema.MechanismPassword, Username: "u", Password: &schema.SecretSource{Value: "$5ecret"}}
+	for _, w := range validate.ProfileWarnings("p", p, nil) {
+		require.NotContains(t, w.Message, "did you mean", "not a variable name")
+	}
+}
+
+// TestEnumDidYouMean: a wrong-case or mistyped enum value gets a suggestion.
+func TestEnumDidYouMean(t *testing.T) {
+	p := cass()
+	p.Auth = &schema.Auth{Mechanism: "Password", Username: "u", Password: &schema.SecretSource{Env: "X"}}
+	p.TLS = &schema.TLS{Mode: "Verify-Full", CRLStale: "Warn"}
+	p.Consistency = "LOCAL_QUORUM"
+	p.Backend = "cassandra"
+	got := map[string]string{}
+	for _, pr := range validate.Profile("p", p, nil) {
+		got[pr.Path] = pr.Message
+	}
+	require.Equal(t, `mechanism "Password" is not accepted for cassandra: accepted none, password, sasl_plain; did you mean "password"?`, got["profiles.p.auth.mechanism"])
+	require.Equal(t, `tls mode "Verify-Full" is not known: accepted disable, insecure, verify-ca, verify-full; did you mean "verify-full"?`, got["profiles.p.tls.mode"])
+	require.Equal(t, `crl_stale "Warn" is not known: accepted fail, warn; did you mean "warn"?`, got["profiles.p.tls.crl_stale"])
+	require.Contains(t, got["profiles.p.consistency"], `did you mean "local_quorum"?`)
+	p = cass()
+	p.Backend = "Riak"
+	require.Contains(t, validate.Profile("p", p, nil).Error(), `did you mean "riak"?`)
+	p.Backend = "mongodb"
+	require.NotContains(t, validate.Profile("p", p, nil).Error(), "did you mean")
 }
 
 func TestMechanismWithUnknownBackend(t *testing.T) {

@@ -2,27 +2,29 @@ package validate
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/connfactory/connfactory/schema"
 )
 
 // Warnings returns what is valid but weak in every profile of cfg: verification turned
 // off or narrowed, legacy TLS or insecure ciphers allowed, credentials over plaintext,
-// secrets written into the file. They are Problems by shape, but not errors: a
-// configuration with warnings still loads.
-func Warnings(cfg *schema.Config) schema.Problems {
+// secrets written into the file. A configuration with warnings still loads; the factory
+// adds these to each connector's warnings, so a Registry, `validate` and `check` show them.
+func Warnings(cfg *schema.Config) []schema.Warning {
 	if cfg == nil {
 		return nil
 	}
-	var ws schema.Problems
+	var ws []schema.Warning
 	for _, name := range sortedNames(cfg.Profiles) {
 		ws = append(ws, ProfileWarnings(name, cfg.Profiles[name], cfg.Origins)...)
 	}
-	return ws.Sorted()
+	return ws
 }
 
 // ProfileWarnings returns what is valid but weak in one profile; see Warnings.
-func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) schema.Problems {
+// origins may be nil (a profile built in Go); the warnings are sorted by path.
+func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) []schema.Warning {
 	if p == nil {
 		return nil
 	}
@@ -59,18 +61,34 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) sch
 		}
 	}
 	if a := p.Auth; a != nil {
-		if a.Password != nil && a.Password.Value != "" {
-			add("auth.password", "the password is written in the configuration: prefer {env = \"VAR\"} or {file = \"path\"}")
-		}
+		literalPassword(add, "auth.password", a.Password)
 		for i, h := range a.PerHost {
-			if h.Password != nil && h.Password.Value != "" {
-				add(fmt.Sprintf("auth.per_host[%d].password", i),
-					"the password is written in the configuration: prefer {env = \"VAR\"} or {file = \"path\"}")
-			}
+			literalPassword(add, fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
 		}
 		if mech == schema.MechanismNone && (a.Username != "" || a.Password != nil) {
 			add("auth.mechanism", "mechanism is none, so the username and password given are not used")
 		}
 	}
-	return ws.Sorted()
+	out := make([]schema.Warning, 0, len(ws))
+	for _, w := range ws.Sorted() {
+		out = append(out, schema.Warning(w))
+	}
+	return out
+}
+
+// varRef is a literal that looks like a shell variable: "$CASS_PW" or "${CASS_PW}".
+var varRef = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
+
+// literalPassword warns about a password written in the file; one that looks like a
+// variable reference is not expanded, so it is most likely a mistake for {env = ..}.
+func literalPassword(add func(path, format string, args ...any), path string, s *schema.SecretSource) {
+	if s == nil || s.Value == "" {
+		return
+	}
+	if m := varRef.FindStringSubmatch(s.Value.Reveal()); m != nil {
+		add(path, "the password is a literal that looks like a variable: variables are not expanded "+
+			"in a password; did you mean { env = %q }?", m[1]+m[2])
+		return
+	}
+	add(path, "the password is written in the configuration: prefer {env = \"VAR\"} or {file = \"path\"}")
 }

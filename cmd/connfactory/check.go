@@ -82,10 +82,13 @@ usage error.`,
 			}
 			defer reg.Close()
 			names := reg.Profiles()
+			if all && len(names) == 0 {
+				return usageError{fmt.Errorf("check --all: no profiles were loaded (%s)", howToLoad)}
+			}
 			if !all {
 				for _, name := range args {
 					if _, ok := reg.Profile(name); !ok {
-						return usageError{fmt.Errorf("no profile %q (profiles: %s)", name, strings.Join(reg.Profiles(), ", "))}
+						return noProfile(name, reg.Profiles())
 					}
 				}
 				names = slices.Compact(slices.Sorted(slices.Values(args)))

@@ -158,7 +158,8 @@ connect_timeout = "60s"
 		q(sandbox.RiakPassword), q(sb.Files[pki.FileOtherCA]), q(sandbox.CassandraPassword), q(closed),
 		q(stallCQL.Addr()), q(stallRiak.Addr()))})
 
-	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	require.ElementsMatch(t, sandbox.ProfileNames(), passing)
 

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,9 +9,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/connfactory/connfactory/testserver/pki"
+	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func TestUsage(t *testing.T) {
@@ -91,7 +92,7 @@ func TestDemo(t *testing.T) {
 
 func TestSandbox(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
+	dir := filepath.Join(t.TempDir(), "sand box") // created by the sandbox; a space to quote
 	cmd := exec.Command(bin, "sandbox", "--dir", dir)
 	cmd.Env = cleanEnv()
 	var stderr strings.Builder
@@ -107,29 +108,9 @@ func TestSandbox(t *testing.T) {
 		}
 	}()
 
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var out []string
-	deadline := time.After(30 * time.Second) // a bound for a hung binary, not a synchronisation
-wait:
-	for {
-		select {
-		case line, ok := <-lines:
-			require.True(t, ok, "sandbox exited early:\n%s\nstderr:\n%s", strings.Join(out, "\n"), stderr.String())
-			out = append(out, line)
-			if strings.HasPrefix(line, "Running until interrupted") {
-				break wait
-			}
-		case <-deadline:
-			t.Fatalf("sandbox not ready:\n%s", strings.Join(out, "\n"))
-		}
-	}
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
 	profiles := filepath.Join(dir, "profiles.toml")
 	require.FileExists(t, profiles)
 	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
@@ -142,6 +123,34 @@ wait:
 	require.Equal(t, 0, res.code, "%s", res)
 	require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
 	require.Regexp(t, `(?m)^sandbox_riak_password \(riak\): OK`, res.stdout)
+
+	// The passphrase of the encrypted key and PKCS#12 files is not printed: its file is.
+	require.NotContains(t, banner, pki.DefaultPassphrase)
+	passFile := filepath.Join(dir, "secrets", sandbox.PassphraseFileName)
+	require.Contains(t, banner, "passphrase  "+passFile)
+	b, err := os.ReadFile(passFile)
+	require.NoError(t, err)
+	require.Equal(t, pki.DefaultPassphrase+"\n", string(b))
+
+	// Every "Try:" line runs as printed, in a shell, from another directory.
+	var tries []string
+	for i, line := range out {
+		if line == "Try:" {
+			for _, l := range out[i+1:] {
+				if !strings.HasPrefix(l, "  ") {
+					break
+				}
+				tries = append(tries, strings.TrimSpace(l))
+			}
+		}
+	}
+	require.Len(t, tries, 2, "%s", banner)
+	for _, line := range tries {
+		sh := exec.Command("/bin/sh", "-c", line)
+		sh.Dir, sh.Env = t.TempDir(), cleanEnv()
+		got, err := sh.CombinedOutput()
+		require.NoError(t, err, "%s:\n%s", line, got)
+	}
 
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	for line := range lines { // drain to EOF before Wait, as exec requires

@@ -1,9 +1,11 @@
 package main_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/connfactory/connfactory/internal/leakcheck"
 )
 
 // bin is the connfactory binary built once for every test: the tests drive the real
@@ -47,7 +51,7 @@ func testMain(m *testing.M) int {
 	// The servers the tests start in-process (sandbox, cqltest, riaktest) must be gone
 	// after their Close, and no exec plumbing may linger.
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
+		if err := goleak.Find(leakcheck.GocqlHeartbeat); err != nil {
 			fmt.Fprintln(os.Stderr, "cmd/connfactory test: goroutines left behind:", err)
 			return 1
 		}
@@ -135,4 +139,38 @@ func exampleFiles(t *testing.T) []string {
 	}
 	require.Len(t, files, 4, "examples/configs changed: update the CLI tests")
 	return files
+}
+
+// scanLines sends r's lines to the returned channel, closed at EOF.
+func scanLines(r io.Reader) <-chan string {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	return lines
+}
+
+// readUntil collects lines up to and including the first for which last is true. A
+// process that exits first, or stays silent for 30 s (a bound for a hung binary, not a
+// synchronisation), fails the test; info is printed with the failure.
+func readUntil(t *testing.T, lines <-chan string, last func(string) bool, info func() string) []string {
+	t.Helper()
+	var out []string
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "exited early:\n%s\n%s", strings.Join(out, "\n"), info())
+			out = append(out, line)
+			if last(line) {
+				return out
+			}
+		case <-deadline:
+			t.Fatalf("not ready:\n%s\n%s", strings.Join(out, "\n"), info())
+		}
+	}
 }

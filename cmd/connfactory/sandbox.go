@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,12 +42,14 @@ configuration at them to try it without a cluster. Runs until interrupted (Ctrl-
 			defer sb.Close()
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "connfactory sandbox\n")
-			fmt.Fprintf(out, "  cassandra  %s  (TLS, PasswordAuthenticator; client certificates verified if sent)\n", sb.Cassandra.Addr())
-			fmt.Fprintf(out, "  riak       %s  (security on: STARTTLS, then trust / password / pam / certificate users)\n", sb.Riak.Addr())
-			fmt.Fprintf(out, "  PKI        %s\n", filepath.Join(abs, "certs"))
-			fmt.Fprintf(out, "  profiles   %s\n\n", sb.ProfilesFile)
-			fmt.Fprintf(out, "Try:\n  connfactory check -c %s %s\n", sb.ProfilesFile, "sandbox_cassandra sandbox_riak_password")
-			fmt.Fprintf(out, "  connfactory show -c %s sandbox_cassandra --origins\n", sb.ProfilesFile)
+			fmt.Fprintf(out, "  cassandra   %s  (TLS, PasswordAuthenticator; client certificates verified if sent)\n", sb.Cassandra.Addr())
+			fmt.Fprintf(out, "  riak        %s  (security on: STARTTLS, then trust / password / pam / certificate users)\n", sb.Riak.Addr())
+			fmt.Fprintf(out, "  PKI         %s  (crl.pem is the intermediate's: use it with ca-bundle.pem)\n", filepath.Join(abs, "certs"))
+			fmt.Fprintf(out, "  passphrase  %s  (of client-enc.key, client-legacy.key and client.p12)\n", sb.PassphraseFile)
+			fmt.Fprintf(out, "  profiles    %s\n\n", sb.ProfilesFile)
+			self := selfCommand()
+			fmt.Fprintf(out, "Try:\n  %s check -c %s sandbox_cassandra sandbox_riak_password\n", self, shellQuote(sb.ProfilesFile))
+			fmt.Fprintf(out, "  %s show -c %s sandbox_cassandra --origins\n", self, shellQuote(sb.ProfilesFile))
 			fmt.Fprintf(out, "Running until interrupted (Ctrl-C).\n")
 			<-cmd.Context().Done()
 			fmt.Fprintln(out, "stopping")
@@ -54,4 +58,34 @@ configuration at them to try it without a cluster. Runs until interrupted (Ctrl-
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the PKI and profiles file (default: a new temporary directory)")
 	return cmd
+}
+
+// selfCommand is how the user can run this binary again, for "Try:" lines that must run
+// as printed: "connfactory" when that name on $PATH is this binary, else its absolute
+// path; a binary of `go run` (deleted when it exits) is named by `go run` from the module.
+func selfCommand() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "connfactory"
+	}
+	if resolved, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = resolved
+	}
+	if onPath, err := exec.LookPath("connfactory"); err == nil {
+		if p, err := filepath.EvalSymlinks(onPath); err == nil && p == exe {
+			return "connfactory"
+		}
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run github.com/connfactory/connfactory/cmd/connfactory"
+	}
+	return shellQuote(exe)
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:,=@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -40,13 +41,16 @@ where each value came from (file or environment variable). Problems go to stderr
 				return exitError{exitInvalid}
 			}
 			profiles := cfg.Profiles
+			if len(profiles) == 0 && loadErr == nil && len(args) == 0 {
+				return usageError{fmt.Errorf("show: nothing loaded, no profiles to show (%s)", howToLoad)}
+			}
 			if len(args) == 1 {
 				p, ok := cfg.Profiles[args[0]]
 				if !ok {
 					if loadErr != nil {
 						printProblems(cmd, loadErr)
 					}
-					return usageError{fmt.Errorf("no profile %q (profiles: %s)", args[0], strings.Join(sortedNames(cfg), ", "))}
+					return noProfile(args[0], sortedNames(cfg))
 				}
 				profiles = map[string]*schema.Profile{args[0]: p}
 			}
@@ -108,6 +112,7 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		return err
 	}
 	doc = integers(doc).(map[string]any)
+	absolutePaths(doc)
 	var paths []string
 	for p := range origins {
 		paths = append(paths, p)
@@ -137,6 +142,28 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 		return err
 	}
 	return writeOriginComments(w, paths, origins)
+}
+
+// absolutePaths makes every file source's path absolute (the loaders resolved relative
+// ones against the current directory or the naming file's), so that the output can be
+// saved anywhere and loaded again: show > /elsewhere/x.toml && validate -c /elsewhere/x.toml.
+func absolutePaths(v any) {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if s, ok := x.(string); ok && k == "file" && s != "" && !filepath.IsAbs(s) {
+				if abs, err := filepath.Abs(s); err == nil {
+					t[k] = abs
+				}
+				continue
+			}
+			absolutePaths(x)
+		}
+	case []any:
+		for _, x := range t {
+			absolutePaths(x)
+		}
+	}
 }
 
 // integers turns json.Numbers into int64 or float64, for the TOML and YAML encoders.

@@ -34,7 +34,7 @@ Files may also be given as arguments, so that a shell glob works after -c:
 				printProblems(cmd, err)
 				return exitError{exitInvalid}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d profile(s): %s\n", len(names), strings.Join(names, ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d profile(s): %s\n", len(names), nameList(names))
 			return nil
 		},
 	}
@@ -70,9 +70,36 @@ func compileAll(opts ...connfactory.Option) ([]string, []string, error) {
 	slices.Sort(names)
 	if len(names) == 0 {
 		return nil, nil, schema.Problems{{Path: "profiles",
-			Message: "no profiles defined (give -c FILE, set CONNFACTORY_CONFIG, or CONNFACTORY_PROFILES__NAME__... variables)"}}
+			Message: "no profiles defined (" + howToLoad + ")"}}
 	}
 	return names, warnings, nil
+}
+
+// maxListed is how many profile names a summary line lists.
+const maxListed = 20
+
+// nameList lists names for a summary line: all of them up to maxListed, else the first
+// maxListed and how many more.
+func nameList(names []string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, ... and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+}
+
+// howToLoad says where profiles come from, for messages about none having been loaded.
+const howToLoad = "give -c FILE, set CONNFACTORY_CONFIG, or CONNFACTORY_PROFILES__NAME__... variables"
+
+// noProfile is the usage error for a profile name the configuration lacks. When nothing
+// was loaded and the name is an existing file, -c was most likely forgotten.
+func noProfile(name string, have []string) error {
+	if len(have) == 0 {
+		if fi, err := os.Stat(name); err == nil && !fi.IsDir() {
+			return usageError{fmt.Errorf("no profile %q: no profiles were loaded, and %s is a file: did you mean -c %s?", name, name, name)}
+		}
+		return usageError{fmt.Errorf("no profile %q: no profiles were loaded (%s)", name, howToLoad)}
+	}
+	return usageError{fmt.Errorf("no profile %q (profiles: %s)", name, strings.Join(have, ", "))}
 }
 
 // printProblems prints a configuration error one problem per line.

@@ -12,8 +12,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 
@@ -21,7 +21,7 @@ import (
 // goroutines behind. No goroutine is ignored: the short reconnection policy in newCluster is
 // enough for gocql's to end, and goleak's retries cover the moments they take to do so.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	leakcheck.Main(m)
 }
 
 // start starts a server and closes it when the test ends.

@@ -19,6 +19,10 @@ import (
 	"github.com/connfactory/connfactory/testserver/riaktest"
 )
 
+// PassphraseFileName is the name, under Dir/secrets, of the file holding the passphrase
+// of the encrypted client key and PKCS#12 bundle.
+const PassphraseFileName = "client.passphrase"
+
 // Default credentials of the sandbox's users. They are throwaway test values.
 const (
 	CassandraUser     = "app"
@@ -63,6 +67,12 @@ type Sandbox struct {
 	Riak *riaktest.Server
 	// ProfilesFile is the path of the profiles file written for these servers.
 	ProfilesFile string
+	// PassphraseFile is the path of the file holding the passphrase of the encrypted
+	// client key and PKCS#12 bundle (pki.DefaultPassphrase), mode 0600: profiles name it
+	// as { file = .. }, so that the passphrase itself is never printed.
+	PassphraseFile string
+
+	secretFiles map[string]string // default password -> path of the file holding it
 }
 
 // Start generates PKI, starts both servers on loopback and writes Dir.
@@ -79,6 +89,17 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
+	// Secrets go to files the profiles name, so that neither the banner nor `show` nor a
+	// warning about passwords written in the configuration shows them.
+	pass, err := pki.WriteFiles(filepath.Join(opts.Dir, "secrets"), []pki.File{
+		{Name: PassphraseFileName, Data: []byte(pki.DefaultPassphrase + "\n"), Mode: 0o600},
+		{Name: "cassandra.password", Data: []byte(CassandraPassword + "\n"), Mode: 0o600},
+		{Name: "riak.password", Data: []byte(RiakPassword + "\n"), Mode: 0o600},
+		{Name: "pam.password", Data: []byte(RiakPAMPassword + "\n"), Mode: 0o600},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	cns := append([]string{RiakCertUser}, opts.ClientCNs...)
 	for _, cn := range cns {
 		if _, done := files["client-"+cn+".pem"]; done {
@@ -89,7 +110,9 @@ func Start(opts Options) (sb *Sandbox, err error) {
 		}
 	}
 
-	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files}
+	sb = &Sandbox{Dir: opts.Dir, PKI: set, Files: files, PassphraseFile: pass[PassphraseFileName],
+		secretFiles: map[string]string{CassandraPassword: pass["cassandra.password"], RiakPassword: pass["riak.password"],
+			RiakPAMPassword: pass["pam.password"]}}
 	defer func() {
 		if err != nil {
 			_ = sb.Close()
@@ -162,37 +185,42 @@ func (s *Sandbox) Close() error {
 }
 
 // Profiles renders a profiles file (TOML) for the running servers: one profile per
-// mechanism, with the PKI referenced by absolute paths and the default passwords inline.
+// mechanism, plus the encrypted key, PKCS#12 and CRL forms, with the PKI referenced by
+// absolute paths, the default passwords inline and the key passphrase by its file.
 func (s *Sandbox) Profiles() string {
 	f := s.Files
 	q := func(v string) string { return fmt.Sprintf("%q", v) }
+	// pw names the file holding a default password (written by Start), else the literal.
+	pw := func(v string) string {
+		if p, ok := s.secretFiles[v]; ok {
+			return fmt.Sprintf("{ file = %q }", p)
+		}
+		return q(v)
+	}
 	var b strings.Builder
-	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n\n")
+	b.WriteString("# Written by `connfactory sandbox` for its test servers. Throwaway credentials.\n")
+	b.WriteString("# The CRL (certs/crl.pem) is signed by the intermediate CA: use it with\n")
+	b.WriteString("# ca = [{ file = \".../certs/ca-bundle.pem\" }] (root + intermediate), as\n")
+	b.WriteString("# sandbox_cassandra_crl does; with ca.pem alone the CRL's signature cannot be checked.\n\n")
 	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
-	fmt.Fprintf(&b, `[profiles.sandbox_cassandra]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra.tls]
-ca = { file = %s }
-
-[profiles.sandbox_cassandra_mtls]
-backend = "cassandra"
-hosts = [%s]
-[profiles.sandbox_cassandra_mtls.auth]
-mechanism = "password"
-username = %s
-password = %s
-[profiles.sandbox_cassandra_mtls.tls]
-ca = { file = %s }
-cert = { file = %s }
-key = { file = %s }
-`, q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
-		q(s.Cassandra.Addr()), q(CassandraUser), q(CassandraPassword), q(f[pki.FileCA]),
-		q(f[pki.FileClientCert]), q(f[pki.FileClientKey]))
+	// cass writes a password profile for the Cassandra server with the given tls lines.
+	cass := func(name, comment, tlsLines string) {
+		fmt.Fprintf(&b, "%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n", comment, name, q(s.Cassandra.Addr()))
+		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = \"password\"\nusername = %s\npassword = %s\n",
+			name, q(CassandraUser), pw(CassandraPassword))
+		fmt.Fprintf(&b, "[profiles.%s.tls]\n%s\n", name, tlsLines)
+	}
+	ca := "ca = { file = " + q(f[pki.FileCA]) + " }\n"
+	cass("sandbox_cassandra", "", ca)
+	cass("sandbox_cassandra_mtls", "", ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s }\n",
+		q(f[pki.FileClientCert]), q(f[pki.FileClientKey])))
+	cass("sandbox_cassandra_encrypted_key", "# The encrypted client key; its passphrase is in a file (the sandbox never prints it).\n",
+		ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s, passphrase = { file = %s } }\n",
+			q(f[pki.FileClientCert]), q(f[pki.FileClientEncKey]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_pkcs12", "# The client certificate and key as one PKCS#12 bundle, same passphrase file.\n",
+		ca+fmt.Sprintf("pkcs12 = { file = %s, passphrase = { file = %s } }\n", q(f[pki.FileClientP12]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_crl", "# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).\n",
+		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n", q(f[pki.FileCABundle]), q(f[pki.FileCRL])))
 
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
@@ -204,7 +232,7 @@ key = { file = %s }
 		fmt.Fprintf(&b, "\n[profiles.%s]\nbackend = \"riak\"\nhosts = [%s]\n", r.name, q(s.Riak.Addr()))
 		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = %s\nusername = %s\n", r.name, q(r.mech), q(r.user))
 		if r.pw != "" {
-			fmt.Fprintf(&b, "password = %s\n", q(r.pw))
+			fmt.Fprintf(&b, "password = %s\n", pw(r.pw))
 		}
 		fmt.Fprintf(&b, "[profiles.%s.tls]\nca = { file = %s }\n", r.name, q(f[pki.FileCA]))
 		if r.mech == "certificate" {
@@ -217,7 +245,8 @@ key = { file = %s }
 
 // ProfileNames lists the profiles Profiles writes.
 func ProfileNames() []string {
-	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_riak_password",
+	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	sort.Strings(names)
 	return names
