@@ -1,6 +1,7 @@
 package connfactory
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -63,14 +64,6 @@ func (r *Registry) Compiled() []factory.Connector {
 	for _, c := range r.connectors {
 		out = append(out, c)
 	}
-	slices.SortFunc(out, func(a, b factory.Connector) int {
-		switch {
-		case a.Name() < b.Name():
-			return -1
-		case a.Name() > b.Name():
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b factory.Connector) int { return cmp.Compare(a.Name(), b.Name()) })
 	return out
 }
