@@ -169,6 +169,17 @@ tls = { ca = { file = %q }, expiry_warning = "100000h" }
 	require.Contains(t, res.stdout+res.stderr, "profiles.soon.tls.ca: CA certificate")
 	require.NotContains(t, res.stdout+res.stderr, "the server's certificate", "validate does not connect")
 
+	bad := writeFiles(t, t.TempDir(), map[string]string{
+		"neg.toml":      cass("p", `tls = { expiry_warning = "-1h" }`),
+		"disabled.toml": cass("p", `tls = { mode = "disable", expiry_warning = "1h" }`),
+	})
+	res = runIn(t, bad, nil, "validate", "-c", "neg.toml")
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stderr, `profiles.p.tls.expiry_warning: "-1h" is negative (from neg.toml)`)
+	res = runIn(t, bad, nil, "validate", "-c", "disabled.toml")
+	require.Equal(t, 1, res.code, "%s", res)
+	require.Contains(t, res.stderr, "profiles.p.tls.expiry_warning: tls.mode is disable but tls.expiry_warning is set")
+
 	// The default (14 days) says nothing about certificates valid for a year.
 	res = run(t, nil, "check", "-c", sb.ProfilesFile, "sandbox_cassandra")
 	require.Equal(t, 0, res.code, "%s", res)
