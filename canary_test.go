@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,13 +249,11 @@ func (fx *canaryFixture) requireNoCanary(t *testing.T, what, s string) {
 	}
 }
 
-// requireNoCanaryFmt prints v with every fmt verb and as JSON and checks each.
+// requireNoCanaryFmt prints v with every fmt verb, through slog at debug level and as
+// JSON, and checks each (requireNoCanaryAnywhere).
 func (fx *canaryFixture) requireNoCanaryFmt(t *testing.T, what string, v any) {
 	t.Helper()
-	fx.requireNoCanary(t, what+" (fmt)", fmt.Sprintf("%v\n%+v\n%#v\n%s\n%q\n%x", v, v, v, v, v, v))
-	if b, err := json.Marshal(v); err == nil {
-		fx.requireNoCanary(t, what+" (JSON)", string(b))
-	}
+	fx.requireNoCanaryAnywhere(t, what, v)
 }
 
 // options loads the fixture's profiles with its environment, then extra.
@@ -312,8 +309,8 @@ func TestCanaryGoValues(t *testing.T) {
 		"key_mismatch":          "does not match the certificate",
 		"unset_env":             "environment variable " + unsetVar + " is not set",
 		"bad_base64":            "inline base64 does not decode",
-		"malformed_pem":         "no private key found",
-		"pem_truncated":         "no private key found",
+		"malformed_pem":         "PEM block #1 (line 1) is cut or does not decode",
+		"pem_truncated":         "PEM block #1 (line 1) is cut or does not decode",
 		"key_as_string":         "got a string",
 		"password_typo":         `unknown key "passwrod"`,
 		"password_list":         "got a list",

@@ -27,6 +27,8 @@ import (
 	riak "github.com/basho/riak-go-client"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/sealed"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/validate"
@@ -110,8 +112,16 @@ func WithFactoryOptions(opts ...factory.Option) Option {
 // Registry holds a loaded, validated configuration and compiles its profiles on demand.
 // It is safe for concurrent use.
 type Registry struct {
-	cfg      atomic.Pointer[schema.Config] // swapped whole by Watch
-	settings settings
+	cfg atomic.Pointer[schema.Config] // swapped whole by Watch
+	// invalid is the problem of the configuration Watch last read, nil while it is valid
+	// (or no Watch runs): while set, tls.reload and ReloadNow change no material. It is
+	// set under holdMu, which every reload's swap holds for reading (WithReloadGate), so
+	// that no swap is under way or starts once Watch has found the configuration invalid.
+	invalid atomic.Pointer[error]
+	holdMu  sync.RWMutex
+	// settings is sealed so that fmt, printing a Registry value, shows an address, never
+	// the WithEnviron entries and WithValues literals it holds.
+	settings sealed.Box[settings]
 	// cache shares parsed CA bundles and CRLs between every compile and reload of the
 	// registry's profiles: 10,000 profiles naming one bundle parse it once.
 	cache *factory.MaterialCache
@@ -122,6 +132,9 @@ type Registry struct {
 
 	observers observerList // see AddObserver (observe.go)
 }
+
+// set returns the registry's settings.
+func (r *Registry) set() *settings { return r.settings.Get() }
 
 // Load reads, layers, resolves and validates the configuration. Its error, if any, lists
 // every problem (errors.Is(err, schema.ErrInvalid)); no Registry is returned then.
@@ -134,7 +147,8 @@ func Load(opts ...Option) (*Registry, error) {
 }
 
 func newRegistry(cfg *schema.Config, s settings) *Registry {
-	r := &Registry{settings: s, connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
+	r := &Registry{connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
+	r.settings.Set(&s)
 	r.cfg.Store(cfg)
 	return r
 }
@@ -295,18 +309,28 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	}
 	// Loud: whatever a profile asks for that weakens security is logged when it is used.
 	for _, w := range c.Warnings() {
-		r.settings.logger.Warn("connfactory: "+w.Message, "profile", name, "path", w.Path)
+		r.set().logger.Warn("connfactory: "+textsafe.Escape(w.Message), "profile", name, "path", w.Path)
 	}
 	r.connectors[name] = c
 	return c, nil
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
-	opts := []factory.Option{factory.WithLogger(r.settings.logger.With("profile", name)), factory.WithMaterialCache(r.cache),
+	opts := []factory.Option{factory.WithLogger(r.set().logger.With("profile", name)), factory.WithMaterialCache(r.cache),
 		factory.WithObserver(&r.observers)}
-	lookup := r.settings.load.LookupEnv
+	lookup := r.set().load.LookupEnv
 	path := "profiles." + name + ".tls"
-	opts = append(opts, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
+	opts = append(opts, factory.WithReloadGate(func(apply func() error) error {
+		r.holdMu.RLock()
+		defer r.holdMu.RUnlock()
+		if err := r.held(); err != nil {
+			return err
+		}
+		return apply()
+	}), factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
+		if err := r.held(); err != nil {
+			return nil, err // early: no need to read the material
+		}
 		p := r.cfg.Load().Profiles[name]
 		if p == nil || p.TLS == nil {
 			return nil, nil
@@ -317,7 +341,16 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 		}
 		return fresh, nil
 	}))
-	return append(opts, r.settings.factoryOpts...)
+	return append(opts, r.set().factoryOpts...)
+}
+
+// held is the error of a reload while Watch holds an invalid configuration: nothing
+// changes, material included, until it is valid again.
+func (r *Registry) held() error {
+	if p := r.invalid.Load(); p != nil {
+		return fmt.Errorf("%w: the configuration is invalid (Watch reported it), so no material changes until it is valid again: %w", factory.ErrReloadHeld, *p)
+	}
+	return nil
 }
 
 // cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.

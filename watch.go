@@ -14,6 +14,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -93,7 +94,9 @@ const watchDebounce = 100 * time.Millisecond
 // directory) are seen; events for other names in those directories are ignored. Changes
 // are debounced (100 ms), then the whole configuration is read by a fresh loader run and
 // validated, as Load does:
-//   - invalid: a WatchInvalid event; everything stays as it was;
+//   - invalid: a WatchInvalid event; everything stays as it was, material included:
+//     until a valid configuration is read (or Watch returns), tls.reload ticks and
+//     ReloadNow of the registry's connectors are held (factory.ErrReloadHeld);
 //   - valid: it replaces the registry's configuration, so later Connector calls compile
 //     from it. Each connector already compiled whose TLS material changed reloads it
 //     (ReloadNow, which re-reads it for the new profile and hands it to
@@ -108,7 +111,7 @@ const watchDebounce = 100 * time.Millisecond
 // recompile-required at warn, the rest at info. Messages name paths and files, never
 // material or secrets.
 func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
-	if r.settings.load.FS != nil {
+	if r.set().load.FS != nil {
 		return errors.New("connfactory: Watch cannot watch a configuration read through WithFS")
 	}
 	w, err := fsnotify.NewWatcher()
@@ -116,6 +119,10 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 		return fmt.Errorf("connfactory: watch: %w", err)
 	}
 	defer func() { _ = w.Close() }()
+	// Once Watch returns nobody judges the configuration any more: lift a hold an
+	// invalid configuration put on material reloads (tls.reload reads the last valid
+	// configuration's sources again, as it does without Watch).
+	defer r.invalid.Store(nil)
 	emit := func(e WatchEvent) {
 		r.logWatchEvent(e)
 		if onEvent != nil {
@@ -171,7 +178,7 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			if ev.Op == fsnotify.Chmod || !relevant(set, ev.Name) {
 				continue
 			}
-			r.settings.logger.Debug("connfactory watch: change", "file", ev.Name, "op", ev.Op.String())
+			r.set().logger.Debug("connfactory watch: change", "file", ev.Name, "op", ev.Op.String())
 			debounce.Reset(watchDebounce)
 		case err, ok := <-w.Errors:
 			if !ok {
@@ -222,7 +229,7 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 			set[dir][base] = true
 		}
 	}
-	for _, f := range r.settings.load.Files {
+	for _, f := range r.set().load.Files {
 		add(f)
 	}
 	if cfg == nil {
@@ -282,8 +289,11 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
 // It returns the new configuration, or nil when it was invalid.
 func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
-	cfg, err := loadWith(r.settings)
+	cfg, err := loadWith(*r.set())
 	if err != nil {
+		r.holdMu.Lock() // waits for a swap under way; none starts until the hold is lifted
+		r.invalid.Store(&err)
+		r.holdMu.Unlock()
 		emit(WatchEvent{Type: WatchInvalid, Message: "the configuration changed and is invalid; the last valid one stays in use", Err: err})
 		return nil
 	}
@@ -291,6 +301,7 @@ func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *sch
 	// snapshot and gets the new material below; one compiled after compiles from cfg.
 	r.mu.Lock()
 	old := r.cfg.Swap(cfg)
+	r.invalid.Store(nil)
 	compiled := make(map[string]factory.Connector, len(r.connectors))
 	maps.Copy(compiled, r.connectors)
 	r.mu.Unlock()
@@ -402,13 +413,14 @@ func (r *Registry) logWatchEvent(e WatchEvent) {
 	if e.Err != nil {
 		attrs = append(attrs, "error", e.Err.Error())
 	}
-	l := r.settings.logger
+	l := r.set().logger
+	msg := "connfactory watch: " + textsafe.Escape(e.Message)
 	switch e.Type {
 	case WatchInvalid, WatchTLSFailed, WatchError:
-		l.Error("connfactory watch: "+e.Message, attrs...)
+		l.Error(msg, attrs...)
 	case WatchRecompileRequired:
-		l.Warn("connfactory watch: "+e.Message, attrs...)
+		l.Warn(msg, attrs...)
 	default:
-		l.Info("connfactory watch: "+e.Message, attrs...)
+		l.Info(msg, attrs...)
 	}
 }

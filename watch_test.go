@@ -3,12 +3,15 @@ package connfactory_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -17,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -324,4 +328,166 @@ func TestWatchRefuses(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, reg.Close()) }()
 	require.ErrorContains(t, reg.Watch(context.Background(), nil), "WithFS")
+}
+
+// TestWatchInvalidHoldsTLSReload: once Watch has reported the configuration invalid,
+// nothing changes, material included: the tls.reload ticker and ReloadNow keep the
+// material in use even though new certificates are on disk. A valid configuration
+// lifts the hold and the new material is applied.
+func TestWatchInvalidHoldsTLSReload(t *testing.T) {
+	leakcheck.Verify(t)
+	valid := strings.Replace(fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"),
+		`key = { file = "../secret/client.key" }`, `key = { file = "../secret/client.key" }`+"\nreload = \"10ms\"", 1)
+	fx := newWatchFixture(t, valid)
+	first := fx.leaf(t, "app")
+	fx.vol.update(fx.material(first))
+	second := fx.leaf(t, "app")
+
+	// Every reload outcome of the ticker, dropped when the test is not reading.
+	reloads := make(chan error, 1024)
+	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"),
+		connfactory.WithLogger(slog.New(slog.DiscardHandler)),
+		connfactory.WithFactoryOptions(factory.WithReloadCallback(func(_ string, err error) {
+			select {
+			case reloads <- err:
+			default:
+			}
+		})))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	rc, err := reg.Riak("riak_app")
+	require.NoError(t, err)
+	events := startWatch(t, reg)
+
+	writeAtomic(t, fx.conf, strings.Replace(valid, `backend = "cassandra"`, `backend = "mongodb"`, 1))
+	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
+	fx.vol.update(fx.material(second))
+	events.waitFor("invalid", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchInvalid })
+
+	// The ticker runs, and is held: two held ticks after the new material is on disk.
+	for held := 0; held < 2; {
+		select {
+		case err := <-reloads:
+			// A tick that read the files before the hold may still report "unchanged"
+			// (nil); none may change the material.
+			require.Zero(t, rc.TLS().Generation(), "material changed while the configuration was invalid")
+			if errors.Is(err, factory.ErrReloadHeld) {
+				held++
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no held reload within 10 s")
+		}
+	}
+	err = rc.ReloadNow(context.Background())
+	require.ErrorIs(t, err, factory.ErrReloadHeld)
+	require.ErrorIs(t, err, factory.ErrConfig)
+	require.Zero(t, rc.TLS().Generation())
+	require.Equal(t, first.Serial(), rc.TLS().ClientCertificate().SerialNumber)
+
+	// Valid again: the hold is lifted, the new material applied.
+	writeAtomic(t, fx.conf, valid)
+	events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool {
+		return e.Type == connfactory.WatchTLSUpdated && e.Profile == "riak_app"
+	})
+	require.Equal(t, second.Serial(), rc.TLS().ClientCertificate().SerialNumber)
+	require.NoError(t, rc.ReloadNow(context.Background()))
+}
+
+// messageRecorder is a slog handler keeping every record's message, as a handler that
+// prints messages raw (slog's default) would show them.
+type messageRecorder struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (m *messageRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (m *messageRecorder) Handle(_ context.Context, r slog.Record) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.msgs = append(m.msgs, r.Message)
+	return nil
+}
+func (m *messageRecorder) WithAttrs([]slog.Attr) slog.Handler { return m }
+func (m *messageRecorder) WithGroup(string) slog.Handler      { return m }
+func (m *messageRecorder) messages() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.msgs)
+}
+
+// TestWatchLogEscapesCertificateText: a rotated client certificate whose subject holds
+// control characters is named in Watch's log line escaped; the event keeps it exact.
+func TestWatchLogEscapesCertificateText(t *testing.T) {
+	leakcheck.Verify(t)
+	fx := newWatchFixture(t, fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1"))
+	rec := &messageRecorder{}
+	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(slog.New(rec)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	_, err = reg.Cassandra("cass_app")
+	require.NoError(t, err)
+	events := startWatch(t, reg)
+
+	fx.vol.update(fx.material(fx.leaf(t, "app\x1b[2J\x1b[H\nOK\u009b")))
+	up := events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchTLSUpdated })
+	require.Contains(t, up.Message, "app\x1b[2J", "the event carries the exact text")
+	var found bool
+	for _, m := range rec.messages() {
+		for _, r := range m {
+			require.False(t, r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f), "raw control character in log message %q", m)
+		}
+		found = found || strings.Contains(m, `app\x1b[2J\x1b[H\nOK\u009b`)
+	}
+	require.True(t, found, "the log names the certificate, escaped: %q", rec.messages())
+}
+
+// watchFixture is a Kubernetes-style secret volume with a client certificate and a
+// configuration file naming it (watchConfig), for the Watch tests that only compile.
+type watchFixture struct {
+	set  *pki.Set
+	vol  *k8sVolume
+	conf string
+}
+
+func newWatchFixture(t *testing.T, config string) *watchFixture {
+	set, err := pki.NewSet()
+	require.NoError(t, err)
+	f := &watchFixture{set: set}
+	dir := t.TempDir()
+	f.vol = newK8sVolume(t, filepath.Join(dir, "secret"), f.material(f.leaf(t, "app")))
+	f.conf = filepath.Join(dir, "conf", "app.toml")
+	require.NoError(t, os.MkdirAll(filepath.Dir(f.conf), 0o755))
+	writeAtomic(t, f.conf, config)
+	return f
+}
+
+func (f *watchFixture) leaf(t *testing.T, cn string) *pki.Leaf {
+	l, err := f.set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
+	require.NoError(t, err)
+	return l
+}
+
+func (f *watchFixture) material(l *pki.Leaf) map[string][]byte {
+	return map[string][]byte{"ca.pem": f.set.Root.CertPEM(), "client.pem": l.ChainPEM(), "client.key": l.KeyPEM()}
+}
+
+// startWatch runs reg.Watch until the test ends and waits for its start.
+func startWatch(t *testing.T, reg *connfactory.Registry) *watchEvents {
+	ctx, cancel := context.WithCancel(context.Background())
+	events := &watchEvents{t: t, ch: make(chan connfactory.WatchEvent, 256)}
+	done := make(chan error, 1)
+	go func() {
+		done <- reg.Watch(ctx, func(e connfactory.WatchEvent) {
+			select {
+			case events.ch <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
+	return events
 }

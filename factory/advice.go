@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 )
 
@@ -24,6 +25,13 @@ func Advice(err error) string {
 			names := append([]string(nil), he.Certificate.DNSNames...)
 			for _, ip := range he.Certificate.IPAddresses {
 				names = append(names, ip.String())
+			}
+			if ip := net.ParseIP(he.Host); ip != nil && len(he.Certificate.IPAddresses) == 0 && len(names) > 0 {
+				// Most often a node found through system.peers: drivers dial those by IP.
+				return fmt.Sprintf("the certificate of %s is for %s (DNS names only) and the node was dialled by IP address, "+
+					"as every node found through system.peers is: give the node certificates IP SANs (%s), "+
+					"or give them one shared DNS name and set tls.server_name to it",
+					he.Host, strings.Join(names, ", "), he.Host)
 			}
 			if len(names) > 0 {
 				return fmt.Sprintf("the server's certificate is for %s; set tls.server_name or connect by that name",

@@ -13,6 +13,7 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -28,6 +29,8 @@ const (
 	cassandraReconnectInterval = 100 * time.Millisecond
 	// cassandraReconnectRetries is how often gocql tries to open a pool connection.
 	cassandraReconnectRetries = 3
+	// cassandraQueryRetries is how often an idempotent query is tried on the next host.
+	cassandraQueryRetries = 2
 )
 
 // cassandraConsistencies are the consistency levels a profile may name, lowercase as
@@ -41,10 +44,13 @@ var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "a
 // connect_timeout, the server name of each configured host, the CRL check and the live TLS
 // material) and authenticate with the profile's mechanism.
 //
-// Defaults: a host without a port uses 9042; consistency is local_quorum; connect_timeout
-// is 5s and timeout 2s; protocol_version 0 lets gocql negotiate the highest version both
-// sides speak; with local_datacenter the host policy is token-aware (replicas shuffled)
-// over DC-aware round robin, without it token-aware over round robin. connect_timeout
+// Defaults: a host without a port uses 9042; nodes discovered through system.peers are
+// dialled on the hosts' port (the first host's, where they differ); an idempotent query
+// that fails on one node is tried on the next, twice at most; consistency is
+// local_quorum; connect_timeout is 5s and timeout 2s; protocol_version 0 lets gocql
+// negotiate the highest version both sides speak; with local_datacenter the host policy is
+// token-aware (replicas shuffled) over DC-aware round robin, without it token-aware over
+// round robin. connect_timeout
 // bounds TCP + TLS in the factory's dialer, and gocql's ConnectTimeout (set to the same
 // value) bounds the CQL handshake and authentication that follow on that connection.
 //
@@ -54,6 +60,7 @@ type CassandraConnector struct {
 	log            *slog.Logger
 	now            func() time.Time
 	hosts          []cassHost
+	port           int // the port gocql dials discovered nodes on: the first host's
 	names          *hostNames
 	proto          int
 	keyspace       string
@@ -61,8 +68,8 @@ type CassandraConnector struct {
 	consistency    gocql.Consistency
 	connectTimeout time.Duration
 	timeout        time.Duration
-	numConns       int       // pool.connections_per_host, 0: gocql's default (2)
-	auth           *cassAuth // never nil: mechanism none is a cassAuth too
+	numConns       int                  // pool.connections_per_host, 0: gocql's default (2)
+	auth           sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
 	tls            *ClientTLS
 	warnings       []Warning
 	reload         *reloader // never nil
@@ -124,7 +131,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	ps = append(ps, pps...)
 
 	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
-	c.auth = auth
+	c.auth.Set(auth)
 	ps = append(ps, aps...)
 	c.warnings = append(c.warnings, aws...)
 
@@ -164,6 +171,12 @@ func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.
 			continue
 		}
 		c.hosts = append(c.hosts, hp)
+	}
+	if len(c.hosts) > 0 {
+		// gocql dials the nodes it discovers through system.peers on ClusterConfig.Port.
+		// Every node of a cluster listens on one port, so that is the hosts' port; where
+		// they differ (validate warns), the first host's.
+		c.port = c.hosts[0].port
 	}
 	return ps
 }
@@ -251,7 +264,7 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 		hosts[i] = h.hostport
 	}
 	cfg := gocql.NewCluster(hosts...)
-	cfg.Port = schema.DefaultCassandraPort
+	cfg.Port = c.port
 	cfg.ProtoVersion = c.proto
 	cfg.Keyspace = c.keyspace
 	cfg.Consistency = c.consistency
@@ -274,6 +287,10 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	}
 	cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{
 		MaxRetries: cassandraReconnectRetries, Interval: cassandraReconnectInterval}
+	// A node that goes down while a query is on its connection fails that query; an
+	// idempotent query (Query.Idempotent) is then tried on the next host. gocql's default is
+	// no retry at all.
+	cfg.RetryPolicy = &gocql.SimpleRetryPolicy{NumRetries: cassandraQueryRetries}
 	cfg.Logger = gocqlLogger{c.log}
 	return cfg
 }
@@ -342,57 +359,118 @@ func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)
 	}, "gocql.ClusterConfig", "TLS and its verification, the credentials and connect_timeout")
 }
 
-// Check opens one session on the first host that answers (trying them in order), with one
-// connection and without topology discovery or schema metadata, reads release_version
-// from system.local and closes everything before it returns.
-func (c *CassandraConnector) Check(ctx context.Context) (retRep *Report, retErr error) {
-	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
-	start := time.Now()
-	r := &Report{
-		Profile: c.name,
-		Backend: string(schema.Cassandra),
-		Auth:    AuthReport{Mechanism: string(c.auth.mech), Username: c.auth.user, Result: "not attempted"},
-	}
-	if c.tls != nil {
-		r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
-	} else {
-		r.TLS.Mode = string(schema.TLSDisable)
-	}
-	for _, w := range c.warnings {
-		r.Warnings = append(r.Warnings, w.String())
-	}
-	done := func(err error) (*Report, error) {
-		r.Latency = time.Since(start)
-		r.LatencyMS = float64(r.Latency.Microseconds()) / 1000
-		if err != nil {
-			r.Fail(err)
-			return r, err
-		}
-		r.OK = true
-		return r, nil
-	}
-	if c.closed.Load() {
-		return done(Errorf(KindConfig, "", "cassandra connector %q is closed", c.name))
-	}
-	var lastErr error
-	for _, h := range c.hosts {
-		if err := ctx.Err(); err != nil {
-			if lastErr == nil {
-				lastErr = ctxError(err, h.hostport)
-			}
-			break
-		}
-		err := c.checkHost(ctx, h, r)
-		if err == nil {
-			return done(nil)
-		}
-		lastErr = err
-	}
-	return done(lastErr)
+// Check opens a session on every configured host in turn, with one connection and without
+// topology discovery or schema metadata, reads system.local and closes everything before
+// it returns. The report describes the first host that passed (or the first that failed,
+// when none did) and lists every host in Hosts; it is OK only when every host is, and its
+// error is the first failure's. CheckDiscover also checks the nodes system.peers lists.
+func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
+	return c.check(ctx, false)
 }
 
-// checkHost runs Check against one host, filling r.
-func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Report) error {
+// CheckDiscover is Check that also dials, one by one, the nodes the first passing host lists
+// in system.peers (system.peers_v2 where the server has it), the way gocql discovers them:
+// by their rpc address, on the profile's port, verified by TLS as the profile says (by IP
+// address unless tls.server_name is set). A failing discovered node fails the check.
+func (c *CassandraConnector) CheckDiscover(ctx context.Context) (*Report, error) {
+	return c.check(ctx, true)
+}
+
+func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *Report, retErr error) {
+	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
+	start := time.Now()
+	newReport := func() *Report {
+		r := &Report{
+			Profile: c.name,
+			Backend: string(schema.Cassandra),
+			Auth:    AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
+		}
+		if c.tls != nil {
+			r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
+		} else {
+			r.TLS.Mode = string(schema.TLSDisable)
+		}
+		for _, w := range c.warnings {
+			r.Warnings = append(r.Warnings, w.String())
+		}
+		return r
+	}
+	var (
+		main      *Report // the first passing host's report, else the first failing one's
+		mainOK    bool
+		firstErr  error
+		peers     []discoveredPeer
+		havePeers bool
+		hosts     []HostReport
+	)
+	run := func(h cassHost, source string, dc string, wantPeers bool) {
+		r := newReport()
+		hr := HostReport{Address: h.hostport, Source: source, Datacenter: dc}
+		var err error
+		if cerr := ctx.Err(); cerr != nil {
+			err = ctxError(cerr, h.hostport)
+			r.Fail(err)
+		} else {
+			var found []discoveredPeer
+			found, err = c.checkHost(ctx, h, r, wantPeers)
+			if err == nil && wantPeers {
+				peers, havePeers = found, true
+			}
+		}
+		hr.fill(r, c.tlsServerName(c.names.cached(h.hostport)), err)
+		hosts = append(hosts, hr)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if main == nil || (err == nil && !mainOK) {
+			main, mainOK = r, err == nil
+		}
+	}
+	if c.closed.Load() {
+		main = newReport()
+		firstErr = Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+	} else {
+		for _, h := range c.hosts {
+			run(h, HostConfigured, "", discover && !havePeers)
+		}
+		for _, p := range peers {
+			if c.isConfigured(ctx, p.host) {
+				continue
+			}
+			run(p.host, HostDiscovered, p.datacenter, false)
+		}
+	}
+	main.Hosts = hosts
+	main.Latency = time.Since(start)
+	main.LatencyMS = float64(main.Latency.Microseconds()) / 1000
+	if firstErr != nil {
+		main.Fail(firstErr)
+		return main, firstErr
+	}
+	main.OK, main.Error = true, nil
+	return main, nil
+}
+
+// discoveredPeer is a node a host listed in system.peers.
+type discoveredPeer struct {
+	host       cassHost
+	datacenter string
+}
+
+// isConfigured reports whether h is one of the profile's hosts (by address, or by a
+// configured name that resolved to it).
+func (c *CassandraConnector) isConfigured(ctx context.Context, h cassHost) bool {
+	for _, ch := range c.hosts {
+		if ch.hostport == h.hostport {
+			return true
+		}
+	}
+	return c.names.lookup(ctx, h.hostport) != h.hostport
+}
+
+// checkHost runs Check against one host, filling r; with wantPeers it also reads the
+// nodes the host lists in its peers tables.
+func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Report, wantPeers bool) ([]discoveredPeer, error) {
 	att := newAttempt(ctx)
 	att.observe = true
 	cfg := c.clusterConfig(att)
@@ -422,7 +500,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if k := KindOf(err); k == KindAuthFailed || k == KindAuthRequired {
 			r.Auth.Result = "failed"
 		}
-		return err
+		return nil, err
 	}
 	defer sess.Close()
 	// "SELECT *": every server answers it (test servers built on DataStax's
@@ -432,12 +510,61 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 	q := sess.Query("SELECT * FROM system.local").WithContext(ctx)
 	if err := q.MapScan(row); err != nil {
 		if ctx.Err() != nil {
-			return ctxError(ctx.Err(), h.hostport)
+			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
+		return nil, Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
 	}
 	if v, ok := row["release_version"].(string); ok {
 		r.Server.Version = v
+	}
+	if v, ok := row["data_center"].(string); ok {
+		r.Server.Datacenter = v
+	}
+	if !wantPeers {
+		return nil, nil
+	}
+	peers, err := c.readPeers(ctx, sess)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctxError(ctx.Err(), h.hostport)
+		}
+		return nil, Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
+	}
+	return peers, nil
+}
+
+// readPeers lists the nodes in system.peers_v2 (with their native port) or, where the server
+// lacks that table, system.peers (on the profile's port, as gocql dials them).
+func (c *CassandraConnector) readPeers(ctx context.Context, sess *gocql.Session) ([]discoveredPeer, error) {
+	rows, err := sess.Query("SELECT * FROM system.peers_v2").WithContext(ctx).Iter().SliceMap()
+	if err != nil {
+		if rows, err = sess.Query("SELECT * FROM system.peers").WithContext(ctx).Iter().SliceMap(); err != nil {
+			return nil, err
+		}
+	}
+	var out []discoveredPeer
+	for _, row := range rows {
+		ip := firstIP(row, "native_address", "rpc_address", "preferred_ip", "peer")
+		if ip == nil {
+			continue
+		}
+		port := c.port
+		if p, ok := row["native_port"].(int); ok && p > 0 {
+			port = p
+		}
+		hp := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+		dc, _ := row["data_center"].(string)
+		out = append(out, discoveredPeer{host: cassHost{host: ip.String(), port: port, hostport: hp, ip: ip}, datacenter: dc})
+	}
+	return out, nil
+}
+
+// firstIP returns the first usable address among a peers row's columns.
+func firstIP(row map[string]any, cols ...string) net.IP {
+	for _, col := range cols {
+		if ip, ok := row[col].(net.IP); ok && ip != nil && !ip.IsUnspecified() {
+			return ip
+		}
 	}
 	return nil
 }
@@ -515,7 +642,7 @@ func containsAny(s string, subs []string) bool {
 // the last dial error, then gocql's.
 func (c *CassandraConnector) classify(err error, att *attempt) error {
 	att.mu.Lock()
-	authErr, dialErr, host := att.authErr, att.dialErr, att.lastHost
+	authErr, dialErr, frameErr, host := att.authErr, att.dialErr, att.frameErr, att.lastHost
 	att.mu.Unlock()
 	if host == "" && len(c.hosts) > 0 {
 		host = c.hosts[0].hostport
@@ -524,6 +651,8 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	switch {
 	case authErr != nil:
 		return authErr
+	case frameErr != nil:
+		return frameErr
 	case att.ctx.Err() != nil:
 		return ctxError(att.ctx.Err(), host)
 	case containsAny(msg, authFailedMessages):

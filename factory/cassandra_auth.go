@@ -114,12 +114,12 @@ func (a *cassAuth) credsFor(hostport, ip string) (string, schema.Secret) {
 func (c *CassandraConnector) authProvider(att *attempt) func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 	return func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 		name := c.names.cached(h.ConnectAddressAndPort())
-		user, pass := c.auth.credsFor(name, h.ConnectAddress().String())
+		user, pass := c.auth.Get().credsFor(name, h.ConnectAddress().String())
 		a := att // gocql calls this from concurrent pool goroutines: never write att
 		if !a.active() {
 			a = nil
 		}
-		return &cqlAuthenticator{auth: c.auth, user: user, pass: pass, host: name, att: a}, nil
+		return &cqlAuthenticator{auth: c.auth.Get(), user: user, pass: pass, host: name, att: a}, nil
 	}
 }
 

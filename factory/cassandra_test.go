@@ -319,7 +319,9 @@ func TestCassandraCheckPlaintextNoAuth(t *testing.T) {
 	require.Equal(t, cqltest.DefaultReleaseVersion, r.Server.Version)
 }
 
-func TestCassandraCheckTriesHostsInOrder(t *testing.T) {
+// TestCassandraCheckEveryHost: Check dials every configured host and passes only when all
+// do; the report describes the host that passed and lists each.
+func TestCassandraCheckEveryHost(t *testing.T) {
 	cassLeakCheck(t)
 	env := cassTLSServer(t)
 	c := cassConnector(t, cassProfile(cassDeadPort(t), cassTLS(env.set, false)))
@@ -328,11 +330,36 @@ func TestCassandraCheckTriesHostsInOrder(t *testing.T) {
 	require.False(t, r.OK)
 	require.Equal(t, "unreachable", r.Error.Kind)
 
-	p := cassProfile(cassDeadPort(t), cassTLS(env.set, false))
+	require.Len(t, r.Hosts, 1)
+
+	dead := cassDeadPort(t)
+	p := cassProfile(dead, cassTLS(env.set, false))
 	p.Hosts = append(p.Hosts, env.localhost())
 	r, err = cassConnector(t, p).Check(context.Background())
+	require.ErrorIs(t, err, factory.ErrUnreachable)
+	require.False(t, r.OK)
+	require.Equal(t, env.localhost(), r.Server.Address, "the report describes the host that passed")
+	require.Equal(t, cqltest.DefaultReleaseVersion, r.Server.Version)
+	require.Len(t, r.Hosts, 2)
+	require.Equal(t, factory.HostReport{Address: dead, Source: "configured", OK: false,
+		TLS:   &factory.HostTLS{ServerName: "127.0.0.1"},
+		Error: &factory.ErrorReport{Kind: "unreachable", Message: r.Hosts[0].Error.Message}}, r.Hosts[0])
+	require.Contains(t, r.Hosts[0].Error.Message, dead)
+	ok := r.Hosts[1]
+	require.Equal(t, env.localhost(), ok.Address)
+	require.True(t, ok.OK)
+	require.Equal(t, cqltest.DefaultDatacenter, ok.Datacenter)
+	require.Equal(t, "localhost", ok.TLS.ServerName)
+	require.NotEmpty(t, ok.TLS.Version)
+	require.Nil(t, ok.Error)
+
+	p = cassProfile(env.localhost(), cassTLS(env.set, false))
+	p.Hosts = append(p.Hosts, env.srv.Addr())
+	r, err = cassConnector(t, p).Check(context.Background())
 	require.NoError(t, err)
-	require.Equal(t, env.localhost(), r.Server.Address)
+	require.True(t, r.OK)
+	require.Len(t, r.Hosts, 2)
+	require.True(t, r.Hosts[0].OK && r.Hosts[1].OK)
 }
 
 func TestCassandraFailureKinds(t *testing.T) {

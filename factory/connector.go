@@ -40,6 +40,7 @@ type options struct {
 	logger   *slog.Logger
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
+	gate     func(apply func() error) error
 	now      func() time.Time
 	cache    *MaterialCache // see WithMaterialCache
 	// observers: see WithObserver.
@@ -54,9 +55,21 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 
 // WithTLSRefresher gives the connector a way to re-read its TLS material for
 // `tls.reload`: f returns the profile's TLS section with material freshly resolved
-// (loaders.Registry does this). Without it, reload is off.
+// (loaders.Registry does this). Without it, reload is off. f returns an error wrapping
+// ErrReloadHeld to hold reloads for now (connfactory.Registry.Watch does while the
+// configuration is invalid): the material in use stays, and a warning is logged.
 func WithTLSRefresher(f func(context.Context) (*schema.TLS, error)) Option {
 	return func(o *options) { o.refresh = f }
+}
+
+// WithReloadGate runs the swap of every reload (tls.reload ticks and ReloadNow) through
+// gate: gate calls apply, which swaps the new material in and returns its error, or
+// refuses with an error wrapping ErrReloadHeld without calling it. A refresher's check
+// alone would race with what it guards (material read after the refresher looked);
+// the gate lets the caller hold a lock across the swap. connfactory.Registry uses it to
+// hold reloads while Watch reports the configuration invalid.
+func WithReloadGate(gate func(apply func() error) error) Option {
+	return func(o *options) { o.gate = gate }
 }
 
 // WithReloadCallback is called after every reload attempt with its error (nil on success).

@@ -121,7 +121,10 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 // crlDERs splits data into DER CRLs: every "X509 CRL" PEM block, or data itself.
 func crlDERs(data []byte) ([][]byte, error) {
 	var out [][]byte
-	blocks := pemBlocks(data)
+	blocks, err := pemBlocks(data)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range blocks {
 		if b.Type == "X509 CRL" || b.Type == "CRL" {
 			out = append(out, b.Bytes)

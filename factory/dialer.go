@@ -50,6 +50,14 @@ func (d *hostDialer) DialHost(ctx context.Context, host *gocql.HostInfo) (*gocql
 		d.c.log.Debug("cassandra dial failed", "host", name, "addr", addr, "err", err)
 		return nil, err
 	}
+	// Every connection: gocql allocates what a frame header announces (see cqlGuard).
+	// Segments are parsed only in the configurations the factory builds itself (Dial,
+	// Check), which have no compressor.
+	var fail func(error)
+	if att != nil {
+		fail = func(err error) { att.recordFrameError(err, name) }
+	}
+	conn = newCQLGuard(conn, name, d.att != nil, fail)
 	if att != nil {
 		conn = att.track(conn, name, state, d.c.tlsServerName(name))
 	}
@@ -125,6 +133,7 @@ type attempt struct {
 	stops []func() bool
 
 	dialErr  error  // last dial failure, classified
+	frameErr error  // first connection failed by the CQL frame bound (cqlGuard)
 	authErr  error  // the factory's authenticator refused, classified
 	lastHost string // configured host:port of the last connection made
 
@@ -188,6 +197,16 @@ func (a *attempt) recordDialError(err error, name string) {
 	defer a.mu.Unlock()
 	if !a.done {
 		a.dialErr, a.lastHost = err, name
+	}
+}
+
+// recordFrameError keeps the first connection the frame bound failed: a later dial
+// (gocql reconnecting, cancelled when the call ends) must not hide why it failed.
+func (a *attempt) recordFrameError(err error, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.done && a.frameErr == nil {
+		a.frameErr, a.lastHost = err, name
 	}
 }
 

@@ -71,24 +71,49 @@ func materialBytes(m *schema.MaterialSource) ([]byte, error) {
 	return nil, fmt.Errorf("%s is empty", describe(m))
 }
 
-// pemBlocks decodes every PEM block of data, in order; none means data is not PEM (it
-// may be DER).
-func pemBlocks(data []byte) []*pem.Block {
+// pemBlocks is the one PEM walk: it decodes every PEM block of data, in order; none
+// (and no "-----BEGIN" anywhere) means data is not PEM (it may be DER). Text before a
+// block is allowed (bundles carry "# Issuer:" comments and `openssl -text` dumps), but a
+// file cut mid-write is not: a "-----BEGIN" without its "-----END", a block that does
+// not decode, and anything but whitespace after the last block are errors, so a half
+// written CRL or CA bundle is refused instead of silently losing its tail.
+func pemBlocks(data []byte) ([]*pem.Block, error) {
+	const begin = "-----BEGIN"
 	var blocks []*pem.Block
 	for rest := data; ; {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			return blocks
+		at := bytes.Index(rest, []byte(begin))
+		if at < 0 {
+			if len(blocks) > 0 && len(bytes.TrimSpace(rest)) > 0 {
+				return nil, fmt.Errorf("trailing data after PEM block #%d (line %d): the file may be cut mid-write", len(blocks), lineOf(data, rest))
+			}
+			return blocks, nil
+		}
+		from := rest[at:]
+		b, after := pem.Decode(from)
+		// pem.Decode skips a block it cannot decode and returns the next one: the block
+		// must be the one that starts here, with no other BEGIN inside what it consumed.
+		consumed := from[:len(from)-len(after)]
+		if b == nil || bytes.Contains(consumed[len(begin):], []byte(begin)) {
+			return nil, fmt.Errorf("PEM block #%d (line %d) is cut or does not decode (a \"-----BEGIN\" without its \"-----END\", or bad base64): the file may be cut mid-write", len(blocks)+1, lineOf(data, from))
 		}
 		blocks = append(blocks, b)
+		rest = after
 	}
+}
+
+// lineOf is the 1-based line of data at which its suffix rest starts.
+func lineOf(data, rest []byte) int {
+	return bytes.Count(data[:len(data)-len(rest)], []byte("\n")) + 1
 }
 
 // parseCertificates reads every certificate from PEM (CERTIFICATE blocks, other blocks
 // skipped) or, when the bytes hold no PEM at all, from DER.
 func parseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var certs []*x509.Certificate
-	blocks := pemBlocks(data)
+	blocks, err := pemBlocks(data)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range blocks {
 		if b.Type != "CERTIFICATE" {
 			continue
@@ -304,7 +329,10 @@ var errWrongPassphrase = errors.New("wrong passphrase: cannot decrypt the privat
 // The returned string is a warning, if any.
 func parsePrivateKey(data []byte, pass *schema.SecretSource) (crypto.PrivateKey, string, error) {
 	passphrase := pass.Secret().Reveal()
-	blocks := pemBlocks(data)
+	blocks, err := pemBlocks(data)
+	if err != nil {
+		return nil, "", err
+	}
 	for _, b := range blocks {
 		switch {
 		case b.Type == "ENCRYPTED PRIVATE KEY":

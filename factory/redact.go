@@ -1,7 +1,10 @@
 package factory
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"reflect"
 	"strings"
 )
 
@@ -10,24 +13,80 @@ import (
 // print in clear with fmt's %v. These types therefore format themselves, with every verb,
 // as a short description that holds no secret.
 
-// Format prints the connector's profile name, backend and TLS mode.
-func (c *CassandraConnector) Format(f fmt.State, _ rune) { formatConnector(f, "CassandraConnector", c) }
+//
+// Values of these types print addresses only where they hold secrets: the secrets sit in
+// sealed boxes (internal/sealed), which fmt cannot open, so a dereferenced connector is
+// safe to print too. The methods take pointer receivers because the types hold locks and
+// atomics and must not be copied.
 
-// Format prints the connector's profile name, backend, TLS mode and hosts.
-func (c *RiakConnector) Format(f fmt.State, _ rune) {
-	formatConnector(f, "RiakConnector", c, "hosts: "+strings.Join(c.Hosts(), ","))
+// String describes the connector: profile name, TLS mode.
+func (c *CassandraConnector) String() string { return describeConnector("CassandraConnector", c) }
+
+// GoString is String.
+func (c *CassandraConnector) GoString() string { return c.String() }
+
+// Format prints the connector's profile name and TLS mode, for every verb.
+func (c *CassandraConnector) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs String.
+func (c *CassandraConnector) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON marshals String.
+func (c *CassandraConnector) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+// String describes the connector: profile name, TLS mode, hosts.
+func (c *RiakConnector) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return describeConnector("RiakConnector", c, "hosts: "+strings.Join(c.Hosts(), ","))
 }
 
-func formatConnector(f fmt.State, typ string, c interface {
+// GoString is String.
+func (c *RiakConnector) GoString() string { return c.String() }
+
+// Format prints the connector's profile name, TLS mode and hosts, for every verb.
+func (c *RiakConnector) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs String.
+func (c *RiakConnector) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON marshals String.
+func (c *RiakConnector) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
+
+// String describes the TLS configuration: path, mode and generation, never material.
+func (t *ClientTLS) String() string {
+	if t == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("&factory.ClientTLS{path: %q, mode: %s, generation: %d}", t.path, t.mode, t.Generation())
+}
+
+// GoString is String.
+func (t *ClientTLS) GoString() string { return t.String() }
+
+// Format prints String for every verb.
+func (t *ClientTLS) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
+
+// LogValue logs String.
+func (t *ClientTLS) LogValue() slog.Value { return slog.StringValue(t.String()) }
+
+// MarshalJSON marshals String.
+func (t *ClientTLS) MarshalJSON() ([]byte, error) { return json.Marshal(t.String()) }
+
+func describeConnector(typ string, c interface {
 	Name() string
 	TLS() *ClientTLS
-}, extra ...string) {
+}, extra ...string) string {
+	if reflect.ValueOf(c).IsNil() {
+		return "<nil>"
+	}
 	tlsMode := "disable"
 	if t := c.TLS(); t != nil {
 		tlsMode = string(t.Mode())
 	}
 	parts := append([]string{fmt.Sprintf("profile: %q", c.Name()), "tls: " + tlsMode}, extra...)
-	fmt.Fprintf(f, "&factory.%s{%s}", typ, strings.Join(parts, ", "))
+	return fmt.Sprintf("&factory.%s{%s}", typ, strings.Join(parts, ", "))
 }
 
 // Format prints the authenticator's host and username.

@@ -10,8 +10,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
+
+// ErrReloadHeld is wrapped by a refresher's error (WithTLSRefresher) that holds reloads:
+// no material may change now (the configuration it comes from is invalid). A held reload
+// keeps the material in use, logs a warning, passes the error to the reload callback and
+// is returned by ReloadNow (as an *Error of kind config); errors.Is(err, ErrReloadHeld)
+// tells it from a failure.
+var ErrReloadHeld = errors.New("factory: tls reload held")
 
 // reloader re-reads a connector's TLS material: every tls.reload interval in its own
 // goroutine, and on demand (ReloadNow). Both backends embed one, so reload behaves the
@@ -29,6 +37,7 @@ type reloader struct {
 	tls      *ClientTLS
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
+	gate     func(apply func() error) error // nil: apply directly
 	// observers are told of every dial, check and reload (observer.go).
 	observers []Observer
 	log       *slog.Logger
@@ -54,6 +63,7 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 		tls:       ct,
 		refresh:   o.refresh,
 		onReload:  o.onReload,
+		gate:      o.gate,
 		observers: o.observers,
 		log:       o.logger,
 		now:       o.now,
@@ -219,7 +229,16 @@ func (r *reloader) reloadMaterial(ctx context.Context) error {
 			}
 			return errUnchanged
 		}
-		warns, err = r.tls.Update(fresh)
+		apply := func() error {
+			var uerr error
+			warns, uerr = r.tls.Update(fresh)
+			return uerr
+		}
+		if r.gate != nil {
+			err = r.gate(apply)
+		} else {
+			err = apply()
+		}
 	}
 	if err != nil {
 		var fe *Error
@@ -228,6 +247,10 @@ func (r *reloader) reloadMaterial(ctx context.Context) error {
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
 		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		if errors.Is(err, ErrReloadHeld) {
+			r.log.Warn("tls reload held: the material in use stays", attrs...)
+			return err
+		}
 		if ctx.Err() != nil {
 			// Close (or the caller of ReloadNow) stopped it: not a material problem.
 			r.log.Warn("tls reload interrupted: the material in use stays", attrs...)
@@ -238,7 +261,7 @@ func (r *reloader) reloadMaterial(ctx context.Context) error {
 	}
 	r.last = fp
 	for _, w := range warns {
-		r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
+		r.log.Warn("tls reload: "+textsafe.Escape(w.Message), "profile", r.profile, "path", w.Path)
 	}
 	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
 		"duration", time.Since(start).String()}

@@ -560,9 +560,7 @@ func TestReloadRefresherErrors(t *testing.T) {
 func TestReloadCloseDuringReload(t *testing.T) {
 	cassLeakCheck(t)
 	set := cassPKI(t)
-	// Buffered: the first tick's signal must not be dropped when it comes before the
-	// test waits for it (the refresher then blocks until Close).
-	entered := make(chan struct{}, 1)
+	entered := make(chan struct{}, 1) // buffered: the first tick is never dropped
 	reloads := newRLReloads()
 	sec := cassTLS(set, true)
 	sec.Reload = schema.Duration(time.Millisecond)

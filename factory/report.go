@@ -12,16 +12,20 @@ import (
 // before the failure, and Error says what went wrong. Its JSON form is the one
 // `connfactory check --json` prints.
 type Report struct {
-	Profile   string        `json:"profile"`
-	Backend   string        `json:"backend"`
-	OK        bool          `json:"ok"`
-	TLS       TLSReport     `json:"tls"`
-	Auth      AuthReport    `json:"auth"`
-	Server    ServerReport  `json:"server"`
-	LatencyMS float64       `json:"latency_ms"`
-	Error     *ErrorReport  `json:"error,omitempty"`
-	Warnings  []string      `json:"warnings,omitempty"`
-	Latency   time.Duration `json:"-"`
+	Profile   string       `json:"profile"`
+	Backend   string       `json:"backend"`
+	OK        bool         `json:"ok"`
+	TLS       TLSReport    `json:"tls"`
+	Auth      AuthReport   `json:"auth"`
+	Server    ServerReport `json:"server"`
+	LatencyMS float64      `json:"latency_ms"`
+	Error     *ErrorReport `json:"error,omitempty"`
+	// Hosts has one entry per host checked: every configured host, then (CheckDiscover)
+	// every node found through system.peers. The fields above describe the first host
+	// that passed, or the first that failed when none did.
+	Hosts    []HostReport  `json:"hosts,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
+	Latency  time.Duration `json:"-"`
 }
 
 // TLSReport describes the negotiated TLS session.
@@ -62,8 +66,58 @@ type AuthReport struct {
 type ServerReport struct {
 	Address         string `json:"address,omitempty"`
 	Version         string `json:"version,omitempty"`
+	Datacenter      string `json:"datacenter,omitempty"`
 	Node            string `json:"node,omitempty"`
 	ProtocolVersion int    `json:"protocol_version,omitempty"`
+}
+
+// Sources of a HostReport.
+const (
+	// HostConfigured is a host the profile lists.
+	HostConfigured = "configured"
+	// HostDiscovered is a node found through system.peers.
+	HostDiscovered = "discovered"
+)
+
+// HostReport is the outcome of one host of a check.
+type HostReport struct {
+	// Address is the host:port dialled (as configured, or the discovered rpc address).
+	Address string `json:"address"`
+	// Source is HostConfigured or HostDiscovered.
+	Source string `json:"source"`
+	// Datacenter is the host's data_center, from system.local, or from system.peers for a
+	// discovered node that could not be read.
+	Datacenter string `json:"datacenter,omitempty"`
+	OK         bool   `json:"ok"`
+	// TLS is the session negotiated, or for a failed handshake the server name verified;
+	// nil for a plaintext profile.
+	TLS   *HostTLS     `json:"tls,omitempty"`
+	Error *ErrorReport `json:"error,omitempty"`
+}
+
+// HostTLS is the TLS session with one host.
+type HostTLS struct {
+	Version    string `json:"version,omitempty"`
+	Cipher     string `json:"cipher,omitempty"`
+	ServerName string `json:"server_name,omitempty"`
+}
+
+// fill records a host's own report (r) and outcome in h. serverName is the name TLS
+// verifies for the host, "" without TLS.
+func (h *HostReport) fill(r *Report, serverName string, err error) {
+	h.OK = err == nil
+	if r.Server.Datacenter != "" {
+		h.Datacenter = r.Server.Datacenter
+	}
+	if r.TLS.Enabled {
+		h.TLS = &HostTLS{Version: r.TLS.Version, Cipher: r.TLS.Cipher, ServerName: r.TLS.ServerName}
+		if h.TLS.ServerName == "" {
+			h.TLS.ServerName = serverName
+		}
+	}
+	if err != nil {
+		h.Error = &ErrorReport{Kind: string(KindOf(err)), Message: err.Error()}
+	}
 }
 
 // ErrorReport is a failure's kind and message.

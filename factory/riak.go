@@ -16,6 +16,8 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 
+	"github.com/connfactory/connfactory/internal/sealed"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -36,8 +38,8 @@ type RiakConnector struct {
 	hosts          []string // host:port, default port applied
 	mechanism      schema.Mechanism
 	username       string
-	password       schema.Secret
-	tls            *ClientTLS // nil for mechanism none
+	password       sealed.Box[schema.Secret] // sealed: fmt of a RiakConnector value must not print it
+	tls            *ClientTLS                // nil for mechanism none
 	warnings       []Warning
 	connectTimeout time.Duration
 	authWait       time.Duration
@@ -52,6 +54,14 @@ type RiakConnector struct {
 }
 
 var _ Connector = (*RiakConnector)(nil)
+
+// secret is the password ("" for none).
+func (c *RiakConnector) secret() schema.Secret {
+	if pw := c.password.Get(); pw != nil {
+		return *pw
+	}
+	return ""
+}
 
 // NewRiakConnector compiles Riak profile name. p must be validated and its material
 // resolved; the factory re-checks what it relies on and reports a config-kind *Error
@@ -110,7 +120,8 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
-		c.password = p.Auth.Password.Secret()
+		pw := p.Auth.Password.Secret()
+		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
 			c.warnings = append(c.warnings, Warning{Path: base + ".auth.per_host",
 				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
@@ -139,7 +150,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		case (c.mechanism == schema.MechanismTrust || c.mechanism == schema.MechanismCertificate) && hasPassword:
 			// The server ignores it; sending it anyway would put a secret on the wire
 			// for nothing.
-			c.password = ""
+			c.password.Set(nil)
 			c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
 				Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
 		}
@@ -275,7 +286,7 @@ func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
 	if c.mechanism != schema.MechanismNone {
 		no.AuthOptions = &riak.AuthOptions{
 			User:      c.username,
-			Password:  c.password.Reveal(),
+			Password:  c.secret().Reveal(),
 			TlsConfig: c.tls.Config(host),
 		}
 	}
@@ -571,31 +582,53 @@ func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error
 		rep.Fail(err)
 		return rep, err
 	}
-	var failed []riakResult
-	var rep *Report
+	// Every host is checked: the report describes the first that passed (else the last
+	// tried) and lists each in Hosts; it is OK only when every host is.
+	var (
+		failed []riakResult
+		rep    *Report
+		hosts  []HostReport
+	)
 	for _, h := range c.hosts {
-		rep = c.newReport()
+		r := c.newReport()
 		start := time.Now()
-		conn, err := c.preflight(ctx, h, rep, true)
-		rep.Latency = time.Since(start)
-		rep.LatencyMS = float64(rep.Latency.Microseconds()) / 1000
+		conn, err := c.preflight(ctx, h, r, true)
+		r.Latency = time.Since(start)
+		r.LatencyMS = float64(r.Latency.Microseconds()) / 1000
 		if err == nil {
 			_ = conn.Close()
-			rep.OK = true
-			for _, f := range failed {
-				rep.Warnings = append(rep.Warnings, "host "+f.host+" failed: "+f.err.Error())
-			}
-			return rep, nil
+			r.OK = true
+		} else {
+			failed = append(failed, riakResult{h, err})
 		}
-		failed = append(failed, riakResult{h, err})
-		if ctx.Err() != nil {
+		hr := HostReport{Address: h, Source: HostConfigured}
+		hr.fill(r, c.tls.ServerName(h), err)
+		if !c.tls.Enabled() {
+			hr.TLS = nil
+		}
+		hosts = append(hosts, hr)
+		if rep == nil || !rep.OK {
+			rep = r
+		}
+		if err != nil && ctx.Err() != nil {
 			break
 		}
 	}
-	err := riakAggregate(failed)
 	if rep == nil {
 		rep = c.newReport()
 	}
+	rep.Hosts = hosts
+	switch {
+	case len(failed) == 0:
+		return rep, nil
+	case len(failed) == len(hosts):
+		err := riakAggregate(failed)
+		rep.Fail(err)
+		return rep, err
+	}
+	// Some hosts passed: the report is a passing host's, the error the first failure's.
+	rep.Error = nil
+	err := failed[0].err
 	rep.Fail(err)
 	return rep, err
 }
@@ -657,6 +690,7 @@ func (w riakLogWriter) Write(p []byte) (int, error) {
 	if l == nil {
 		l = slog.Default()
 	}
-	l.Log(context.Background(), level, msg, "component", "riak-go-client")
+	// The driver quotes server text (error messages) in its lines: escape it for the log.
+	l.Log(context.Background(), level, textsafe.Escape(msg), "component", "riak-go-client")
 	return len(p), nil
 }

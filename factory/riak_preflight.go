@@ -123,7 +123,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 			_ = raw.SetDeadline(dl)
 			stop = context.AfterFunc(ctx, func() { _ = raw.SetDeadline(riakLongAgo) })
 		}
-		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.password.Reveal())}
+		req := &rpb.RpbAuthReq{User: []byte(p.c.username), Password: []byte(p.c.secret().Reveal())}
 		if req.Password == nil {
 			req.Password = []byte{} // a required proto2 field: empty, never absent
 		}
@@ -202,11 +202,10 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 		// DNS failures and the like: the host cannot be reached as written.
 		return &Error{Kind: KindUnreachable, Host: p.host, Err: fmt.Errorf("riak connect: %w", err)}
 	}
-	var alert tls.AlertError
-	if errors.As(err, &alert) {
+	if isTLSAlert(err) {
 		// A TLS alert after the handshake: the server refused our certificate (TLS 1.3
-		// reports it at the first read).
-		return ClassifyTLSError(err, p.host)
+		// reports it at the first read, here the RpbAuthReq step).
+		return ClassifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
 	}
 
 	var se *riakServerError
@@ -262,4 +261,15 @@ func (c *RiakConnector) authHint() string {
 		return "the server must have a certificate source for this user and trust the issuer of the client certificate"
 	}
 	return "check the credentials"
+}
+
+// isTLSAlert reports whether err is a TLS alert sent by the peer. crypto/tls returns an
+// alert read on a TCP connection as a *net.OpError with Op "remote error" (its alert
+// type is unexported; tls.AlertError is what QUIC connections return).
+func isTLSAlert(err error) bool {
+	var (
+		alert tls.AlertError
+		oe    *net.OpError
+	)
+	return errors.As(err, &alert) || (errors.As(err, &oe) && oe.Op == "remote error")
 }

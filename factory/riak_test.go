@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -381,7 +380,10 @@ func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
 				require.ErrorIs(t, err, tc.kind, "%s: %v", op.name, err)
 				require.ErrorContains(t, err, tc.contains, op.name)
 				require.NotContains(t, err.Error(), riakPassword)
-				require.Less(t, elapsed, budget+300*time.Millisecond, "%s took %v", op.name, elapsed)
+				// The servers stall for an hour and the context never ends: only the budget can
+				// have ended the call. The bound is loose on purpose (a loaded machine is slow);
+				// it tells "bounded" from "hung", not how fast.
+				require.Less(t, elapsed, 30*time.Second, "%s took %v", op.name, elapsed)
 				t.Logf("%s: %v (%v)", op.name, err, elapsed.Round(time.Millisecond))
 			}
 		})
@@ -483,11 +485,18 @@ func TestRiakMultiHost(t *testing.T) {
 		require.Equal(t, srv.Addr(), conn.RemoteAddr().String())
 		require.NoError(t, conn.Close())
 
+		// check tests every host: the one down fails it, and the report lists both.
 		rep, err := c.Check(context.Background())
-		require.NoError(t, err)
-		require.True(t, rep.OK)
-		require.Equal(t, srv.Addr(), rep.Server.Address)
-		require.Contains(t, strings.Join(rep.Warnings, "\n"), "host "+down+" failed")
+		require.ErrorIs(t, err, factory.ErrUnreachable)
+		require.False(t, rep.OK)
+		require.Equal(t, srv.Addr(), rep.Server.Address, "the report describes the host that passed")
+		require.Len(t, rep.Hosts, 2)
+		require.Equal(t, down, rep.Hosts[0].Address)
+		require.False(t, rep.Hosts[0].OK)
+		require.Equal(t, "unreachable", rep.Hosts[0].Error.Kind)
+		require.Equal(t, factory.HostReport{Address: srv.Addr(), Source: factory.HostConfigured, OK: true,
+			TLS: rep.Hosts[1].TLS}, rep.Hosts[1])
+		require.Equal(t, "TLS 1.2", rep.Hosts[1].TLS.Version)
 	})
 	t.Run("all fail", func(t *testing.T) {
 		other := riakDownAddr(t)

@@ -52,14 +52,14 @@ func riakRoundTrip(rw io.ReadWriter, code byte, req proto.Message, want byte, re
 	case want:
 		if resp != nil {
 			if err := proto.Unmarshal(body, resp); err != nil {
-				return fmt.Errorf("decode message %d: %w", got, err)
+				return fmt.Errorf("%w: decode message %d: %v", riakpb.ErrFrame, got, err)
 			}
 		}
 		return nil
 	case riakpb.ErrorResp:
 		var e rpb.RpbErrorResp
 		if err := proto.Unmarshal(body, &e); err != nil {
-			return fmt.Errorf("decode RpbErrorResp: %w", err)
+			return fmt.Errorf("%w: decode RpbErrorResp: %v", riakpb.ErrFrame, err)
 		}
 		return &riakServerError{Code: e.GetErrcode(), Message: string(e.GetErrmsg())}
 	}

@@ -48,7 +48,13 @@ func decoderConfig() *mapstructure.DecoderConfig {
 	}
 }
 
-// secretHook lets a secret be written as a plain string (the literal value).
+// secretForms is what a secret may be written as, for messages.
+const secretForms = `expected a string, {value = ".."}, {env = ".."} or {file = ".."}`
+
+// secretHook lets a secret be written as a plain string (the literal value). Only
+// strings are secrets: any other type is an error, never converted (a YAML 0123 or a
+// TOML datetime would silently become another secret, { value = true } would become
+// "1"). Messages never repeat the value.
 func secretHook(_, to reflect.Type, data any) (any, error) {
 	if to != secretSrc && to != reflect.PointerTo(secretSrc) {
 		return data, nil
@@ -56,16 +62,37 @@ func secretHook(_, to reflect.Type, data any) (any, error) {
 	switch d := data.(type) {
 	case string:
 		return map[string]any{"value": d}, nil
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return map[string]any{"value": fmt.Sprint(d)}, nil
-	case float32, float64:
-		return nil, errors.New(`a number is not a safe secret (digits may be lost): write it as a quoted string, or use {env=..} | {file=..}`)
-	case bool:
-		return nil, errors.New(`expected a string, {env=..} or {file=..}, got a boolean`)
-	case []any:
-		return nil, errors.New(`expected a string, {env=..} or {file=..}, got a list`)
+	case nil:
+		return data, nil
+	case map[string]any:
+		for _, k := range []string{"value", "env", "file"} {
+			if v, ok := d[k]; ok {
+				if _, isString := v.(string); !isString {
+					return nil, fmt.Errorf("%s: expected a string, got %s (only strings are secrets; quote it)", k, describeSecretValue(v))
+				}
+			}
+		}
+		return data, nil
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+		return nil, errors.New(secretForms + `, got a number: only strings are secrets (a number may lose digits or leading zeros): write it as a quoted string`)
 	}
-	return data, nil
+	return nil, fmt.Errorf("%s, got %s: only strings are secrets", secretForms, describeSecretValue(data))
+}
+
+// describeSecretValue is describeValue, naming dates as such (TOML and YAML parse
+// unquoted dates and times).
+func describeSecretValue(v any) string {
+	switch v.(type) {
+	case time.Time, *time.Time:
+		return "a date/time"
+	}
+	if t := reflect.TypeOf(v); t != nil {
+		switch t.Name() {
+		case "LocalDate", "LocalTime", "LocalDateTime": // go-toml's local dates and times
+			return "a date/time"
+		}
+	}
+	return describeValue(v)
 }
 
 // materialHook lets a material source be written as "system".

@@ -29,10 +29,6 @@ auth = { mechanism = "password", password = "lit-secret" }
 backend = "cassandra"
 hosts = ["h"]
 auth = { password = { value = "lit2" } }
-[profiles.numeric]
-backend = "cassandra"
-hosts = ["h"]
-auth = { password = 123456 }
 [profiles.fromenv]
 backend = "cassandra"
 hosts = ["h"]
@@ -62,7 +58,6 @@ auth = { per_host = [{ host = "10.0.0.7", username = "u", password = { env = "PW
 	sec := func(name string) string { return cfg.Profiles[name].Auth.Password.Secret().Reveal() }
 	require.Equal(t, "lit-secret", sec("literal"))
 	require.Equal(t, "lit2", sec("literal_table"))
-	require.Equal(t, "123456", sec("numeric"))
 	require.Equal(t, "env-secret", sec("fromenv"))
 	require.Equal(t, "", sec("emptyenv"), "set but empty is an empty secret")
 	require.True(t, cfg.Profiles["emptyenv"].Auth.Password.IsResolved)

@@ -160,7 +160,7 @@ type SecretSource struct {
 	// Value is the literal secret.
 	Value Secret `koanf:"value" json:"value,omitempty" yaml:"value,omitempty" toml:"value,omitempty"`
 	// Env names the environment variable holding the secret. Unset is an error; set but
-	// empty is an empty secret.
+	// empty is refused too (an empty secret is never used).
 	Env string `koanf:"env" json:"env,omitempty" yaml:"env,omitempty" toml:"env,omitempty"`
 	// File is the path of a file holding the secret (relative to the configuration file that
 	// names it). One trailing newline is trimmed.

@@ -125,19 +125,30 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	}
 }
 
-// secretRules checks that a secret source names exactly one source. A source with none
-// is fine once resolved: a Go program may hand over the secret itself.
+// secretRules checks that a secret source names exactly one source, and that the secret
+// it gives is not empty: an empty password or passphrase is always a mistake (an env
+// variable set to "", a file truncated, `password = ""`), whatever the mechanism, and
+// must not reach a server or a key decryption as if it were one. A source with none is
+// fine once resolved: a Go program may hand over the secret itself.
 func secretRules(r reporter, path string, s *schema.SecretSource) {
 	if s == nil {
 		return
 	}
 	set := setKeys(map[string]bool{"value": s.Value != "", "env": s.Env != "", "file": s.File != ""},
 		"value", "env", "file")
+	const forms = `write a literal, {env = "VAR"} or {file = "path"}`
 	switch {
 	case len(set) > 1:
 		r.at(path, "set only one of value, env or file (found %s)", strings.Join(set, ", "))
-	case len(set) == 0 && !s.IsResolved:
-		r.at(path, "secret is empty: write a literal, {env = \"VAR\"} or {file = \"path\"}")
+	case !s.IsResolved && (s.Env != "" || s.File != ""):
+		// Not resolved yet (a Go value validated before loading): nothing to judge.
+	case s.Secret() != "":
+	case s.Env != "":
+		r.at(path, "environment variable %s is set but empty: an empty secret is refused", s.Env)
+	case s.File != "":
+		r.at(path, "secret file %s is empty: an empty secret is refused", s.File)
+	default:
+		r.at(path, "secret is empty: %s", forms)
 	}
 }
 

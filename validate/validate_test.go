@@ -478,8 +478,12 @@ func TestWarnings(t *testing.T) {
 	plain.TLS = nil
 	plain.Auth.PerHost[0].Password = &schema.SecretSource{Value: secretValue}
 
+	good := cass()
+	good.Hosts = []string{"db1.internal:9042", "db2.internal", "10.0.0.7", "[::1]:9042"}
+	plain.Hosts = []string{"db1.internal:9142", "db2.internal", "10.0.0.7:9142"}
+
 	cfg := &schema.Config{
-		Profiles: map[string]*schema.Profile{"weak": p, "plain": plain, "good": cass(), "unused": {
+		Profiles: map[string]*schema.Profile{"weak": p, "plain": plain, "good": good, "unused": {
 			Backend: schema.Cassandra, Hosts: []string{"h"}, Auth: &schema.Auth{Username: "u"},
 			TLS: &schema.TLS{Mode: schema.TLSVerifyCA},
 		}},
@@ -501,7 +505,9 @@ func TestWarnings(t *testing.T) {
 	require.Contains(t, got["profiles.plain.auth.per_host[0].password"], "written in the configuration")
 	require.Contains(t, got["profiles.unused.tls.mode"], "verify-ca does not check the server's name")
 	require.Contains(t, got["profiles.unused.auth.mechanism"], "not used")
-	require.Len(t, ws, 9, "warnings: %v", ws)
+	require.Equal(t, "the hosts name different ports (9142, 9042): nodes discovered through system.peers are dialled on the first host's, 9142; every node of a cluster normally listens on one port",
+		got["profiles.plain.hosts"])
+	require.Len(t, ws, 10, "warnings: %v", ws)
 	for _, w := range ws {
 		if w.Path == "profiles.weak.tls.mode" {
 			require.Equal(t, "weak.toml", w.Source)

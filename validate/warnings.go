@@ -2,7 +2,11 @@ package validate
 
 import (
 	"fmt"
+	"net"
 	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/connfactory/connfactory/schema"
 )
@@ -33,6 +37,13 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) []s
 	add := func(path, format string, args ...any) {
 		path = prefix + path
 		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: origins.Of(path)})
+	}
+
+	if p.Backend == schema.Cassandra {
+		if ports := distinctPorts(p.Hosts, schema.DefaultCassandraPort); len(ports) > 1 {
+			add("hosts", "the hosts name different ports (%s): nodes discovered through system.peers are dialled on the first host's, %s; every node of a cluster normally listens on one port",
+				strings.Join(ports, ", "), ports[0])
+		}
 	}
 
 	mech := p.Auth.EffectiveMechanism()
@@ -91,4 +102,20 @@ func literalPassword(add func(path, format string, args ...any), path string, s 
 		return
 	}
 	add(path, "the password is written in the configuration: prefer {env = \"VAR\"} or {file = \"path\"}")
+}
+
+// distinctPorts lists the ports of hosts (def for a host without one), first host's first,
+// each once. Entries that do not parse are left to the rules that report them.
+func distinctPorts(hosts []string, def int) []string {
+	var out []string
+	for _, h := range hosts {
+		port := strconv.Itoa(def)
+		if _, p, err := net.SplitHostPort(strings.TrimSpace(h)); err == nil {
+			port = p
+		}
+		if !slices.Contains(out, port) {
+			out = append(out, port)
+		}
+	}
+	return out
 }

@@ -3,10 +3,12 @@ package main_test
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -309,5 +311,100 @@ connect_timeout = "60s"
 		require.Equal(t, 64, res.code, "%s", res)
 		require.Contains(t, res.stderr, `no profile "nope"`)
 		require.Empty(t, res.stdout, "nothing is checked when a name is wrong")
+	})
+}
+
+// hostJSON is one entry of `check --json`'s hosts.
+type hostJSON struct {
+	Address    string `json:"address"`
+	Source     string `json:"source"`
+	Datacenter string `json:"datacenter"`
+	OK         bool   `json:"ok"`
+	TLS        *struct {
+		Version    string `json:"version"`
+		ServerName string `json:"server_name"`
+	} `json:"tls"`
+	Error *struct {
+		Kind    string `json:"kind"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// TestCheckCluster: check reports every host, one line each (JSON: hosts); --discover adds
+// the nodes system.peers lists and fails on a failing one, with the advice for per-node DNS
+// certificates.
+func TestCheckCluster(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir(), Nodes: 3})
+	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
+		t.Skipf("skipping: %v", err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, sb.Close()) })
+	nodes := sb.Cluster.Nodes
+	seed := "localhost:" + strconv.Itoa(sb.Cluster.Port())
+
+	t.Run("configured hosts only", func(t *testing.T) {
+		t.Parallel()
+		res := run(t, nil, "check", "-c", sb.ProfilesFile, "sandbox_cassandra_node_names")
+		require.Equal(t, 0, res.code, "%s", res)
+		require.Equal(t, 1, strings.Count(res.stdout, "  host:    "), res.stdout)
+		require.Contains(t, res.stdout, "  host:    "+seed+"  configured  dc1  OK  TLS 1.3, server name localhost\n")
+	})
+	t.Run("discover human", func(t *testing.T) {
+		t.Parallel()
+		res := run(t, nil, "check", "--discover", "-c", sb.ProfilesFile, "sandbox_cassandra", "sandbox_cassandra_node_names")
+		require.Equal(t, 2, res.code, "%s", res)
+		require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
+		require.Regexp(t, `(?m)^sandbox_cassandra_node_names \(cassandra\): FAILED`, res.stdout)
+		for _, n := range nodes[1:] {
+			require.Contains(t, res.stdout, fmt.Sprintf("  host:    %s  discovered  %s  OK  TLS 1.3, server name cassandra.sandbox\n", n.Addr(), n.Datacenter()))
+		}
+		// The first failure is the report's error, printed once below; the others in full.
+		require.Contains(t, res.stdout, fmt.Sprintf("  host:    %s  discovered  %s  FAILED (the error below)\n", nodes[1].Addr(), nodes[1].Datacenter()))
+		require.Contains(t, res.stdout, fmt.Sprintf("  host:    %s  discovered  %s  FAILED tls_hostname: %s: x509: ", nodes[2].Addr(), nodes[2].Datacenter(), nodes[2].Addr()))
+		require.Contains(t, res.stdout, "  error:   tls_hostname: "+nodes[1].Addr()+": ")
+		require.Contains(t, res.stdout, "  advice:  the certificate of "+nodes[1].Host()+" is for node2.cassandra.sandbox, cassandra.sandbox (DNS names only)")
+		require.Contains(t, res.stdout, "give the node certificates IP SANs ("+nodes[1].Host()+"), or give them one shared DNS name and set tls.server_name to it")
+	})
+	t.Run("discover json", func(t *testing.T) {
+		t.Parallel()
+		res := run(t, nil, "check", "--json", "--discover", "-c", sb.ProfilesFile, "sandbox_cassandra_dc2", "sandbox_cassandra_node_names")
+		require.Equal(t, 2, res.code, "%s", res)
+		var lines []struct {
+			OK    bool       `json:"ok"`
+			Hosts []hostJSON `json:"hosts"`
+		}
+		for _, l := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+			var r struct {
+				OK    bool       `json:"ok"`
+				Hosts []hostJSON `json:"hosts"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(l), &r))
+			lines = append(lines, r)
+		}
+		require.Len(t, lines, 2)
+		require.True(t, lines[0].OK)
+		require.False(t, lines[1].OK)
+		for i, r := range lines {
+			require.Len(t, r.Hosts, 3)
+			require.Equal(t, hostJSON{Address: seed, Source: "configured", Datacenter: "dc1", OK: true,
+				TLS: r.Hosts[0].TLS}, r.Hosts[0])
+			for j, n := range nodes[1:] {
+				h := r.Hosts[j+1]
+				require.Equal(t, n.Addr(), h.Address)
+				require.Equal(t, "discovered", h.Source)
+				require.Equal(t, n.Datacenter(), h.Datacenter)
+				require.Equal(t, i == 0, h.OK)
+				require.NotNil(t, h.TLS)
+				if i == 0 {
+					require.Nil(t, h.Error)
+					require.Equal(t, "cassandra.sandbox", h.TLS.ServerName)
+				} else {
+					require.Equal(t, "tls_hostname", h.Error.Kind)
+					require.Contains(t, h.Error.Message, n.Addr())
+					require.Equal(t, n.Host(), h.TLS.ServerName)
+				}
+			}
+		}
 	})
 }

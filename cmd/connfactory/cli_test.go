@@ -83,6 +83,14 @@ func TestDemo(t *testing.T) {
 	require.Regexp(t, `(?m)^demo_untrusted_ca \(riak\): FAILED`, res.stdout)
 	require.Regexp(t, `(?m)^  error:   tls_untrusted: `, res.stdout)
 	require.NotContains(t, res.stdout, "(expected ")
+	// The three-node cluster in two datacenters.
+	if !strings.Contains(res.stdout, "skipped: cqltest:") {
+		require.Regexp(t, `(?m)^sandbox_cassandra \(cassandra\): OK`, res.stdout)
+		require.Regexp(t, `(?m)^  host:    127\.0\.0\.3:\d+  discovered  dc2  OK  TLS 1\.3, server name cassandra\.sandbox$`, res.stdout)
+		require.Regexp(t, `(?m)^sandbox_cassandra_node_names \(cassandra\): FAILED`, res.stdout)
+		require.Regexp(t, `(?m)^  advice:  the certificate of 127\.0\.0\.2 is for node2\.cassandra\.sandbox, cassandra\.sandbox \(DNS names only\)`, res.stdout)
+		require.Regexp(t, `(?m)^  127\.0\.0\.1:\d+\s+dc1  0\n  127\.0\.0\.2:\d+\s+dc1  0\n  127\.0\.0\.3:\d+\s+dc2  12$`, res.stdout)
+	}
 	// The example passwords never show, not even in the deliberate failures.
 	for _, pw := range []string{"app-example-password", "riakuser-example-password", "pamuser-example-password", "changeit"} {
 		require.NotContains(t, res.stdout, pw)
@@ -163,5 +171,52 @@ func TestSandbox(t *testing.T) {
 		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
 	}
 	require.NoError(t, err)
+	require.Equal(t, "stopping", out[len(out)-1])
+}
+
+// TestSandboxCluster: `sandbox --nodes 3` lists a cluster in two datacenters, and its
+// profiles pass `check --discover`.
+func TestSandboxCluster(t *testing.T) {
+	t.Parallel()
+	res := run(t, nil, "sandbox", "--nodes", "0")
+	require.Equal(t, 64, res.code, "%s", res)
+	require.Contains(t, res.stderr, "--nodes must be at least 1")
+
+	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
+	cmd := exec.Command(bin, "sandbox", "--dir", dir, "--nodes", "3")
+	cmd.Env = cleanEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	killed := false
+	defer func() {
+		if !killed { // a failed assertion: do not leave the process behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
+	profiles := filepath.Join(dir, "profiles.toml")
+	banner := strings.Join(out, "\n")
+	require.Regexp(t, `cassandra\s+3 nodes on port \d+`, banner)
+	require.Regexp(t, `127\.0\.0\.1:\d+\s+dc1\s+rack rack1\s+certificate for localhost, cassandra.sandbox`, banner)
+	require.Regexp(t, `127\.0\.0\.2:\d+\s+dc1\s+rack rack1\s+certificate for node2.cassandra.sandbox, cassandra.sandbox`, banner)
+	require.Regexp(t, `127\.0\.0\.3:\d+\s+dc2\s+rack rack1\s+certificate for node3.cassandra.sandbox, cassandra.sandbox`, banner)
+	require.Contains(t, banner, "check --discover -c "+profiles)
+
+	res = run(t, nil, "check", "--discover", "-c", profiles, "sandbox_cassandra", "sandbox_cassandra_dc2", "sandbox_cassandra_mtls")
+	require.Equal(t, 0, res.code, "%s", res)
+	require.Equal(t, 6, strings.Count(res.stdout, "  discovered  "), res.stdout) // two per profile
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for line := range lines { // drain to EOF before Wait, as exec requires
+		out = append(out, line)
+	}
+	killed = true
+	require.NoError(t, cmd.Wait(), "stderr:\n%s", stderr.String())
 	require.Equal(t, "stopping", out[len(out)-1])
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -16,7 +17,9 @@ import (
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/sandbox"
 )
@@ -28,7 +31,9 @@ func newDemoCmd() *cobra.Command {
 		Long: `Starts the in-process Cassandra and Riak test servers over TLS with freshly generated
 PKI, loads the example profiles (examples/configs, embedded in this binary), points them at
 the servers, checks every one, and prints a table. Then it shows two deliberate failures (a
-wrong password and an untrusted CA) with their diagnosis. Loopback only; a few seconds.
+wrong password and an untrusted CA) with their diagnosis, and a three-node Cassandra cluster
+in two datacenters: check --discover with and without tls.server_name, and where
+local_datacenter sends queries. Loopback only; a few seconds.
 Exit 0 when every example passes and both failures are diagnosed as expected, else 2.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -116,7 +121,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	fmt.Fprintln(tw, "PROFILE\tBACKEND\tMECHANISM\tTLS\tRESULT\tLATENCY")
 	ok = true
 	for _, name := range names {
-		res := checkProfile(ctx, reg, name, 15*time.Second)
+		res := checkProfile(ctx, reg, name, 15*time.Second, false)
 		writeRow(tw, res.report)
 		if res.err != nil {
 			ok = false
@@ -126,7 +131,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	if !ok {
 		fmt.Fprintln(out, "\nSome examples failed; details:")
 		for _, name := range names {
-			if res := checkProfile(ctx, reg, name, 15*time.Second); res.err != nil {
+			if res := checkProfile(ctx, reg, name, 15*time.Second, false); res.err != nil {
 				writeHumanReport(out, res)
 			}
 		}
@@ -138,7 +143,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		if _, present := failures[name]; !present {
 			continue
 		}
-		res := checkProfile(ctx, reg, name, 15*time.Second)
+		res := checkProfile(ctx, reg, name, 15*time.Second, false)
 		fmt.Fprintln(out)
 		writeHumanReport(out, res)
 		if factory.KindOf(res.err) != want[name] {
@@ -146,7 +151,79 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 			fmt.Fprintf(out, "  (expected %s)\n", want[name])
 		}
 	}
+	clusterOK, err := demoCluster(ctx, out, filepath.Join(dir, "cluster"))
+	if err != nil {
+		return false, err
+	}
+	return ok && clusterOK, nil
+}
+
+// demoCluster shows a three-node cluster in two datacenters (the sandbox's), whose nodes
+// have per-node certificates with DNS names only: `check --discover` of a profile with
+// tls.server_name, of one routing to dc2 (with the queries each node served), and of one
+// without server_name, which fails on the discovered nodes with its advice.
+func demoCluster(ctx context.Context, out io.Writer, dir string) (ok bool, err error) {
+	fmt.Fprintln(out, "\nA three-node cluster in two datacenters, per-node certificates with DNS names only,")
+	fmt.Fprintln(out, "as `connfactory check --discover` reports it (`connfactory sandbox --nodes 3` runs it):")
+	sb, err := sandbox.Start(sandbox.Options{Dir: dir, Nodes: 3})
+	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
+		fmt.Fprintf(out, "\n  skipped: %v\n", err)
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer sb.Close()
+	reg, err := connfactory.Load(connfactory.WithFiles(sb.ProfilesFile), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(cliLogger))
+	if err != nil {
+		return false, err
+	}
+	defer reg.Close()
+	ok = true
+	want := map[string]factory.Kind{"sandbox_cassandra": "", "sandbox_cassandra_dc2": "", "sandbox_cassandra_node_names": factory.KindTLSHostname}
+	for _, name := range []string{"sandbox_cassandra", "sandbox_cassandra_dc2", "sandbox_cassandra_node_names"} {
+		res := checkProfile(ctx, reg, name, 15*time.Second, true)
+		fmt.Fprintln(out)
+		writeHumanReport(out, res)
+		if factory.KindOf(res.err) != want[name] {
+			ok = false
+			fmt.Fprintf(out, "  (expected %s)\n", orOK(want[name]))
+		}
+	}
+
+	// Where local_datacenter = "dc2" sends queries, as the nodes counted them.
+	const query, queries = "SELECT data_center FROM system.local", 12
+	c, err := reg.Connector("sandbox_cassandra_dc2")
+	if err != nil {
+		return false, err
+	}
+	sess, err := c.(*factory.CassandraConnector).Dial(ctx)
+	if err != nil {
+		fmt.Fprintf(out, "\n  dial sandbox_cassandra_dc2: %v\n", err)
+		return false, nil
+	}
+	defer sess.Close()
+	for i := 0; i < queries; i++ {
+		if err := sess.Query(query).WithContext(ctx).Exec(); err != nil {
+			fmt.Fprintf(out, "\n  query: %v\n", err)
+			return false, nil
+		}
+	}
+	fmt.Fprintf(out, "\n%d queries through sandbox_cassandra_dc2 (local_datacenter = \"dc2\", seed in dc1), as the nodes counted them:\n", queries)
+	for _, n := range sb.Cluster.Nodes {
+		fmt.Fprintf(out, "  %-17s %s  %d\n", n.Addr(), n.Datacenter(), n.Served(query))
+		if (n.Datacenter() == "dc2") != (n.Served(query) > 0) {
+			ok = false
+		}
+	}
 	return ok, nil
+}
+
+func orOK(k factory.Kind) string {
+	if k == "" {
+		return "OK"
+	}
+	return string(k)
 }
 
 func writeRow(w io.Writer, r *factory.Report) {
@@ -161,7 +238,8 @@ func writeRow(w io.Writer, r *factory.Report) {
 	if r.Error != nil {
 		result = "FAIL " + r.Error.Kind
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.1f ms\n", r.Profile, r.Backend, r.Auth.Mechanism, tlsCol, result, r.LatencyMS)
+	e := textsafe.Escape
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%.1f ms\n", e(r.Profile), e(r.Backend), e(r.Auth.Mechanism), e(tlsCol), e(result), r.LatencyMS)
 }
 
 // demoFailures derives the two deliberate failures from the examples: a password profile

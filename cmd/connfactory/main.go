@@ -23,6 +23,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/connfactory/connfactory/internal/textsafe"
 )
 
 // Exit codes of DESIGN.md.
@@ -64,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// Our commands return exitError for every outcome they report themselves, so anything
 	// else is cobra's complaint about the command line (unknown command or flag, wrong
 	// number of arguments) or a usageError of ours.
-	fmt.Fprintln(stderr, "connfactory:", err)
+	fmt.Fprintln(stderr, "connfactory:", textsafe.Lines(err.Error()))
 	fmt.Fprintln(stderr, "Run 'connfactory --help' for usage.")
 	return exitUsage
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -196,7 +197,7 @@ func writeOriginComments(w io.Writer, paths []string, origins schema.Origins) er
 		return err
 	}
 	for _, p := range paths {
-		if _, err := fmt.Fprintf(w, "#   %s: %s\n", p, origins[p]); err != nil {
+		if _, err := fmt.Fprintf(w, "#   %s: %s\n", textsafe.Escape(p), textsafe.Escape(origins[p])); err != nil {
 			return err
 		}
 	}

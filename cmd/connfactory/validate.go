@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -28,13 +29,13 @@ Files may also be given as arguments, so that a shell glob works after -c:
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, warnings, err := compileAll(fileOpts(append(files, args...))...)
 			for _, w := range warnings {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", textsafe.Escape(w))
 			}
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d profile(s): %s\n", len(names), nameList(names))
+			fmt.Fprintf(cmd.OutOrStdout(), "ok: %d profile(s): %s\n", len(names), textsafe.Escape(nameList(names)))
 			return nil
 		},
 	}
@@ -107,10 +108,10 @@ func printProblems(cmd *cobra.Command, err error) {
 	var ps schema.Problems
 	if errors.As(err, &ps) {
 		for _, p := range ps.Sorted() {
-			fmt.Fprintln(cmd.ErrOrStderr(), p.String())
+			fmt.Fprintln(cmd.ErrOrStderr(), textsafe.Escape(p.String()))
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "%d problem(s)\n", len(ps.Sorted()))
 		return
 	}
-	fmt.Fprintln(cmd.ErrOrStderr(), err)
+	fmt.Fprintln(cmd.ErrOrStderr(), textsafe.Lines(err.Error()))
 }

@@ -16,67 +16,129 @@ import (
 // cqlVersion is the CQL language version Cassandra 4.1 reports.
 const cqlVersion = "3.4.6"
 
-// Fixed ids: a one-node test cluster has one host and one schema version, and stable values
-// make results reproducible.
+// Fixed ids: a lone server is a one-node cluster with one host and one schema version, and
+// stable values make results reproducible. Nodes of a Cluster get host ids of their own.
 var (
-	hostID        = primitive.UUID{0xc0, 0xd1, 0xd2, 0x1e, 0xbb, 0x01, 0x41, 0x96, 0x86, 0xdb, 0xbc, 0x31, 0x7b, 0xc1, 0x79, 0x6a}
+	defaultHostID = primitive.UUID{0xc0, 0xd1, 0xd2, 0x1e, 0xbb, 0x01, 0x41, 0x96, 0x86, 0xdb, 0xbc, 0x31, 0x7b, 0xc1, 0x79, 0x6a}
 	schemaVersion = primitive.UUID{0x5a, 0x1c, 0x39, 0x5e, 0xb4, 0x1f, 0x35, 0x4a, 0x9e, 0x2c, 0x2b, 0x4e, 0x0c, 0x7d, 0x5d, 0x11}
 )
 
-// column describes a table column and how to compute its value for the connection asking.
+// column describes a table column. src is the name the table knows it by; name is what a
+// select list called it (an alias, or src).
 type column struct {
-	name  string
-	typ   datatype.DataType
-	value func(s *Server, local *net.TCPAddr) any
+	name string
+	typ  datatype.DataType
+	src  string
 }
 
-// table is a system table the server serves. hasRow is false for tables that exist but are
-// empty on a one-node cluster (system.peers).
+func col(name string, typ datatype.DataType) column { return column{name: name, typ: typ, src: name} }
+
+// row is one row of a system table, by column name; a missing column is null.
+type row map[string]any
+
+// table is a system table the server serves: its columns, and its rows as the node that a
+// connection reached sees them (local is that connection's local address).
 type table struct {
 	keyspace, name string
 	columns        []column
-	hasRow         bool
+	rows           func(s *Server, local *net.TCPAddr) []row
 }
-
-func addrValue(s *Server, local *net.TCPAddr) any { return local.IP }
 
 // systemLocal has the columns of Cassandra 4.1's system.local that drivers read (truncated_at
 // is left out: no driver reads it).
-var systemLocal = &table{keyspace: "system", name: "local", hasRow: true, columns: []column{
-	{"key", datatype.Varchar, func(*Server, *net.TCPAddr) any { return "local" }},
-	{"bootstrapped", datatype.Varchar, func(*Server, *net.TCPAddr) any { return "COMPLETED" }},
-	{"broadcast_address", datatype.Inet, addrValue},
-	{"broadcast_port", datatype.Int, func(*Server, *net.TCPAddr) any { return int32(7000) }},
-	{"cluster_name", datatype.Varchar, func(*Server, *net.TCPAddr) any { return DefaultClusterName }},
-	{"cql_version", datatype.Varchar, func(*Server, *net.TCPAddr) any { return cqlVersion }},
-	{"data_center", datatype.Varchar, func(s *Server, _ *net.TCPAddr) any { return s.opts.Datacenter }},
-	{"gossip_generation", datatype.Int, func(*Server, *net.TCPAddr) any { return int32(1) }},
-	{"host_id", datatype.Uuid, func(*Server, *net.TCPAddr) any { return hostID }},
-	{"listen_address", datatype.Inet, addrValue},
-	{"listen_port", datatype.Int, func(*Server, *net.TCPAddr) any { return int32(7000) }},
-	{"native_protocol_version", datatype.Varchar, func(s *Server, _ *net.TCPAddr) any { return s.maxVersionString() }},
-	{"partitioner", datatype.Varchar, func(*Server, *net.TCPAddr) any { return "org.apache.cassandra.dht.Murmur3Partitioner" }},
-	{"rack", datatype.Varchar, func(*Server, *net.TCPAddr) any { return "rack1" }},
-	{"release_version", datatype.Varchar, func(s *Server, _ *net.TCPAddr) any { return s.opts.ReleaseVersion }},
-	{"rpc_address", datatype.Inet, addrValue},
-	{"rpc_port", datatype.Int, func(s *Server, _ *net.TCPAddr) any { return int32(s.Port()) }},
-	{"schema_version", datatype.Uuid, func(*Server, *net.TCPAddr) any { return schemaVersion }},
-	{"tokens", datatype.NewSet(datatype.Varchar), func(*Server, *net.TCPAddr) any { return []string{"0"} }},
+var systemLocal = &table{keyspace: "system", name: "local", columns: []column{
+	col("key", datatype.Varchar),
+	col("bootstrapped", datatype.Varchar),
+	col("broadcast_address", datatype.Inet),
+	col("broadcast_port", datatype.Int),
+	col("cluster_name", datatype.Varchar),
+	col("cql_version", datatype.Varchar),
+	col("data_center", datatype.Varchar),
+	col("gossip_generation", datatype.Int),
+	col("host_id", datatype.Uuid),
+	col("listen_address", datatype.Inet),
+	col("listen_port", datatype.Int),
+	col("native_protocol_version", datatype.Varchar),
+	col("partitioner", datatype.Varchar),
+	col("rack", datatype.Varchar),
+	col("release_version", datatype.Varchar),
+	col("rpc_address", datatype.Inet),
+	col("rpc_port", datatype.Int),
+	col("schema_version", datatype.Uuid),
+	col("tokens", datatype.NewSet(datatype.Varchar)),
+}, rows: func(s *Server, local *net.TCPAddr) []row {
+	id := s.ident
+	return []row{{
+		"key": "local", "bootstrapped": "COMPLETED",
+		"broadcast_address": local.IP, "broadcast_port": int32(7000),
+		"cluster_name": DefaultClusterName, "cql_version": cqlVersion,
+		"data_center": id.datacenter, "gossip_generation": int32(1), "host_id": id.hostID,
+		"listen_address": local.IP, "listen_port": int32(7000),
+		"native_protocol_version": s.maxVersionString(), "partitioner": partitioner,
+		"rack": id.rack, "release_version": id.release,
+		"rpc_address": local.IP, "rpc_port": int32(s.Port()),
+		"schema_version": schemaVersion, "tokens": id.tokens,
+	}}
 }}
 
-// systemPeers is empty (a one-node cluster) but must carry its column metadata: gocql fails a
-// rows result without metadata ("did not receive metadata but prepared info is nil").
+// systemPeers lists the other nodes of a cluster (no rows on a lone server). Even empty it
+// must carry its column metadata: gocql fails a rows result without metadata ("did not
+// receive metadata but prepared info is nil").
 var systemPeers = &table{keyspace: "system", name: "peers", columns: []column{
-	{"peer", datatype.Inet, nil},
-	{"data_center", datatype.Varchar, nil},
-	{"host_id", datatype.Uuid, nil},
-	{"preferred_ip", datatype.Inet, nil},
-	{"rack", datatype.Varchar, nil},
-	{"release_version", datatype.Varchar, nil},
-	{"rpc_address", datatype.Inet, nil},
-	{"schema_version", datatype.Uuid, nil},
-	{"tokens", datatype.NewSet(datatype.Varchar), nil},
-}}
+	col("peer", datatype.Inet),
+	col("data_center", datatype.Varchar),
+	col("host_id", datatype.Uuid),
+	col("preferred_ip", datatype.Inet),
+	col("rack", datatype.Varchar),
+	col("release_version", datatype.Varchar),
+	col("rpc_address", datatype.Inet),
+	col("schema_version", datatype.Uuid),
+	col("tokens", datatype.NewSet(datatype.Varchar)),
+}, rows: peerRows(func(p peer) row {
+	return row{
+		"peer": p.ip, "data_center": p.datacenter, "host_id": p.hostID, "rack": p.rack,
+		"release_version": p.release, "rpc_address": p.ip, "schema_version": schemaVersion,
+		"tokens": p.tokens,
+	}
+})}
+
+// systemPeersV2 is Cassandra 4's peers table, which names each peer's native port. Nodes of a
+// Cluster serve it when their release_version is 4 or later; a lone Server answers it with
+// "unconfigured table", as Cassandra 3 does, so that drivers fall back to system.peers.
+var systemPeersV2 = &table{keyspace: "system", name: "peers_v2", columns: []column{
+	col("peer", datatype.Inet),
+	col("peer_port", datatype.Int),
+	col("data_center", datatype.Varchar),
+	col("host_id", datatype.Uuid),
+	col("native_address", datatype.Inet),
+	col("native_port", datatype.Int),
+	col("preferred_ip", datatype.Inet),
+	col("preferred_port", datatype.Int),
+	col("rack", datatype.Varchar),
+	col("release_version", datatype.Varchar),
+	col("schema_version", datatype.Uuid),
+	col("tokens", datatype.NewSet(datatype.Varchar)),
+}, rows: peerRows(func(p peer) row {
+	return row{
+		"peer": p.ip, "peer_port": int32(7000), "data_center": p.datacenter, "host_id": p.hostID,
+		"native_address": p.ip, "native_port": int32(p.port), "rack": p.rack,
+		"release_version": p.release, "schema_version": schemaVersion, "tokens": p.tokens,
+	}
+})}
+
+// peerRows makes a peers table's rows: one per other node of the server's cluster.
+func peerRows(build func(peer) row) func(*Server, *net.TCPAddr) []row {
+	return func(s *Server, _ *net.TCPAddr) []row {
+		var rows []row
+		for _, p := range s.peers() {
+			rows = append(rows, build(p))
+		}
+		return rows
+	}
+}
+
+// partitioner is the partitioner every node announces; tokens are Murmur3 tokens.
+const partitioner = "org.apache.cassandra.dht.Murmur3Partitioner"
 
 // statement is an analysed CQL statement: either an error to return, a keyspace to switch to,
 // or a projection of a table's rows.
@@ -116,7 +178,7 @@ func invalid(format string, args ...any) message.Message {
 // analyse understands just enough CQL for drivers and connectivity checks: SELECT (with a
 // column list or *) from system tables, USE, and writes, which it refuses as Cassandra would
 // refuse them on a table that does not exist.
-func analyse(query, sessionKS string) *statement {
+func analyse(query, sessionKS string, peersV2 bool) *statement {
 	q := strings.TrimSpace(query)
 	q = strings.TrimSpace(strings.TrimSuffix(q, ";"))
 	st := &statement{query: query, markers: countMarkers(q)}
@@ -152,6 +214,8 @@ func analyse(query, sessionKS string) *statement {
 		st.src = systemLocal
 	case ks == "system" && tbl == "peers":
 		st.src = systemPeers
+	case ks == "system" && tbl == "peers_v2" && peersV2:
+		st.src = systemPeersV2
 	case ks == "system_schema":
 		// Drivers read schema metadata at start; an empty schema is a valid answer, and one
 		// that needs no per-table column lists.
@@ -205,11 +269,11 @@ func project(list string, st *statement) ([]column, message.Message) {
 		name := ident(sel)
 		var col column
 		if st.src == nil {
-			col = column{name: name, typ: datatype.Varchar}
+			col = column{name: name, typ: datatype.Varchar, src: name}
 		} else {
 			found := false
 			for _, c := range st.src.columns {
-				if c.name == name {
+				if c.src == name {
 					col, found = c, true
 					break
 				}
@@ -263,28 +327,34 @@ func (s *Server) rows(st *statement, v primitive.ProtocolVersion, c *conn, skipM
 		md.Columns = st.columnsMetadata()
 	}
 	data := message.RowSet{}
-	if st.src != nil && st.src.hasRow {
+	if st.src != nil {
 		local, _ := c.nc.LocalAddr().(*net.TCPAddr)
 		if local == nil {
 			local = s.addr
 		}
-		row := make(message.Row, len(st.cols))
-		for i, c := range st.cols {
-			codec, err := datacodec.NewCodec(c.typ)
-			if err != nil {
-				return &message.ServerError{ErrorMessage: fmt.Sprintf("cqltest: codec for %s: %v", c.name, err)}
+		for _, r := range st.src.rows(s, local) {
+			out := make(message.Row, len(st.cols))
+			for i, c := range st.cols {
+				val, ok := r[c.src]
+				if !ok || val == nil {
+					continue // null
+				}
+				codec, err := datacodec.NewCodec(c.typ)
+				if err != nil {
+					return &message.ServerError{ErrorMessage: fmt.Sprintf("cqltest: codec for %s: %v", c.name, err)}
+				}
+				if out[i], err = codec.Encode(val, v); err != nil {
+					return &message.ServerError{ErrorMessage: fmt.Sprintf("cqltest: encode %s: %v", c.name, err)}
+				}
 			}
-			if row[i], err = codec.Encode(c.value(s, local), v); err != nil {
-				return &message.ServerError{ErrorMessage: fmt.Sprintf("cqltest: encode %s: %v", c.name, err)}
-			}
+			data = append(data, out)
 		}
-		data = append(data, row)
 	}
 	return &message.RowsResult{Metadata: md, Data: data}
 }
 
 func (s *Server) runQuery(c *conn, q *message.Query, v primitive.ProtocolVersion) message.Message {
-	st := analyse(q.Query, c.keyspace)
+	st := analyse(q.Query, c.keyspace, s.peersV2())
 	switch {
 	case st.err != nil:
 		return st.err
@@ -302,7 +372,7 @@ func (s *Server) prepare(c *conn, p *message.Prepare) message.Message {
 	if p.Keyspace != "" {
 		ks = p.Keyspace // protocol v5 lets PREPARE name its keyspace
 	}
-	st := analyse(p.Query, ks)
+	st := analyse(p.Query, ks, s.peersV2())
 	if st.err != nil {
 		return st.err // Cassandra validates at PREPARE time too
 	}

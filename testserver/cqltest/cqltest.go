@@ -15,6 +15,8 @@
 //
 // The server knows system.local (one row), system.peers (no rows), every system_schema table
 // (no rows) and nothing else: other tables are "unconfigured", as on a real node without them.
+// StartCluster runs several servers as the nodes of one cluster, each on its own loopback
+// address, listing the others in system.peers and system.peers_v2.
 package cqltest
 
 import (
@@ -37,6 +39,9 @@ const DefaultReleaseVersion = "4.1.0"
 
 // DefaultDatacenter is the data_center served when Options leaves it empty.
 const DefaultDatacenter = "dc1"
+
+// DefaultRack is the rack served when nothing else is configured.
+const DefaultRack = "rack1"
 
 // DefaultClusterName is the cluster_name served in system.local.
 const DefaultClusterName = "cqltest"
@@ -84,6 +89,10 @@ type Server struct {
 	addr     *net.TCPAddr
 	wg       sync.WaitGroup
 
+	ident identity
+	node  *Node  // nil for a lone server
+	stats *stats // shared by the incarnations of a Node
+
 	mu          sync.Mutex
 	closed      bool
 	closeErr    error
@@ -94,14 +103,38 @@ type Server struct {
 	lastAuthz   string
 }
 
+// identity is what system.local says about the node.
+type identity struct {
+	hostID     primitive.UUID
+	datacenter string
+	rack       string
+	release    string
+	tokens     []string
+}
+
 // Start starts a server listening on 127.0.0.1 on a port chosen by the kernel; the address is
 // final when Start returns.
 func Start(opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("cqltest: listen: %w", err)
+	}
+	return start(opts, ln, nil, nil)
+}
+
+// start starts a server on ln, which it owns from then on (closing it on error). node is the
+// cluster node it serves, nil for a lone server.
+func start(opts Options, ln net.Listener, node *Node, st *stats) (*Server, error) {
+	if st == nil {
+		st = newStats()
+	}
 	s := &Server{
 		opts:     opts,
 		versions: map[primitive.ProtocolVersion]bool{},
 		conns:    map[net.Conn]struct{}{},
 		prepared: map[string]*statement{},
+		node:     node,
+		stats:    st,
 	}
 	if s.opts.Authenticator == "" {
 		s.opts.Authenticator = PasswordAuthenticator
@@ -112,12 +145,18 @@ func Start(opts Options) (*Server, error) {
 	if s.opts.Datacenter == "" {
 		s.opts.Datacenter = DefaultDatacenter
 	}
+	s.ident = identity{hostID: defaultHostID, datacenter: s.opts.Datacenter, rack: DefaultRack,
+		release: s.opts.ReleaseVersion, tokens: []string{"0"}}
+	if node != nil {
+		s.ident = node.ident
+	}
 	versions := opts.ProtocolVersions
 	if len(versions) == 0 {
 		versions = DefaultProtocolVersions
 	}
 	for _, v := range versions {
 		if v < primitive.ProtocolVersion2 || v > primitive.ProtocolVersion5 {
+			_ = ln.Close()
 			return nil, fmt.Errorf("cqltest: unsupported protocol version %d in Options.ProtocolVersions (2 to 5 are possible)", v)
 		}
 		s.versions[v] = true
@@ -125,10 +164,6 @@ func Start(opts Options) (*Server, error) {
 	var tlsConfig *tls.Config
 	if opts.TLS != nil {
 		tlsConfig = opts.TLS.Clone() // a caller changing its config later must not race with handshakes
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("cqltest: listen: %w", err)
 	}
 	s.ln, s.addr = ln, ln.Addr().(*net.TCPAddr)
 	s.wg.Add(1)
@@ -181,10 +216,10 @@ func (s *Server) forget(c net.Conn) {
 	s.mu.Unlock()
 }
 
-// Addr returns the server's address, "127.0.0.1:PORT".
+// Addr returns the server's address, "127.0.0.1:PORT" (a cluster node's own IP instead).
 func (s *Server) Addr() string { return s.addr.String() }
 
-// Host returns the IP address the server listens on, "127.0.0.1".
+// Host returns the IP address the server listens on, "127.0.0.1" (a cluster node's own IP instead).
 func (s *Server) Host() string { return s.addr.IP.String() }
 
 // Port returns the TCP port the server listens on.
@@ -201,6 +236,22 @@ func (s *Server) Connections() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.connections
+}
+
+// Requests returns how many requests (frames of any kind: OPTIONS, STARTUP, QUERY, ...) the
+// server has answered. A Node counts across restarts.
+func (s *Server) Requests() int { return s.stats.requests() }
+
+// Served returns how many QUERY and EXECUTE requests of exactly this statement text the server
+// has answered, whatever their result. Tests count a statement of their own this way, apart
+// from the driver's own traffic (topology and schema queries). A Node counts across restarts.
+func (s *Server) Served(statement string) int { return s.stats.served(statement) }
+
+// OpenConnections returns how many client connections are open now.
+func (s *Server) OpenConnections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
 }
 
 // LastAuthUser returns the username of the last successful authentication, or "".

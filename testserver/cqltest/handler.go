@@ -15,6 +15,7 @@ import (
 
 // handle answers one decoded request in a version the server accepts.
 func (s *Server) handle(c *conn, req *frame.Frame) message.Message {
+	s.stats.count(c, req.Body.Message)
 	op := opName(req.Header.OpCode)
 	switch msg := req.Body.Message.(type) {
 	case *message.Options:

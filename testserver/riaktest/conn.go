@@ -137,6 +137,10 @@ func (ss *session) startTLS() bool {
 }
 
 func (ss *session) auth(body []byte) bool {
+	if raw := ss.s.opts.AuthReplyRaw; raw != nil {
+		_, _ = ss.conn.Write(raw)
+		return false
+	}
 	var req rpb.RpbAuthReq
 	if err := proto.Unmarshal(body, &req); err != nil {
 		// Riak's decoder would crash the connection process; say why, then close.
@@ -154,7 +158,11 @@ func (ss *session) auth(body []byte) bool {
 	if !ss.s.wait(ss.s.opts.AuthFailureDelay) {
 		return false
 	}
-	if err := ss.writeError(riakpb.MsgAuthFailed); err != nil {
+	msg := riakpb.MsgAuthFailed
+	if ss.s.opts.AuthFailureMessage != "" {
+		msg = ss.s.opts.AuthFailureMessage
+	}
+	if err := ss.writeError(msg); err != nil {
 		return false
 	}
 	if ss.retries <= 1 {

@@ -74,6 +74,14 @@ type Options struct {
 	StallAfterStartTls bool
 	// Stall makes the server accept TCP connections and never read or reply.
 	Stall bool
+	// AuthReplyRaw, when set, is written verbatim in answer to every RpbAuthReq,
+	// after which the connection is closed: a server that speaks something other than
+	// Riak PB after TLS, for protocol-error tests.
+	AuthReplyRaw []byte
+	// AuthFailureMessage replaces the errmsg of a refused RpbAuthReq (default
+	// "Authentication failed", Riak's text): a hostile server's text, for tests of
+	// how clients print what servers say.
+	AuthFailureMessage string
 }
 
 // Defaults for Options.ServerVersion and Options.Node.

@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -50,7 +52,21 @@ type Options struct {
 	// ClientCNs are extra client certificates to issue (certs/client-CN.pem and .key), e.g.
 	// for Riak certificate users. RiakCertUser always gets one.
 	ClientCNs []string
+	// Nodes is the number of Cassandra nodes; 1 when zero. With more, they form one
+	// cluster (see Cluster) in two datacenters.
+	Nodes int
 }
+
+// The sandbox cluster's names. Every node has a certificate of its own whose only subject
+// alternative names are DNS names, as most operators issue them: its own name, and one name
+// the whole cluster shares. The first node is named localhost, the one name that resolves
+// on every machine, so that profiles can name it as users name their seed nodes.
+const (
+	// ClusterSharedName is in every node's certificate: set tls.server_name to it.
+	ClusterSharedName = "cassandra.sandbox"
+	// ClusterSeedName is the first node's own name.
+	ClusterSeedName = "localhost"
+)
 
 // Sandbox is a running pair of test servers with their PKI on disk.
 type Sandbox struct {
@@ -61,8 +77,13 @@ type Sandbox struct {
 	// Files maps file names under Dir/certs ("ca.pem", "client.pem", ...) to their paths.
 	Files map[string]string
 	// Cassandra is the CQL server: TLS (client certificate verified if given) and password
-	// authentication.
+	// authentication. With Options.Nodes > 1 it is the cluster's first node.
 	Cassandra *cqltest.Server
+	// Cluster is the Cassandra cluster when Options.Nodes > 1, else nil: nodes on 127.0.0.1
+	// (named localhost), 127.0.0.2, ... on one port, the last third (at least one) in
+	// datacenter dc2 and the others in dc1, each with a per-node DNS-only certificate that
+	// also carries ClusterSharedName.
+	Cluster *cqltest.Cluster
 	// Riak is the Riak PB server with security on.
 	Riak *riaktest.Server
 	// ProfilesFile is the path of the profiles file written for these servers.
@@ -124,8 +145,14 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	if cassUsers == nil {
 		cassUsers = map[string]string{CassandraUser: CassandraPassword}
 	}
-	sb.Cassandra, err = cqltest.Start(cqltest.Options{TLS: set.ServerTLSConfig(), Credentials: cassUsers})
-	if err != nil {
+	cassOpts := cqltest.Options{TLS: set.ServerTLSConfig(), Credentials: cassUsers}
+	if opts.Nodes > 1 {
+		sb.Cluster, err = cqltest.StartCluster(clusterOptions(opts.Nodes, set, cassOpts))
+		if err != nil {
+			return sb, fmt.Errorf("sandbox: %w", err)
+		}
+		sb.Cassandra = sb.Cluster.Nodes[0].Server()
+	} else if sb.Cassandra, err = cqltest.Start(cassOpts); err != nil {
 		return sb, fmt.Errorf("sandbox: %w", err)
 	}
 
@@ -155,6 +182,25 @@ func Start(opts Options) (sb *Sandbox, err error) {
 	return sb, nil
 }
 
+// clusterOptions lays out the sandbox cluster: see Sandbox.Cluster.
+func clusterOptions(n int, set *pki.Set, o cqltest.Options) cqltest.ClusterOptions {
+	dc2 := max(1, n/3)
+	dcs := make([]string, n)
+	names := make([]string, n)
+	for i := range dcs {
+		dcs[i] = "dc1"
+		if i >= n-dc2 {
+			dcs[i] = "dc2"
+		}
+		names[i] = fmt.Sprintf("node%d.%s", i+1, ClusterSharedName)
+	}
+	names[0] = ClusterSeedName
+	return cqltest.ClusterOptions{
+		Nodes: n, Addresses: []string{"127.0.0.1"}, Datacenters: dcs, Names: names,
+		Options: o, PKI: set, Certs: cqltest.CertsDNS, ExtraNames: []string{ClusterSharedName},
+	}
+}
+
 // writeClient issues a client certificate with common name cn into dir.
 func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 	leaf, err := set.Intermediate.Issue(pki.LeafOptions{CommonName: cn, Client: true})
@@ -175,7 +221,9 @@ func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 // Close stops both servers. The directory is left for the caller.
 func (s *Sandbox) Close() error {
 	var errs []error
-	if s.Cassandra != nil {
+	if s.Cluster != nil {
+		errs = append(errs, s.Cluster.Close())
+	} else if s.Cassandra != nil {
 		errs = append(errs, s.Cassandra.Close())
 	}
 	if s.Riak != nil {
@@ -203,14 +251,22 @@ func (s *Sandbox) Profiles() string {
 	b.WriteString("# ca = [{ file = \".../certs/ca-bundle.pem\" }] (root + intermediate), as\n")
 	b.WriteString("# sandbox_cassandra_crl does; with ca.pem alone the CRL's signature cannot be checked.\n\n")
 	b.WriteString("[defaults]\nconnect_timeout = \"5s\"\n\n")
+	// With a cluster (Options.Nodes > 1) the profiles name the seed as users name theirs, by
+	// a name its certificate carries, and verify every node, the seed and the nodes found
+	// through system.peers alike, by the name all the nodes' certificates share.
+	host, dc, serverName := s.Cassandra.Addr(), "", ""
+	if s.Cluster != nil {
+		host = net.JoinHostPort(ClusterSeedName, strconv.Itoa(s.Cluster.Port()))
+		dc, serverName = "local_datacenter = \"dc1\"\n", "server_name = "+q(ClusterSharedName)+"\n"
+	}
 	// cass writes a password profile for the Cassandra server with the given tls lines.
 	cass := func(name, comment, tlsLines string) {
-		fmt.Fprintf(&b, "%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n", comment, name, q(s.Cassandra.Addr()))
+		fmt.Fprintf(&b, "%s[profiles.%s]\nbackend = \"cassandra\"\nhosts = [%s]\n%s", comment, name, q(host), dc)
 		fmt.Fprintf(&b, "[profiles.%s.auth]\nmechanism = \"password\"\nusername = %s\npassword = %s\n",
 			name, q(CassandraUser), pw(CassandraPassword))
 		fmt.Fprintf(&b, "[profiles.%s.tls]\n%s\n", name, tlsLines)
 	}
-	ca := "ca = { file = " + q(f[pki.FileCA]) + " }\n"
+	ca := "ca = { file = " + q(f[pki.FileCA]) + " }\n" + serverName
 	cass("sandbox_cassandra", "", ca)
 	cass("sandbox_cassandra_mtls", "", ca+fmt.Sprintf("cert = { file = %s }\nkey = { file = %s }\n",
 		q(f[pki.FileClientCert]), q(f[pki.FileClientKey])))
@@ -220,7 +276,16 @@ func (s *Sandbox) Profiles() string {
 	cass("sandbox_cassandra_pkcs12", "# The client certificate and key as one PKCS#12 bundle, same passphrase file.\n",
 		ca+fmt.Sprintf("pkcs12 = { file = %s, passphrase = { file = %s } }\n", q(f[pki.FileClientP12]), q(s.PassphraseFile)))
 	cass("sandbox_cassandra_crl", "# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).\n",
-		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n", q(f[pki.FileCABundle]), q(f[pki.FileCRL])))
+		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n%s", q(f[pki.FileCABundle]), q(f[pki.FileCRL]), serverName))
+	if s.Cluster != nil {
+		dc = "local_datacenter = \"dc2\"\n"
+		cass("sandbox_cassandra_dc2", "# Queries go to the dc2 nodes only.\n", ca)
+		dc = "local_datacenter = \"dc1\"\n"
+		cass("sandbox_cassandra_node_names", "# Without tls.server_name: the seed verifies by its name, but the nodes found through\n"+
+			"# system.peers are dialled by IP, which their certificates (DNS names only) lack.\n"+
+			"# `check` passes; `check --discover` shows the failure and the fix.\n",
+			"ca = { file = "+q(f[pki.FileCA])+" }\n")
+	}
 
 	riak := []struct{ name, mech, user, pw string }{
 		{"sandbox_riak_password", "password", RiakPasswordUser, RiakPassword},
@@ -243,7 +308,22 @@ func (s *Sandbox) Profiles() string {
 	return b.String()
 }
 
-// ProfileNames lists the profiles Profiles writes.
+// ProfileNames lists the profiles Profiles writes: ClusterProfileNames too for a cluster.
+func (s *Sandbox) ProfileNames() []string {
+	names := ProfileNames()
+	if s.Cluster != nil {
+		names = append(names, ClusterProfileNames()...)
+		sort.Strings(names)
+	}
+	return names
+}
+
+// ClusterProfileNames are the profiles Profiles adds for a cluster (Options.Nodes > 1).
+func ClusterProfileNames() []string {
+	return []string{"sandbox_cassandra_dc2", "sandbox_cassandra_node_names"}
+}
+
+// ProfileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
 func ProfileNames() []string {
 	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
 		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",

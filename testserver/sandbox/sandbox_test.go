@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
@@ -41,4 +44,50 @@ func TestSandboxProfilesPass(t *testing.T) {
 func TestSandboxNeedsADir(t *testing.T) {
 	_, err := sandbox.Start(sandbox.Options{})
 	require.EqualError(t, err, "sandbox: Options.Dir is required")
+}
+
+// With three nodes the sandbox is a two-datacenter cluster: every Cassandra profile passes a
+// check of the nodes system.peers lists, except the one without tls.server_name, whose
+// discovered nodes fail as per-node DNS certificates do when dialled by IP.
+func TestSandboxCluster(t *testing.T) {
+	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir(), Nodes: 3})
+	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
+		t.Skipf("skipping: %v", err)
+	}
+	require.NoError(t, err)
+	defer func() { require.NoError(t, sb.Close()) }()
+	require.Len(t, sb.Cluster.Nodes, 3)
+	var dcs []string
+	for _, n := range sb.Cluster.Nodes {
+		dcs = append(dcs, n.Datacenter())
+	}
+	require.Equal(t, []string{"dc1", "dc1", "dc2"}, dcs)
+
+	reg, err := connfactory.Load(connfactory.WithFiles(sb.ProfilesFile), connfactory.WithEnvPrefix("-"))
+	require.NoError(t, err)
+	defer reg.Close()
+	require.Equal(t, sb.ProfileNames(), reg.Profiles())
+	checked := 0
+	for _, name := range reg.Profiles() {
+		c, err := reg.Connector(name)
+		require.NoError(t, err)
+		cc, ok := c.(*factory.CassandraConnector)
+		if !ok {
+			continue
+		}
+		checked++
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rep, err := cc.CheckDiscover(ctx)
+		cancel()
+		require.Len(t, rep.Hosts, 3, name)
+		if name == "sandbox_cassandra_node_names" {
+			require.ErrorIs(t, err, factory.ErrTLSHostname)
+			require.True(t, rep.Hosts[0].OK)
+			require.False(t, rep.Hosts[1].OK)
+			continue
+		}
+		require.NoError(t, err, name)
+		require.True(t, rep.OK, name)
+	}
+	require.Equal(t, 7, checked)
 }

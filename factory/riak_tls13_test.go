@@ -1,0 +1,73 @@
+package factory_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/schema"
+)
+
+// TestRiakTLS13RefusedClientCertificate: under TLS 1.3 a server that refuses the client
+// certificate says so with an alert the client reads only after its handshake, at the
+// RpbAuthReq step. That is a TLS failure (tls_handshake), not refused credentials.
+func TestRiakTLS13RefusedClientCertificate(t *testing.T) {
+	riakLeakCheck(t)
+	opts := secureRiak()
+	opts.TLS.MinVersion, opts.TLS.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
+	opts.TLS.ClientAuth = tls.RequireAndVerifyClientCert
+	other := x509.NewCertPool()
+	other.AddCert(riakPKI.OtherRoot.Cert)
+	opts.TLS.ClientCAs = other // the client's certificate chains to a root it does not trust
+	srv := startRiak(t, opts)
+
+	for _, tc := range []struct {
+		name string
+		tls  *schema.TLS
+	}{
+		{"untrusted client certificate", riakCertTLS(riakPKI.Client)},
+		{"no client certificate", riakTLS()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, tc.tls))
+			rep, err := c.Check(context.Background())
+			require.ErrorIs(t, err, factory.ErrTLSHandshake)
+			require.NotErrorIs(t, err, factory.ErrAuthFailed)
+			require.ErrorContains(t, err, "remote error: tls:")
+			require.Equal(t, string(factory.KindTLSHandshake), rep.Error.Kind)
+			require.NotContains(t, factory.Advice(err), "auth.password")
+			_, err = c.DialConn(context.Background())
+			require.ErrorIs(t, err, factory.ErrTLSHandshake)
+		})
+	}
+}
+
+// TestRiakGarbageAtAuthIsProtocol: a peer that completes TLS and then answers
+// RpbAuthReq with bytes that are not Riak PB is a protocol error, not refused
+// credentials.
+func TestRiakGarbageAtAuthIsProtocol(t *testing.T) {
+	riakLeakCheck(t)
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+	}{
+		{"http", []byte("HTTP/1.1 400 Bad Request\r\n\r\n")},
+		{"unknown code", []byte{0, 0, 0, 1, 42}},
+		{"undecodable error", []byte{0, 0, 0, 3, 0, 0xff, 0xff}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := secureRiak()
+			opts.AuthReplyRaw = tc.raw
+			srv := startRiak(t, opts)
+			c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS()))
+			rep, err := c.Check(context.Background())
+			require.ErrorIs(t, err, factory.ErrProtocol, "%v", err)
+			require.Equal(t, string(factory.KindProtocol), rep.Error.Kind)
+			require.ErrorContains(t, err, "RpbAuthReq")
+		})
+	}
+}
