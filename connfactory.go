@@ -101,6 +101,11 @@ func WithValues(values map[string]any) Option {
 	return func(s *settings) { s.load.Values = values }
 }
 
+// WithContext bounds Load, LoadConfig and Validate by ctx: once ctx is done they stop
+// (between stages, and every few hundred profiles within one) and return an error
+// matching ctx.Err() and loaders.ErrStopped. A Registry already returned is not affected.
+func WithContext(ctx context.Context) Option { return func(s *settings) { s.load.Context = ctx } }
+
 // WithLogger sends connectors' and drivers' log lines to l. Default slog.Default().
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
@@ -147,6 +152,8 @@ func Load(opts ...Option) (*Registry, error) {
 }
 
 func newRegistry(cfg *schema.Config, s settings) *Registry {
+	// WithContext bounds the load, not the Registry: Watch's reloads are not stopped by it.
+	s.load.Context = nil
 	r := &Registry{connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
 	r.settings.Set(&s)
 	r.cfg.Store(cfg)
@@ -169,7 +176,11 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	}
 	r := newRegistry(cfg, s)
 	defer r.Close()
-	warnings, cerr := r.compile(func(name string) bool { return !problemUnder(problems, "profiles."+name) })
+	bad := profilesWithProblems(problems)
+	warnings, cerr := r.compile(s.context(), func(name string) bool { return !bad[name] })
+	if s.context().Err() != nil {
+		return nil, nil, loaders.StopError(s.context())
+	}
 	var more schema.Problems
 	if errors.As(cerr, &more) {
 		problems = append(problems, more...)
@@ -177,34 +188,28 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	return cfg, warnings, problems.Err()
 }
 
-// profileOf returns the profile name of a path under profiles., or "".
+// profilesWithProblems names the profiles that a problem concerns (at profiles.NAME or
+// below): one pass over the problems, not one per profile.
+func profilesWithProblems(ps schema.Problems) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range ps {
+		if name := profileOf(p.Path); name != "" {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// profileOf returns the profile name of a path under profiles. ("" for any other path).
 func profileOf(path string) string {
 	rest, ok := strings.CutPrefix(path, "profiles.")
 	if !ok {
 		return ""
 	}
-	name, _, _ := strings.Cut(rest, ".")
-	return name
-}
-
-// hasProblemAt reports whether a problem is exactly at path.
-func hasProblemAt(ps schema.Problems, path string) bool {
-	for _, p := range ps {
-		if p.Path == path {
-			return true
-		}
+	if i := strings.IndexAny(rest, ".["); i >= 0 {
+		rest = rest[:i]
 	}
-	return false
-}
-
-// problemUnder reports whether a problem concerns path or something below it.
-func problemUnder(ps schema.Problems, path string) bool {
-	for _, p := range ps {
-		if p.Path == path || strings.HasPrefix(p.Path, path+".") || strings.HasPrefix(p.Path, path+"[") {
-			return true
-		}
-	}
-	return false
+	return rest
 }
 
 // LoadConfig is Load without the Registry: the configuration as loaded (best effort even
@@ -240,15 +245,33 @@ func loadWith(s settings) (*schema.Config, error) {
 		}
 	}
 	if cfg != nil {
-		for _, p := range validate.Config(cfg) {
-			// A profile whose extends names no profile lacks what it meant to inherit:
-			// that one problem is reported, not also each key the parent would have set.
-			if name := profileOf(p.Path); name == "" || !hasProblemAt(problems, "profiles."+name+".extends") {
+		more, err := validate.ConfigContext(s.context(), cfg)
+		if err != nil {
+			return nil, loaders.StopError(s.context())
+		}
+		// A profile whose extends names no profile lacks what it meant to inherit: that
+		// one problem is reported, not also each key the parent would have set.
+		badExtends := map[string]bool{}
+		for _, p := range problems {
+			if name := profileOf(p.Path); name != "" && p.Path == "profiles."+name+".extends" {
+				badExtends[name] = true
+			}
+		}
+		for _, p := range more {
+			if name := profileOf(p.Path); name == "" || !badExtends[name] {
 				problems = append(problems, p)
 			}
 		}
 	}
 	return cfg, problems.Err()
+}
+
+// context is the context WithContext gave, else context.Background().
+func (s settings) context() context.Context {
+	if s.load.Context != nil {
+		return s.load.Context
+	}
+	return context.Background()
 }
 
 // FilesFromEnv returns the files listed in CONNFACTORY_CONFIG (colon-separated), looked up
@@ -316,7 +339,7 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
-	opts := []factory.Option{factory.WithLogger(r.set().logger.With("profile", name)), factory.WithMaterialCache(r.cache),
+	opts := []factory.Option{factory.WithLogger(slog.New(&profileHandler{h: r.set().logger.Handler(), name: name})), factory.WithMaterialCache(r.cache),
 		factory.WithObserver(&r.observers)}
 	lookup := r.set().load.LookupEnv
 	path := "profiles." + name + ".tls"
@@ -462,14 +485,18 @@ func OpenRiak(ctx context.Context, name string, opts ...Option) (*riak.Cluster, 
 // judge (certificates, keys, CRLs, cipher names) is checked too. It returns every warning
 // (as "PATH: message") and every problem, each with the source of its value.
 func (r *Registry) CompileAll() ([]string, error) {
-	return r.compile(func(string) bool { return true })
+	return r.compile(context.Background(), func(string) bool { return true })
 }
 
-// compile compiles the profiles want selects; see CompileAll.
-func (r *Registry) compile(want func(name string) bool) ([]string, error) {
+// compile compiles the profiles want selects; see CompileAll. It stops early once ctx is
+// done (checked every 256 profiles); the caller looks at ctx.
+func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
 	var warnings []string
 	var problems schema.Problems
-	for _, name := range r.Profiles() {
+	for i, name := range r.Profiles() {
+		if i%256 == 0 && ctx.Err() != nil {
+			break
+		}
 		if !want(name) {
 			continue
 		}
@@ -504,4 +531,33 @@ func (r *Registry) problemsOf(name string, err error) schema.Problems {
 		out[i] = p
 	}
 	return out
+}
+
+// profileHandler is logger.With("profile", name) made lazy: With formats the attribute
+// into a clone of the handler at once (some 250 bytes per profile, held by every compiled
+// connector), while connectors rarely log. The attribute is added when a line is
+// handled, or when the connector derives a logger of its own.
+type profileHandler struct {
+	h    slog.Handler
+	name string
+}
+
+func (p *profileHandler) attr() slog.Attr { return slog.String("profile", p.name) }
+
+func (p *profileHandler) Enabled(ctx context.Context, l slog.Level) bool { return p.h.Enabled(ctx, l) }
+
+func (p *profileHandler) Handle(ctx context.Context, r slog.Record) error {
+	// As With would print it: the profile first, then the line's own attributes.
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(p.attr())
+	r.Attrs(func(a slog.Attr) bool { out.AddAttrs(a); return true })
+	return p.h.Handle(ctx, out)
+}
+
+func (p *profileHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return p.h.WithAttrs(append([]slog.Attr{p.attr()}, as...))
+}
+
+func (p *profileHandler) WithGroup(g string) slog.Handler {
+	return p.h.WithAttrs([]slog.Attr{p.attr()}).WithGroup(g)
 }

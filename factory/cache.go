@@ -75,9 +75,10 @@ func (c *MaterialCache) Stats() MaterialCacheStats {
 type cacheKind byte
 
 const (
-	kindCerts  cacheKind = iota + 1 // one CA source's certificates
-	kindBundle                      // a whole ca list: pool and certificates
-	kindCRL                         // one CRL source's CRLs
+	kindCerts      cacheKind = iota + 1 // one CA source's certificates
+	kindBundle                          // a whole ca list: pool and certificates
+	kindCRL                             // one CRL source's CRLs
+	kindCRLIssuers                      // the issuer index of a CRLSet's accepted CRLs
 )
 
 type cacheKey struct {
@@ -209,7 +210,10 @@ func (c *MaterialCache) crls(data []byte) *parsedCRLs {
 	if c == nil {
 		return parseCRLSource(data)
 	}
-	return cached(c, cacheKey{kind: kindCRL, sum: sha256.Sum256(data)}, func() *parsedCRLs {
-		return parseCRLSource(data)
+	k := cacheKey{kind: kindCRL, sum: sha256.Sum256(data)}
+	return cached(c, k, func() *parsedCRLs {
+		p := parseCRLSource(data)
+		p.sum = k.sum
+		return p
 	})
 }

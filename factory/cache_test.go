@@ -67,9 +67,13 @@ func TestMaterialCacheShares(t *testing.T) {
 		cts[i] = ct
 	}
 	st := cache.Stats()
-	require.Equal(t, uint64(3), st.Parses, "one CA source, one bundle, one CRL source")
-	require.Equal(t, uint64(3*(profiles-1)), st.Hits)
-	require.Equal(t, 3, st.Entries)
+	require.Equal(t, uint64(4), st.Parses, "one CA source, one bundle, one CRL source, its issuer index")
+	require.Equal(t, uint64(4*(profiles-1)), st.Hits)
+	require.Equal(t, 4, st.Entries)
+	// One issuer index for every profile, not a map each.
+	for _, ct := range cts[1:] {
+		require.Same(t, factory.CRLIssuerIndex(cts[0]), factory.CRLIssuerIndex(ct))
+	}
 
 	// The server is revoked by the shared CRL; each profile names its own CRL path.
 	for i, ct := range cts {
@@ -195,8 +199,8 @@ func TestMaterialCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	st := cache.Stats()
-	require.Equal(t, 3, st.Entries)
-	require.Equal(t, uint64(16*3), st.Parses+st.Hits)
+	require.Equal(t, 4, st.Entries)
+	require.Equal(t, uint64(16*4), st.Parses+st.Hits)
 	runtime.KeepAlive(cts)
 }
 
@@ -208,9 +212,9 @@ func TestMaterialCacheWeak(t *testing.T) {
 	sec := &schema.TLS{CA: caOf(S.Root), CRL: []schema.MaterialSource{src("crl", crlPEM(t, S.Root, pki.CRLOptions{}))}}
 	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, factory.WithMaterialCache(cache))
 	require.NoError(t, err)
-	require.Equal(t, 3, cache.Stats().Entries)
+	require.Equal(t, 4, cache.Stats().Entries)
 	runtime.GC()
-	require.Equal(t, 3, cache.Stats().Entries, "in use: kept")
+	require.Equal(t, 4, cache.Stats().Entries, "in use: kept")
 	runtime.KeepAlive(ct)
 	// Cleanups run on the runtime's own goroutine after a collection: poll for them.
 	require.Eventually(t, func() bool {

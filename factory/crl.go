@@ -2,9 +2,12 @@ package factory
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"math/big"
 	"sync"
 	"time"
@@ -15,9 +18,9 @@ import (
 // CRLSet is a compiled set of certificate revocation lists: parsed once, indexed by issuer
 // and serial so a handshake checks each certificate in O(1) whatever the CRLs' size.
 type CRLSet struct {
-	byIssuer map[string][]*crlEntry // raw issuer name (DER) -> CRLs naming that issuer
-	lists    []*crlEntry
-	stale    schema.CRLStale
+	issuers *crlIssuers // which of lists name each issuer; shared through a MaterialCache
+	lists   []*crlEntry
+	stale   schema.CRLStale
 	// parses keeps the (possibly shared) parses alive while the set is in use: a
 	// MaterialCache holds them only weakly.
 	parses []*parsedCRLs
@@ -74,7 +77,10 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 	var (
 		ps    problemList
 		warns []Warning
-		set   = &CRLSet{byIssuer: map[string][]*crlEntry{}, stale: stale}
+		set   = &CRLSet{stale: stale}
+		// accepted identifies the accepted CRLs, in order, by their source's digest and
+		// position: the key of the shared issuer index.
+		accepted = sha256.New()
 	)
 	for i := range srcs {
 		src := &srcs[i]
@@ -90,7 +96,7 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 			ps.add(p, "%s: %v", describe(src), parsed.err)
 			continue
 		}
-		for _, item := range parsed.items {
+		for j, item := range parsed.items {
 			if item.err != nil {
 				ps.add(p, "%s: not a CRL: %v", describe(src), item.err)
 				continue
@@ -109,13 +115,40 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 				warns = append(warns, Warning{Path: p, Message: msg + " (crl_stale = warn: still used)"})
 			}
 			set.lists = append(set.lists, e)
-			set.byIssuer[string(e.rl.RawIssuer)] = append(set.byIssuer[string(e.rl.RawIssuer)], e)
+			accepted.Write(parsed.sum[:])
+			accepted.Write(binary.BigEndian.AppendUint32(nil, uint32(j)))
 		}
 	}
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
+	set.issuers = cache.crlIssuers(accepted, set.lists)
 	return set, warns, nil
+}
+
+// crlIssuers maps raw issuer names (DER) to the positions, in a CRLSet's lists, of the
+// CRLs naming that issuer. It depends only on which CRLs a set accepted, in which order,
+// so a MaterialCache shares one between every profile naming the same CRLs: 100,000
+// profiles hold one map, not one each.
+type crlIssuers struct {
+	byIssuer map[string][]int
+}
+
+// crlIssuers returns the issuer index of lists, shared under the digest accepted.
+func (c *MaterialCache) crlIssuers(accepted hash.Hash, lists []*crlEntry) *crlIssuers {
+	build := func() *crlIssuers {
+		ix := &crlIssuers{byIssuer: make(map[string][]int, 1)}
+		for i, e := range lists {
+			ix.byIssuer[string(e.rl.RawIssuer)] = append(ix.byIssuer[string(e.rl.RawIssuer)], i)
+		}
+		return ix
+	}
+	if c == nil {
+		return build()
+	}
+	k := cacheKey{kind: kindCRLIssuers}
+	accepted.Sum(k.sum[:0])
+	return cached(c, k, build)
 }
 
 // crlDERs splits data into DER CRLs: every "X509 CRL" PEM block, or data itself.
@@ -144,6 +177,7 @@ func crlDERs(data []byte) ([][]byte, error) {
 // parsedCRLs is the parse of one CRL source: one item per CRL it holds, or err when it
 // holds none.
 type parsedCRLs struct {
+	sum   [sha256.Size]byte // zero without a cache
 	items []crlParse
 	err   error
 }
@@ -317,7 +351,8 @@ func (s *CRLSet) Check(chains [][]*x509.Certificate, now time.Time, host string)
 // verified against the configured CA of that name at compile time. Otherwise the issuer
 // in the chain must have signed them too: a re-keyed CA of the same name did not.
 func (s *CRLSet) checkOne(c, issuer *x509.Certificate, now time.Time, host string) error {
-	for _, e := range s.byIssuer[string(c.RawIssuer)] {
+	for _, i := range s.issuers.byIssuer[string(c.RawIssuer)] {
+		e := s.lists[i]
 		if issuer != nil && !e.signedBy(issuer) {
 			return &Error{Kind: KindTLSUntrusted, Host: host, Err: fmt.Errorf(
 				"cannot check revocation of %q: %s names issuer %q but is not signed by the %q in the server's chain",

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/v2"
 
 	"github.com/connfactory/connfactory/schema"
 )
@@ -188,13 +186,17 @@ func durationHook(_, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-// decodeInto decodes a raw profile table with koanf's unmarshaller and our decoder.
+// decodeInto decodes a raw profile table with our decoder: what koanf's Unmarshal does,
+// without its two reflective deep copies of the table (a third of a large load). The
+// decoder only reads m.
 func decodeInto(m map[string]any, out any) error {
-	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(m, ""), nil); err != nil {
+	dc := decoderConfig()
+	dc.Result = out
+	d, err := mapstructure.NewDecoder(dc)
+	if err != nil {
 		return err
 	}
-	return k.UnmarshalWithConf("", out, koanf.UnmarshalConf{Tag: "koanf", DecoderConfig: decoderConfig()})
+	return d.Decode(m)
 }
 
 // fieldError is one decode failure at a path relative to the decoded table.
@@ -341,8 +343,8 @@ func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o ma
 		ft, ok := fields[k]
 		if !ok {
 			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
+			dropLeaves(o, m[k], r) // the value's own leaves: 40,000 unknown keys stay linear
 			delete(m, k)
-			dropOrigins(o, r)
 			continue
 		}
 		l.unknownIn(m[k], ft, p, o, r)

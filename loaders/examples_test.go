@@ -148,7 +148,7 @@ func TestExampleEnvOnlyProfile(t *testing.T) {
 	require.NotEmpty(t, p.TLS.CA[0].Data)
 	require.NotEmpty(t, p.TLS.CA[1].Data)
 	require.Len(t, p.TLS.CRL, 1)
-	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins["profiles.env_cass.hosts"])
+	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins.Get("profiles.env_cass.hosts"))
 }
 
 func TestExampleSecretsMatchPKIPassphrase(t *testing.T) {

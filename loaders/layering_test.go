@@ -1,7 +1,9 @@
 package loaders_test
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -18,8 +20,8 @@ func TestBuiltinDefaults(t *testing.T) {
 	p := cfg.Profiles["p"]
 	require.Equal(t, 5*time.Second, p.ConnectTimeout.Std())
 	require.Equal(t, 2*time.Second, p.Timeout.Std())
-	require.Equal(t, loaders.OriginDefault, cfg.Origins["profiles.p.timeout"])
-	require.Equal(t, loaders.OriginDefault, cfg.Origins["defaults.timeout"])
+	require.Equal(t, loaders.OriginDefault, cfg.Origins.Get("profiles.p.timeout"))
+	require.Equal(t, loaders.OriginDefault, cfg.Origins.Get("defaults.timeout"))
 	require.Equal(t, 5*time.Second, cfg.Defaults.ConnectTimeout.Std())
 	// Backend-dependent defaults are the factory's business.
 	require.Zero(t, p.ProtocolVersion)
@@ -56,10 +58,10 @@ mode = "verify-ca"
 	require.Equal(t, schema.TLSVersion("1.3"), p.TLS.MinVersion)
 	require.Equal(t, schema.TLSVersion("1.3"), q.TLS.MinVersion, "tables merge key by key")
 	require.Equal(t, schema.TLSVerifyCA, q.TLS.Mode)
-	require.Equal(t, a+" via defaults", cfg.Origins["profiles.p.timeout"])
-	require.Equal(t, a, cfg.Origins["profiles.p.keyspace"])
-	require.Equal(t, a, cfg.Origins["defaults.timeout"])
-	require.Equal(t, loaders.OriginDefault, cfg.Origins["profiles.p.connect_timeout"])
+	require.Equal(t, a+" via defaults", cfg.Origins.Get("profiles.p.timeout"))
+	require.Equal(t, a, cfg.Origins.Get("profiles.p.keyspace"))
+	require.Equal(t, a, cfg.Origins.Get("defaults.timeout"))
+	require.Equal(t, loaders.OriginDefault, cfg.Origins.Get("profiles.p.connect_timeout"))
 	require.Equal(t, "7s", time.Duration(cfg.Defaults.Timeout).String())
 }
 
@@ -108,12 +110,12 @@ profiles:
 	require.Equal(t, 5*time.Second, p.Timeout.Std(), "env last")
 
 	o := cfg.Origins
-	require.Equal(t, tomlF, o["profiles.p.hosts"])
-	require.Equal(t, loaders.OriginGo, o["profiles.p.connect_timeout"])
-	require.Equal(t, yamlF, o["profiles.p.keyspace"])
-	require.Equal(t, jsonF, o["profiles.p.consistency"])
-	require.Equal(t, loaders.OriginOverride, o["profiles.p.local_datacenter"])
-	require.Equal(t, "env CONNFACTORY_PROFILES__P__TIMEOUT", o["profiles.p.timeout"])
+	require.Equal(t, tomlF, o.Get("profiles.p.hosts"))
+	require.Equal(t, loaders.OriginGo, o.Get("profiles.p.connect_timeout"))
+	require.Equal(t, yamlF, o.Get("profiles.p.keyspace"))
+	require.Equal(t, jsonF, o.Get("profiles.p.consistency"))
+	require.Equal(t, loaders.OriginOverride, o.Get("profiles.p.local_datacenter"))
+	require.Equal(t, "env CONNFACTORY_PROFILES__P__TIMEOUT", o.Get("profiles.p.timeout"))
 }
 
 func TestLaterFileWinsInOrder(t *testing.T) {
@@ -124,7 +126,7 @@ func TestLaterFileWinsInOrder(t *testing.T) {
 	require.Equal(t, []string{"b"}, cfg.Profiles["p"].Hosts)
 	cfg = loadOK(t, loaders.Options{Files: []string{b, a}})
 	require.Equal(t, []string{"a"}, cfg.Profiles["p"].Hosts)
-	require.Equal(t, a, cfg.Origins["profiles.p.hosts"])
+	require.Equal(t, a, cfg.Origins.Get("profiles.p.hosts"))
 }
 
 func TestEnvLayer(t *testing.T) {
@@ -153,7 +155,7 @@ func TestEnvLayer(t *testing.T) {
 	require.Len(t, p.TLS.CA, 1)
 	require.True(t, p.TLS.CA[0].System)
 	require.Equal(t, []string{"a.B", "c.D"}, p.Auth.AllowedAuthenticators, "values keep their case")
-	require.Equal(t, "env CONNFACTORY_PROFILES__CASS_PROD__TLS__MIN_VERSION", cfg.Origins["profiles.cass_prod.tls.min_version"])
+	require.Equal(t, "env CONNFACTORY_PROFILES__CASS_PROD__TLS__MIN_VERSION", cfg.Origins.Get("profiles.cass_prod.tls.min_version"))
 }
 
 func TestEnvPrefixOptions(t *testing.T) {
@@ -219,8 +221,8 @@ key = { file = "pw", passphrase = "x" }
 	require.True(t, p.TLS.CA[0].System)
 	require.Empty(t, p.TLS.Key.File)
 	require.Nil(t, p.TLS.Key.Passphrase, "the whole key source was replaced")
-	require.Equal(t, "env CONNFACTORY_PROFILES__P__AUTH__PASSWORD__ENV", cfg.Origins["profiles.p.auth.password.env"])
-	require.NotContains(t, cfg.Origins, "profiles.p.auth.password.file")
+	require.Equal(t, "env CONNFACTORY_PROFILES__P__AUTH__PASSWORD__ENV", cfg.Origins.Get("profiles.p.auth.password.env"))
+	require.Empty(t, cfg.Origins.Get("profiles.p.auth.password.file"))
 }
 
 func TestTypeConversions(t *testing.T) {
@@ -263,7 +265,7 @@ func TestEmptyTLSTableMeansTLS(t *testing.T) {
 	cfg := loadOK(t, loaders.Options{Files: []string{a}})
 	require.NotNil(t, cfg.Profiles["p"].TLS)
 	require.Equal(t, schema.TLSVerifyFull, cfg.Profiles["p"].TLS.EffectiveMode())
-	require.Equal(t, a, cfg.Origins["profiles.p.tls"])
+	require.Equal(t, a, cfg.Origins.Get("profiles.p.tls"))
 }
 
 func TestExtends(t *testing.T) {
@@ -298,10 +300,10 @@ hosts = ["c"]
 	require.Equal(t, "one", c.Consistency, "chains are followed")
 	require.Equal(t, schema.TLSVerifyCA, c.TLS.Mode)
 	require.Equal(t, schema.TLSVersion("1.3"), c.TLS.MinVersion)
-	require.Equal(t, b, cfg.Origins["profiles.child.hosts"])
-	require.Equal(t, a+" via extends parent", cfg.Origins["profiles.child.keyspace"])
-	require.Equal(t, a+" via extends grand", cfg.Origins["profiles.child.consistency"])
-	require.Equal(t, a+" via extends grand", cfg.Origins["profiles.parent.consistency"])
+	require.Equal(t, b, cfg.Origins.Get("profiles.child.hosts"))
+	require.Equal(t, a+" via extends parent", cfg.Origins.Get("profiles.child.keyspace"))
+	require.Equal(t, a+" via extends grand", cfg.Origins.Get("profiles.child.consistency"))
+	require.Equal(t, a+" via extends grand", cfg.Origins.Get("profiles.parent.consistency"))
 	// The parents themselves are untouched by their children.
 	require.Equal(t, []string{"g"}, cfg.Profiles["parent"].Hosts)
 }
@@ -327,13 +329,12 @@ extends = "parnet"
 backend = "riak"
 `)
 	cfg, ps := load(t, loaders.Options{Files: []string{a}})
-	findProblem(t, ps, "profiles.a.extends", "extends cycle: a -> b -> c -> a")
-	findProblem(t, ps, "profiles.b.extends", "extends cycle: b -> c -> a -> b")
-	findProblem(t, ps, "profiles.c.extends", "extends cycle: c -> a -> b -> c")
+	// One problem per cycle, at the member that sorts first.
+	findProblem(t, ps, "profiles.a.extends", "extends cycle of 3 profiles: a -> b -> c -> a")
 	findProblem(t, ps, "profiles.self.extends", "extends cycle: self -> self")
 	p := findProblem(t, ps, "profiles.orphan.extends", `extends unknown profile "parnet"; did you mean "parent"?`)
 	require.Equal(t, a, p.Source)
-	require.Len(t, ps, 5, ps.Error())
+	require.Len(t, ps, 3, ps.Error())
 	// Best effort: the profiles are still there.
 	require.Equal(t, []string{"h"}, cfg.Profiles["orphan"].Hosts)
 	require.Contains(t, cfg.Profiles, "a")
@@ -396,16 +397,35 @@ func TestBaseGoLayer(t *testing.T) {
 	require.Equal(t, []byte("PEMDATA"), []byte(g.TLS.CA[0].Data))
 	require.True(t, g.TLS.CA[1].System)
 	require.Equal(t, "kp", g.TLS.Key.Passphrase.Secret().Reveal())
-	require.Equal(t, loaders.OriginGo, cfg.Origins["profiles.g.hosts"])
-	require.Equal(t, loaders.OriginGo+" via defaults", cfg.Origins["profiles.g.keyspace"])
+	require.Equal(t, loaders.OriginGo, cfg.Origins.Get("profiles.g.hosts"))
+	require.Equal(t, loaders.OriginGo+" via defaults", cfg.Origins.Get("profiles.g.keyspace"))
 }
 
 func TestOriginsOverriddenTableReplacedByLeaf(t *testing.T) {
 	dir := t.TempDir()
 	a := write(t, dir, "a.toml", minimalCass+"[profiles.p.tls]\nca = { file = \"x\" }\n")
 	cfg, _ := load(t, loaders.Options{Files: []string{a}, Environ: []string{"CONNFACTORY_PROFILES__P__TLS__CA=system"}})
-	require.Equal(t, "env CONNFACTORY_PROFILES__P__TLS__CA", cfg.Origins["profiles.p.tls.ca"])
-	require.NotContains(t, cfg.Origins, "profiles.p.tls.ca.file")
-	require.Equal(t, "env CONNFACTORY_PROFILES__P__TLS__CA", schema.Origins(cfg.Origins).Of("profiles.p.tls.ca"))
+	require.Equal(t, "env CONNFACTORY_PROFILES__P__TLS__CA", cfg.Origins.Get("profiles.p.tls.ca"))
+	require.Empty(t, cfg.Origins.Get("profiles.p.tls.ca.file"))
+	require.Equal(t, "env CONNFACTORY_PROFILES__P__TLS__CA", cfg.Origins.Of("profiles.p.tls.ca"))
 	_ = filepath.Join
+}
+
+// TestExtendsLongCycle: a cycle of 3,000 profiles is one problem of bounded length, not a
+// line per member repeating the whole chain (78 MB of output before).
+func TestExtendsLongCycle(t *testing.T) {
+	const n = 3000
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "[profiles.p%04d]\nbackend = \"riak\"\nextends = \"p%04d\"\n", i, (i+1)%n)
+	}
+	// Entered from outside: the chain still starts at the member that sorts first.
+	b.WriteString("[profiles.a]\nextends = \"p1234\"\n")
+	a := write(t, t.TempDir(), "cycle.toml", b.String())
+	_, ps := load(t, loaders.Options{Files: []string{a}})
+	require.Len(t, ps, 1, "one problem per cycle")
+	require.Equal(t, "profiles.p0000.extends", ps[0].Path)
+	require.Equal(t, "extends cycle of 3000 profiles: p0000 -> p0001 -> p0002 -> p0003 -> p0004 -> "+
+		"p0005 -> p0006 -> p0007 -> p0008 -> p0009 -> ... (2990 more) -> p0000", ps[0].Message)
+	require.Equal(t, a, ps[0].Source)
 }

@@ -34,9 +34,15 @@
 package loaders
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/connfactory/connfactory/schema"
 )
@@ -75,7 +81,19 @@ type Options struct {
 	Values map[string]any
 	// Base is a Go value layer, the lowest after the built-in defaults (origin "go").
 	Base *schema.Config
+	// Context, if set, stops the load when it is done: Load then returns a nil Config and
+	// an error matching ctx's (errors.Is(err, context.Canceled)). It is checked between
+	// stages and every checkEvery profiles within one.
+	Context context.Context
 }
+
+// checkEvery is how many profiles a stage handles between two looks at Options.Context:
+// a few milliseconds of work.
+const checkEvery = 256
+
+// ErrStopped is matched (errors.Is) by the error of a load stopped by its context, as is
+// the context's own error.
+var ErrStopped = errors.New("loaders: load stopped")
 
 // Load layers, decodes (unknown keys are problems), applies [defaults] and extends, fills
 // cfg.Origins, rewrites relative material and secret file paths against the directory of
@@ -85,13 +103,48 @@ type Options struct {
 // problem found. cfg is returned even then, as complete as the input allowed, so that
 // `show` can print what was understood.
 func Load(opts Options) (*schema.Config, error) {
-	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}}
+	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}, ctx: opts.Context}
 	if l.opts.LookupEnv == nil {
 		l.opts.LookupEnv = os.LookupEnv
 	}
+	if l.ctx == nil {
+		l.ctx = context.Background()
+	}
 	l.layers()
-	cfg := l.build()
+	var cfg *schema.Config
+	if !l.stopped(0) {
+		cfg = l.build()
+	}
+	if l.stop != nil {
+		return nil, l.stop
+	}
 	return cfg, l.problems.Err()
+}
+
+// StopError is the error of a load stopped by ctx: it matches ErrStopped, ctx.Err() and
+// ctx's cause (a CLI's signal, say).
+func StopError(ctx context.Context) error {
+	err, cause := ctx.Err(), context.Cause(ctx)
+	if cause != nil && cause != err {
+		return fmt.Errorf("%w: %w (%w)", ErrStopped, err, cause)
+	}
+	return fmt.Errorf("%w: %w", ErrStopped, err)
+}
+
+// stopped reports whether the load's context is done, looking at it when i (a count of
+// profiles handled) is a multiple of checkEvery; once done, always.
+func (l *loader) stopped(i int) bool {
+	if l.stop != nil {
+		return true
+	}
+	if i%checkEvery != 0 {
+		return false
+	}
+	if err := l.ctx.Err(); err != nil {
+		l.stop = StopError(l.ctx)
+		return true
+	}
+	return false
 }
 
 // loader holds the state of one Load call.
@@ -100,6 +153,8 @@ type loader struct {
 	root     map[string]any    // merged layers
 	orig     map[string]string // origin of every leaf of root, by dotted path
 	problems schema.Problems
+	ctx      context.Context
+	stop     error // set once ctx is found done
 }
 
 func (l *loader) add(path, source, format string, args ...any) {
@@ -118,6 +173,9 @@ func (l *loader) layers() {
 		l.mergeLayer(m, constOrigin(m, OriginGo))
 	}
 	for _, name := range l.opts.Files {
+		if l.stopped(0) {
+			return
+		}
 		if m := l.readFile(name); m != nil {
 			l.mergeLayer(m, constOrigin(m, name))
 		}
@@ -127,7 +185,7 @@ func (l *loader) layers() {
 			l.mergeLayer(m, constOrigin(m, OriginOverride))
 		}
 	}
-	if l.opts.EnvPrefix != "-" {
+	if l.opts.EnvPrefix != "-" && !l.stopped(0) {
 		m, o := l.envLayer()
 		l.mergeLayer(m, o)
 	}
@@ -140,7 +198,7 @@ func (l *loader) mergeLayer(m map[string]any, o map[string]string) {
 
 // build decodes the merged tree into a Config.
 func (l *loader) build() *schema.Config {
-	cfg := &schema.Config{Profiles: map[string]*schema.Profile{}, Origins: schema.Origins{}}
+	cfg := &schema.Config{Profiles: map[string]*schema.Profile{}}
 	for _, k := range sortedKeys(l.root) {
 		if k != "defaults" && k != "profiles" {
 			l.add(k, l.originUnder(k), "unknown key %q%s (the top level has defaults and profiles)", k, suggest(k, []string{"defaults", "profiles"}))
@@ -156,7 +214,7 @@ func (l *loader) build() *schema.Config {
 	l.clean(defaults, defOrig, "defaults")
 	l.decodeProfile(defaults, defOrig, "defaults", &cfg.Defaults)
 	for k, v := range defOrig {
-		cfg.Origins["defaults."+k] = v
+		cfg.Origins.Set("defaults."+k, v)
 	}
 
 	var rawProfiles map[string]any
@@ -169,7 +227,10 @@ func (l *loader) build() *schema.Config {
 	}
 	names := sortedKeys(rawProfiles)
 	own := map[string]*profileTree{}
-	for _, name := range names {
+	for i, name := range names {
+		if l.stopped(i) {
+			return nil
+		}
 		path := "profiles." + name
 		if !validName(name) {
 			// Worded as package validate words it, so that the facade's merged list holds it once.
@@ -181,27 +242,36 @@ func (l *loader) build() *schema.Config {
 			l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(rawProfiles[name]))
 			continue
 		}
-		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, path)}
+		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, m, path)}
 		l.clean(t.m, t.o, path)
 		own[name] = t
 	}
 
 	r := &extender{l: l, own: own, defaults: &profileTree{m: defaults, o: defOrig}, done: map[string]*profileTree{}, state: map[string]int{}}
-	for _, name := range sortedKeys(own) {
+	effOrig := make(map[string]map[string]string, len(own))
+	for i, name := range sortedKeys(own) {
+		if l.stopped(i) {
+			return nil
+		}
 		eff := r.effective(name)
+		effOrig[name] = eff.o
 		path := "profiles." + name
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
 		cfg.Profiles[name] = p
-		for k, v := range eff.o {
-			cfg.Origins[path+"."+k] = v
-		}
+		cfg.Origins.SetProfile(name, eff.o)
 	}
 
-	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv, origins: cfg.Origins}
-	for _, name := range names {
+	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
+	for i, name := range names {
+		if l.stopped(i) {
+			return nil
+		}
 		if p := cfg.Profiles[name]; p != nil {
-			l.problems = append(l.problems, res.profile("profiles."+name, p)...)
+			// The profile's own origins (a dozen entries), not the whole configuration's.
+			path := "profiles." + name
+			res.origins, res.prefix = effOrig[name], path+"."
+			l.problems = append(l.problems, res.profile(path, p)...)
 		}
 	}
 	return cfg
@@ -213,16 +283,48 @@ func (l *loader) section(key string) (map[string]any, map[string]string) {
 	case nil:
 		return map[string]any{}, map[string]string{}
 	case map[string]any:
-		return deepCopyMap(v), subOrigins(l.orig, key)
+		return deepCopyMap(v), subOrigins(l.orig, v, key)
 	default:
 		l.add(key, l.originUnder(key), "expected a table, got %s", describeValue(v))
 		return map[string]any{}, map[string]string{}
 	}
 }
 
-// originUnder is the origin of path or, for a table, of one of its leaves.
+// originUnder is the origin of path or, for a table, of its first leaf in sorted order:
+// the merged tree says which leaves there are, so the cost is that of the table.
 func (l *loader) originUnder(path string) string {
-	return originUnder(l.orig, path)
+	path = schema.ListFree(path)
+	if o, ok := l.orig[path]; ok {
+		return o
+	}
+	var v any = l.root
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return ancestorOrigin(l.orig, path)
+		}
+		v = m[seg]
+	}
+	m, ok := v.(map[string]any)
+	if !ok || len(m) == 0 {
+		return ancestorOrigin(l.orig, path)
+	}
+	return l.orig[slices.Min(slices.Collect(maps.Keys(flatLeaves(m, path))))]
+}
+
+// ancestorOrigin is the origin of the nearest ancestor of path that has one: O(depth).
+func ancestorOrigin(orig map[string]string, path string) string {
+	for p := path; p != ""; {
+		if s, ok := orig[p]; ok {
+			return s
+		}
+		i := strings.LastIndexByte(p, '.')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	return ""
 }
 
 func originUnder(orig map[string]string, path string) string {
@@ -241,7 +343,7 @@ func originUnder(orig map[string]string, path string) string {
 		sort.Strings(keys)
 		return orig[keys[0]]
 	}
-	return schema.Origins(orig).Of(path)
+	return ancestorOrigin(orig, path)
 }
 
 func validName(s string) bool {

@@ -51,8 +51,8 @@ func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix strin
 			merge(dm, sm, dOrig, sOrig, p, atomic)
 			continue
 		}
+		dropLeaves(dOrig, dst[k], p)
 		dst[k] = deepCopy(sv)
-		dropOrigins(dOrig, p)
 		if sIsMap && len(sm) > 0 {
 			for leaf := range flatLeaves(sm, p) {
 				dOrig[leaf] = sOrig[leaf]
@@ -74,18 +74,27 @@ func dropOrigins(o map[string]string, p string) {
 	}
 }
 
-// subOrigins returns the origins under prefix, keyed relative to it.
-func subOrigins(o map[string]string, prefix string) map[string]string {
-	out := map[string]string{}
-	pre := prefix + "."
-	for k, v := range o {
-		if strings.HasPrefix(k, pre) {
-			out[k[len(pre):]] = v
-		} else if k == prefix {
-			out[""] = v
+// dropLeaves forgets the origins of v, the value at p, and of every leaf under it: the
+// tree says which leaves there are, so the cost is that of v, not of the whole map.
+func dropLeaves(o map[string]string, v any, p string) {
+	delete(o, p)
+	if m, ok := v.(map[string]any); ok {
+		for k, c := range m {
+			dropLeaves(o, c, p+"."+k)
 		}
 	}
-	delete(out, "")
+}
+
+// subOrigins returns the origins of the leaves of m, the table at prefix, keyed relative
+// to it: a lookup per leaf of m, whatever the size of o.
+func subOrigins(o map[string]string, m map[string]any, prefix string) map[string]string {
+	leaves := flatLeaves(m, "")
+	out := make(map[string]string, len(leaves))
+	for r := range leaves {
+		if s, ok := o[prefix+"."+r]; ok {
+			out[r] = s
+		}
+	}
 	return out
 }
 
@@ -134,6 +143,26 @@ type extender struct {
 	done     map[string]*profileTree
 	state    map[string]int // 1 visiting, 2 done
 	stack    []string
+	// viaDefaults are the defaults' origins as every profile inherits them; strs interns
+	// the "via" origins, so that 100,000 profiles inheriting one key share one string.
+	viaDefaults map[string]string
+	strs        interner
+}
+
+func (e *extender) intern(s string) string { return e.strs.intern(s) }
+
+// interner holds one copy of each string it was given. The zero value is ready to use.
+type interner map[string]string
+
+func (in *interner) intern(s string) string {
+	if v, ok := (*in)[s]; ok {
+		return v
+	}
+	if *in == nil {
+		*in = interner{}
+	}
+	(*in)[s] = s
+	return s
 }
 
 func (e *extender) effective(name string) *profileTree {
@@ -146,12 +175,16 @@ func (e *extender) effective(name string) *profileTree {
 	defer func() { e.stack = e.stack[:len(e.stack)-1] }()
 
 	base := &profileTree{m: map[string]any{}, o: map[string]string{}}
-	merge(base.m, e.defaults.m, base.o, relabel(e.defaults.o, func(o string) string {
-		if o == OriginDefault {
-			return o
-		}
-		return o + " via defaults"
-	}), "", profileAtomic)
+	if e.viaDefaults == nil {
+		// The same for every profile: relabelled once, so that its strings are shared.
+		e.viaDefaults = relabel(e.defaults.o, func(o string) string {
+			if o == OriginDefault {
+				return o
+			}
+			return e.intern(o + " via defaults")
+		})
+	}
+	merge(base.m, e.defaults.m, base.o, e.viaDefaults, "", profileAtomic)
 
 	if parent, ok := t.m["extends"].(string); ok && parent != "" {
 		path := "profiles." + name + ".extends"
@@ -167,7 +200,7 @@ func (e *extender) effective(name string) *profileTree {
 				if o == OriginDefault || strings.Contains(o, " via ") {
 					return o
 				}
-				return o + " via extends " + parent
+				return e.intern(o + " via extends " + parent)
 			}), "", profileAtomic)
 		}
 	}
@@ -177,18 +210,38 @@ func (e *extender) effective(name string) *profileTree {
 	return base
 }
 
-// cycle reports the extends cycle that closes at parent, once for every member.
+// maxCycleShown bounds the members an extends cycle's problem lists: a cycle of 3,000
+// profiles is one line of some 200 bytes, not 3,000 lines of 3,000 names each.
+const maxCycleShown = 10
+
+// cycle reports the extends cycle that closes at parent: one problem per cycle, at the
+// extends of its member that sorts first, listing the chain from there (at most
+// maxCycleShown members).
 func (e *extender) cycle(parent string) {
 	i := len(e.stack) - 1
 	for i >= 0 && e.stack[i] != parent {
 		i--
 	}
 	members := e.stack[i:]
+	first := 0
 	for j, m := range members {
-		chain := append(append([]string{}, members[j:]...), members[:j]...)
-		chain = append(chain, m)
-		e.l.add("profiles."+m+".extends", e.own[m].o["extends"], "extends cycle: %s", strings.Join(chain, " -> "))
+		if m < members[first] {
+			first = j
+		}
 	}
+	chain := append(append([]string{}, members[first:]...), members[:first]...)
+	shown := chain
+	more := ""
+	if len(chain) > maxCycleShown {
+		shown = chain[:maxCycleShown]
+		more = fmt.Sprintf(" -> ... (%d more)", len(chain)-maxCycleShown)
+	}
+	what := "extends cycle"
+	if len(chain) > 1 {
+		what = fmt.Sprintf("extends cycle of %d profiles", len(chain))
+	}
+	e.l.add("profiles."+chain[0]+".extends", e.own[chain[0]].o["extends"], "%s: %s%s -> %s",
+		what, strings.Join(shown, " -> "), more, chain[0])
 }
 
 func relabel(o map[string]string, f func(string) string) map[string]string {

@@ -246,7 +246,7 @@ func TestEnvIndexedLists(t *testing.T) {
 	require.Equal(t, "dc2", p.Auth.PerHost[0].Username)
 	require.Equal(t, "b", p.Auth.PerHost[0].Password.Resolved.Reveal())
 	require.Equal(t, "lit", p.Auth.PerHost[1].Password.Resolved.Reveal())
-	require.Equal(t, "env "+pre+"TLS__CA__0__PEM, "+pre+"TLS__CA__1__ENV", cfg.Origins["profiles.p.tls.ca"])
+	require.Equal(t, "env "+pre+"TLS__CA__0__PEM, "+pre+"TLS__CA__1__ENV", cfg.Origins.Get("profiles.p.tls.ca"))
 
 	t.Run("one source without index still works", func(t *testing.T) {
 		cfg := loadOK(t, loaders.Options{Environ: []string{pre + "BACKEND=riak", pre + "TLS__CA__PEM=x"}})

@@ -35,14 +35,19 @@ func ResolveProfile(path string, p *schema.Profile, lookupEnv func(string) (stri
 }
 
 // resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
-// the origin of each config path for problems and MaterialSource.Origin.
+// the origin of each config path below prefix (keyed relative to it: one profile's
+// origins) for problems and MaterialSource.Origin.
 type resolver struct {
 	fs        fs.FS
 	lookupEnv func(string) (string, bool)
-	origins   schema.Origins
+	origins   map[string]string
+	prefix    string
 	// read memoises readFile for one run: 10,000 profiles naming one CA bundle share one
 	// copy of its bytes (the factory never modifies material).
 	read map[string]fileRead
+	// strs interns MaterialSource.Origin: 100,000 profiles naming one CA file share one
+	// Origin string.
+	strs interner
 }
 
 type fileRead struct {
@@ -52,10 +57,11 @@ type fileRead struct {
 }
 
 func (r *resolver) origin(path string) string {
-	if r.origins == nil {
+	rel, ok := strings.CutPrefix(path, r.prefix)
+	if r.origins == nil || !ok {
 		return ""
 	}
-	return originUnder(r.origins, path)
+	return originUnder(r.origins, rel)
 }
 
 func (r *resolver) profile(path string, p *schema.Profile) schema.Problems {
@@ -213,6 +219,7 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if src != "" {
 			m.Origin += " (from " + src + ")"
 		}
+		m.Origin = r.strs.intern(m.Origin)
 	}
 	return ps
 }

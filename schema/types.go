@@ -307,33 +307,6 @@ func formatPlain(f fmt.State, name string, v any) {
 	_, _ = f.Write([]byte(strings.Replace(s, "schema.plain"+name, "schema."+name, 1)))
 }
 
-// Origins maps dotted config paths to where their values came from.
-type Origins map[string]string
-
-// Of returns the origin of path, else of its nearest ancestor that has one, else (for a
-// table such as profiles.x.tls.key, whose keys have origins but which has none itself) of
-// its first descendant in sorted order; "" if none.
-func (o Origins) Of(path string) string {
-	path = ListFree(path)
-	for p := path; p != ""; {
-		if s, ok := o[p]; ok {
-			return s
-		}
-		i := strings.LastIndexByte(p, '.')
-		if i < 0 {
-			break
-		}
-		p = p[:i]
-	}
-	first := ""
-	for k := range o {
-		if (strings.HasPrefix(k, path+".") || strings.HasPrefix(k, path+"[")) && (first == "" || k < first) {
-			first = k
-		}
-	}
-	return o[first]
-}
-
 // ListFree drops list indexes from a config path ("tls.ca[1].file" -> "tls.ca.file"):
 // origins are recorded per key, and a list is one value.
 func ListFree(path string) string {

@@ -50,7 +50,7 @@ idle_timeout = "30s"
 	require.Equal(t, &schema.Pool{ConnectionsPerHost: 4, MaxConnectionsPerHost: 32,
 		IdleTimeout: schema.Duration(30 * time.Second)}, cfg.Profiles["r"].Pool)
 	require.Equal(t, "env CONNFACTORY_PROFILES__C__POOL__CONNECTIONS_PER_HOST",
-		cfg.Origins["profiles.c.pool.connections_per_host"])
+		cfg.Origins.Get("profiles.c.pool.connections_per_host"))
 }
 
 func TestPoolRules(t *testing.T) {

@@ -9,6 +9,7 @@
 package validate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -124,23 +125,57 @@ func must(err error) {
 // The defaults section itself is not validated: it only matters through the profiles it
 // is merged into, and each of those is.
 func Config(cfg *schema.Config) schema.Problems {
+	ps, _ := ConfigContext(context.Background(), cfg)
+	return ps
+}
+
+// ConfigContext is Config stopping early, with ctx.Err(), once ctx is done (checked
+// every 256 profiles).
+func ConfigContext(ctx context.Context, cfg *schema.Config) (schema.Problems, error) {
 	if cfg == nil {
-		return schema.Problems{{Message: "no configuration"}}
+		return schema.Problems{{Message: "no configuration"}}, nil
 	}
 	var ps schema.Problems
-	for _, name := range sortedNames(cfg.Profiles) {
+	for i, name := range sortedNames(cfg.Profiles) {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		ps = append(ps, Profile(name, cfg.Profiles[name], cfg.Origins)...)
 	}
-	return ps.Sorted()
+	return ps.Sorted(), nil
+}
+
+// Origins says where a config path's value came from: a schema.Origins (Config.Origins),
+// or nil for a profile built in Go.
+type Origins interface {
+	// Of is the origin of path or of its nearest ancestor or first descendant.
+	Of(path string) string
+	// Lookup is the origin recorded for exactly path, and whether there is one.
+	Lookup(path string) (string, bool)
+}
+
+// originOf is origins.Of(path), "" for nil origins.
+func originOf(origins Origins, path string) string {
+	if origins == nil {
+		return ""
+	}
+	return origins.Of(path)
+}
+
+// hasOrigin reports whether exactly path has an origin: it was written in a file, the
+// environment or a Go layer.
+func hasOrigin(origins Origins, path string) bool {
+	_, ok := origins.Lookup(path)
+	return ok
 }
 
 // Profile validates one profile under the path prefix "profiles."+name and returns every
 // problem. origins may be nil (a profile built in Go).
-func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Problems {
+func Profile(name string, p *schema.Profile, origins Origins) schema.Problems {
 	prefix := "profiles." + name
 	var ps schema.Problems
 	add := func(path, msg string) {
-		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: origins.Of(path)})
+		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: originOf(origins, path)})
 	}
 	if !profileName.MatchString(name) {
 		add(prefix, fmt.Sprintf("profile name %q is not accepted: use lowercase letters, digits and _ "+
@@ -156,7 +191,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 		for _, fe := range verrs {
 			path := prefix + relativePath(fe.Namespace())
 			if fe.Tag() == msgTag && (strings.Contains(fe.Param(), cassandraOnly) || strings.Contains(fe.Param(), riakOnly)) &&
-				strings.HasSuffix(origins.Of(path), viaDefaults) {
+				strings.HasSuffix(originOf(origins, path), viaDefaults) {
 				// [defaults] is shared by both backends: a Cassandra-only key set there
 				// simply does not apply to a Riak profile (the Riak connector ignores it).
 				continue
@@ -170,7 +205,7 @@ func Profile(name string, p *schema.Profile, origins schema.Origins) schema.Prob
 	// mistake.
 	for _, key := range []string{"connections_per_host", "max_connections_per_host"} {
 		path := prefix + ".pool." + key
-		if _, written := origins[path]; written && p.Pool != nil && poolCount(p.Pool, key) == 0 {
+		if written := origins != nil && hasOrigin(origins, path); written && p.Pool != nil && poolCount(p.Pool, key) == 0 {
 			add(path, fmt.Sprintf("%s must be 1 to %d (is 0)", key, schema.MaxPoolConnections))
 		}
 	}

@@ -409,13 +409,13 @@ func TestConfigSourcesAndOrder(t *testing.T) {
 	worse.Backend = ""
 	cfg := &schema.Config{
 		Profiles: map[string]*schema.Profile{"good": cass(), "bad": bad, "worse": worse},
-		Origins: schema.Origins{
+		Origins: schema.NewOrigins(map[string]string{
 			"profiles.bad.hosts":    "/etc/app/profiles.toml",
 			"profiles.bad.tls":      "/etc/app/profiles.toml",
 			"profiles.bad.tls.key":  "CONNFACTORY_PROFILES__BAD__TLS__KEY__FILE",
 			"profiles.worse.hosts":  "base.yaml",
 			"profiles.good.backend": "base.yaml",
-		},
+		}),
 	}
 	ps := validate.Config(cfg)
 	require.Equal(t, schema.Problems{
@@ -434,7 +434,7 @@ func TestConfigSourcesAndOrder(t *testing.T) {
 	require.Contains(t, ps, schema.Problem{Path: "profiles.bad.tls.pkcs12",
 		Message: "tls.pkcs12 replaces tls.cert and tls.key: set one or the other", Source: "/etc/app/profiles.toml"})
 
-	cfg.Origins["profiles.bad.tls.pkcs12"] = "CONNFACTORY_PROFILES__BAD__TLS__PKCS12__FILE"
+	cfg.Origins.Set("profiles.bad.tls.pkcs12", "CONNFACTORY_PROFILES__BAD__TLS__PKCS12__FILE")
 	ps = validate.Config(cfg)
 	require.Contains(t, ps, schema.Problem{Path: "profiles.bad.tls.pkcs12",
 		Message: "tls.pkcs12 replaces tls.cert and tls.key: set one or the other", Source: "CONNFACTORY_PROFILES__BAD__TLS__PKCS12__FILE"})
@@ -487,7 +487,7 @@ func TestWarnings(t *testing.T) {
 			Backend: schema.Cassandra, Hosts: []string{"h"}, Auth: &schema.Auth{Username: "u"},
 			TLS: &schema.TLS{Mode: schema.TLSVerifyCA},
 		}},
-		Origins: schema.Origins{"profiles.weak.tls.mode": "weak.toml"},
+		Origins: schema.NewOrigins(map[string]string{"profiles.weak.tls.mode": "weak.toml"}),
 	}
 	require.Empty(t, validate.Config(cfg))
 	ws := validate.Warnings(cfg)

@@ -28,7 +28,7 @@ func Warnings(cfg *schema.Config) []schema.Warning {
 
 // ProfileWarnings returns what is valid but weak in one profile; see Warnings.
 // origins may be nil (a profile built in Go); the warnings are sorted by path.
-func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) []schema.Warning {
+func ProfileWarnings(name string, p *schema.Profile, origins Origins) []schema.Warning {
 	if p == nil {
 		return nil
 	}
@@ -36,7 +36,7 @@ func ProfileWarnings(name string, p *schema.Profile, origins schema.Origins) []s
 	var ws schema.Problems
 	add := func(path, format string, args ...any) {
 		path = prefix + path
-		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: origins.Of(path)})
+		ws = append(ws, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...), Source: originOf(origins, path)})
 	}
 
 	if p.Backend == schema.Cassandra {

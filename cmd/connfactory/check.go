@@ -80,7 +80,11 @@ usage error.`,
 			if parallel < 1 {
 				return usageError{fmt.Errorf("--parallel %d: accepted: 1 or more", parallel)}
 			}
-			reg, err := connfactory.Load(fileOpts(files)...)
+			res, stop := loadingFiles(cmd, files, connfactory.Load)
+			if stop != nil {
+				return stop
+			}
+			reg, err := res.v, res.err
 			if err != nil {
 				printProblems(cmd, err)
 				return exitError{exitInvalid}

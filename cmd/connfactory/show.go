@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/knadh/koanf/parsers/toml/v2"
 	"github.com/knadh/koanf/parsers/yaml"
@@ -36,7 +36,11 @@ where each value came from (file or environment variable). Problems go to stderr
 			if !slices.Contains([]string{"toml", "yaml", "json"}, format) {
 				return usageError{fmt.Errorf("--format %q: accepted: toml, yaml, json", format)}
 			}
-			cfg, loadErr := connfactory.LoadConfig(fileOpts(files)...)
+			res, stop := loadingFiles(cmd, files, connfactory.LoadConfig)
+			if stop != nil {
+				return stop
+			}
+			cfg, loadErr := res.v, res.err
 			if cfg == nil {
 				printProblems(cmd, loadErr)
 				return exitError{exitInvalid}
@@ -55,9 +59,10 @@ where each value came from (file or environment variable). Problems go to stderr
 				}
 				profiles = map[string]*schema.Profile{args[0]: p}
 			}
-			var ori schema.Origins
+			var ori *schema.Origins
 			if origins {
-				ori = originsUnder(cfg.Origins, profiles)
+				o := cfg.Origins.Profiles(slices.Collect(maps.Keys(profiles))...)
+				ori = &o
 			}
 			if err := writeProfiles(cmd.OutOrStdout(), format, profiles, ori); err != nil {
 				cmd.PrintErrln("connfactory:", err)
@@ -85,22 +90,9 @@ func sortedNames(cfg *schema.Config) []string {
 	return names
 }
 
-// originsUnder keeps the origins of the shown profiles.
-func originsUnder(all schema.Origins, profiles map[string]*schema.Profile) schema.Origins {
-	out := schema.Origins{}
-	for path, o := range all {
-		for name := range profiles {
-			if path == "profiles."+name || strings.HasPrefix(path, "profiles."+name+".") {
-				out[path] = o
-			}
-		}
-	}
-	return out
-}
-
 // writeProfiles renders profiles in format. The types redact their secrets when
 // marshalled, so the generic map made from their JSON holds no secret.
-func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profile, origins schema.Origins) error {
+func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profile, origins *schema.Origins) error {
 	raw, err := json.Marshal(map[string]any{"profiles": profiles})
 	if err != nil {
 		return err
@@ -114,15 +106,15 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 	}
 	doc = integers(doc).(map[string]any)
 	absolutePaths(doc)
-	var paths []string
-	for p := range origins {
-		paths = append(paths, p)
+	var byPath map[string]string
+	if origins != nil {
+		byPath = maps.Collect(origins.All())
 	}
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(byPath))
 
 	if format == "json" {
 		if origins != nil {
-			doc["origins"] = origins
+			doc["origins"] = byPath
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -142,7 +134,7 @@ func writeProfiles(w io.Writer, format string, profiles map[string]*schema.Profi
 	if _, err := w.Write(b); err != nil {
 		return err
 	}
-	return writeOriginComments(w, paths, origins)
+	return writeOriginComments(w, paths, byPath)
 }
 
 // absolutePaths makes every file source's path absolute (the loaders resolved relative
@@ -189,7 +181,7 @@ func integers(v any) any {
 }
 
 // writeOriginComments appends the origins as comments, which both TOML and YAML ignore.
-func writeOriginComments(w io.Writer, paths []string, origins schema.Origins) error {
+func writeOriginComments(w io.Writer, paths []string, origins map[string]string) error {
 	if len(paths) == 0 {
 		return nil
 	}

@@ -27,7 +27,18 @@ PATH: message (from SOURCE). Exit 0 when valid, 1 when not.
 Files may also be given as arguments, so that a shell glob works after -c:
   connfactory validate -c examples/configs/*.toml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, warnings, err := compileAll(fileOpts(append(files, args...))...)
+			type result struct {
+				names, warnings []string
+				err             error
+			}
+			res, stop := loading(cmd, func() result {
+				names, warnings, err := compileAll(fileOpts(cmd, append(files, args...))...)
+				return result{names, warnings, err}
+			})
+			if stop != nil {
+				return stop
+			}
+			names, warnings, err := res.names, res.warnings, res.err
 			for _, w := range warnings {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", textsafe.Escape(w))
 			}
@@ -44,9 +55,9 @@ Files may also be given as arguments, so that a shell glob works after -c:
 }
 
 // fileOpts turns -c files into Load options (none means CONNFACTORY_CONFIG), with the
-// CLI's logger.
-func fileOpts(files []string) []connfactory.Option {
-	opts := []connfactory.Option{connfactory.WithLogger(cliLogger)}
+// CLI's logger and the command's context (a signal stops the load).
+func fileOpts(cmd *cobra.Command, files []string) []connfactory.Option {
+	opts := []connfactory.Option{connfactory.WithLogger(cliLogger), connfactory.WithContext(cmd.Context())}
 	if len(files) == 0 {
 		return opts
 	}

@@ -149,7 +149,7 @@ func TestValidateProblems(t *testing.T) {
 			want: []string{`profiles.Cass_Prod: profile name "Cass_Prod"`, "lowercase", "(from p.toml)"}},
 		{name: "extends cycle",
 			files: map[string]string{"p.toml": cass("g", `extends = "h"`) + cass("h", `extends = "g"`)},
-			want:  []string{"profiles.g.extends: extends cycle: g -> h -> g (from p.toml)", "profiles.h.extends: extends cycle: h -> g -> h (from p.toml)"}},
+			want:  []string{"profiles.g.extends: extends cycle of 2 profiles: g -> h -> g (from p.toml)"}},
 		{name: "every problem at once",
 			files: map[string]string{"p.toml": cass("a", "protocol_version = 2") + cass("b", "tls = { ca = { file = \"certs/ca.pem\" }, mni_version = \"1.2\" }")},
 			want:  []string{"profiles.a.protocol_version: protocol version 2", "profiles.b.tls.mni_version: unknown key", "2 problem(s)"}},
