@@ -54,8 +54,8 @@ func window(d time.Duration) string {
 
 // materialExpiryWarnings are the warnings for the material m holds at now: the client
 // certificate, every configured CA and every CRL (its NextUpdate) that expires within
-// m.expiryWarn. certPath is where the client certificate was configured (path.cert or
-// path.pkcs12).
+// m.expiryWarn. certPath is where the client certificate was configured (path.cert,
+// path.pkcs12 or path.keystore).
 func materialExpiryWarnings(path, certPath string, m *material, now time.Time) []Warning {
 	var warns []Warning
 	d := m.expiryWarn
@@ -107,15 +107,19 @@ func (c *ClientTLS) ExpiryWarnings(now time.Time) []Warning {
 		return nil
 	}
 	m := c.mat.Load()
-	return materialExpiryWarnings(c.path, c.certPath(), m, now)
+	return materialExpiryWarnings(c.path, c.certPath, m, now)
 }
 
-// certPath is the config path of the client certificate.
-func (c *ClientTLS) certPath() string {
-	if c.pkcs12 {
-		return c.path + ".pkcs12"
+// clientCertPath is the config path of t's client certificate: path.keystore,
+// path.pkcs12 or path.cert.
+func clientCertPath(path string, t *schema.TLS) string {
+	switch {
+	case t.KeyStore != nil:
+		return path + ".keystore"
+	case t.PKCS12 != nil:
+		return path + ".pkcs12"
 	}
-	return c.path + ".cert"
+	return path + ".cert"
 }
 
 // CRLInfo describes one CRL in use.

@@ -44,7 +44,7 @@ type ClientTLS struct {
 	maxVersion uint16
 	ciphers    []uint16
 	serverName string
-	pkcs12     bool // the client certificate comes from tls.pkcs12 (for warning paths)
+	certPath   string // config path of the client certificate (tls.cert, pkcs12 or keystore)
 	now        func() time.Time
 	cache      *MaterialCache // shared parses, for compile and every Update; may be nil
 
@@ -75,7 +75,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 	}
 	o := buildOptions(opts)
 	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, sessions: newSessionCache(),
-		pkcs12: t.PKCS12 != nil}
+		certPath: clientCertPath(path, t)}
 	var (
 		ps    problemList
 		warns []Warning
@@ -190,7 +190,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 		m     = &material{expiryWarn: ExpiryWarningOf(t)}
 		err   error
 	)
-	m.bundle, err = loadCertPool(cache, path+".ca", t.CA)
+	m.bundle, err = loadTrustPool(cache, path, t)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
 	} else {
@@ -208,7 +208,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 		}
 		m.crls = crls
 	}
-	cert, kw, err := loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now, 0)
+	cert, kw, err := loadClientCert(path, t, now)
 	warns = append(warns, kw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
@@ -217,11 +217,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
-	certPath := path + ".cert"
-	if t.PKCS12 != nil {
-		certPath = path + ".pkcs12"
-	}
-	return m, append(warns, materialExpiryWarnings(path, certPath, m, now)...), nil
+	return m, append(warns, materialExpiryWarnings(path, clientCertPath(path, t), m, now)...), nil
 }
 
 // Enabled reports whether c encrypts at all. Nil-safe.
