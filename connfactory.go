@@ -137,6 +137,8 @@ type Registry struct {
 	mu         sync.Mutex
 	connectors map[string]factory.Connector
 	closed     bool
+
+	observers observerList // see AddObserver (observe.go)
 }
 
 // set returns the registry's settings.
@@ -342,7 +344,8 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
-	opts := []factory.Option{factory.WithLogger(slog.New(&profileHandler{h: r.set().logger.Handler(), name: name})), factory.WithMaterialCache(r.cache)}
+	opts := []factory.Option{factory.WithLogger(slog.New(&profileHandler{h: r.set().logger.Handler(), name: name})), factory.WithMaterialCache(r.cache),
+		factory.WithObserver(&r.observers)}
 	lookup := r.set().load.LookupEnv
 	path := "profiles." + name + ".tls"
 	opts = append(opts, factory.WithReloadGate(func(apply func() error) error {

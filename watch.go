@@ -363,8 +363,9 @@ func withoutTLS(p *schema.Profile) schema.Profile {
 	return c
 }
 
-// tlsSettings is t without its material: what ClientTLS.Update cannot change. crl_stale
-// and strict_key_permissions are judged with the material, so they count as material.
+// tlsSettings is t without its material: what ClientTLS.Update cannot change. crl_stale,
+// strict_key_permissions and expiry_warning are judged with the material, so they count as
+// material.
 func tlsSettings(t *schema.TLS) *schema.TLS {
 	if t == nil {
 		return nil
@@ -372,7 +373,7 @@ func tlsSettings(t *schema.TLS) *schema.TLS {
 	c := *t
 	c.CA, c.Cert, c.Key, c.PKCS12, c.CRL = nil, nil, nil, nil, nil
 	c.TrustStore, c.KeyStore = nil, nil
-	c.CRLStale, c.StrictKeyPermissions = "", false
+	c.CRLStale, c.StrictKeyPermissions, c.ExpiryWarning = "", false, 0
 	return &c
 }
 
@@ -385,7 +386,7 @@ func tlsMaterial(t *schema.TLS) any {
 	for key, m := range t.Sources() {
 		out = append(out, key, *m)
 	}
-	return append(out, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore)
+	return append(out, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore, t.ExpiryWarning)
 }
 
 // logWatchEvent logs e at the level its type deserves.

@@ -266,7 +266,8 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // that changes one of them makes Dial fail with a config-kind *Error naming the field,
 // before any connection is made. With TLS, the pool's connections to one server share
 // one full handshake: the others resume its session.
-func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (*gocql.Session, error) {
+func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
+	defer c.reload.dialDone(schema.Cassandra, time.Now(), &retErr)
 	if c.closed.Load() {
 		return nil, errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
@@ -332,7 +333,8 @@ func (c *CassandraConnector) CheckDiscover(ctx context.Context) (*Report, error)
 	return c.check(ctx, true)
 }
 
-func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report, error) {
+func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *Report, retErr error) {
+	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
 	start := time.Now()
 	newReport := func() *Report {
 		r := &Report{

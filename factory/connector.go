@@ -43,6 +43,8 @@ type options struct {
 	gate     func(apply func() error) error
 	now      func() time.Time
 	cache    *MaterialCache // see WithMaterialCache
+	// observers: see WithObserver.
+	observers []Observer
 	// riakAuthWait is how long a Riak preflight waits for the verdict on its credentials;
 	// tests shorten it (export_test.go).
 	riakAuthWait time.Duration

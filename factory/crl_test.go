@@ -21,7 +21,9 @@ func TestCRLCompile(t *testing.T) {
 	S := tlsNewSet(t)
 	now := time.Now()
 	sec := func(crls ...[]byte) *schema.TLS {
-		s := &schema.TLS{CA: caOf(S.Root)}
+		// The test PKI's CRLs are due in a day: tls.expiry_warning is shortened so that only
+		// the cases about it see its warning.
+		s := &schema.TLS{CA: caOf(S.Root), ExpiryWarning: schema.Duration(time.Minute)}
 		for i, c := range crls {
 			s.CRL = append(s.CRL, src("crl"+string(rune('0'+i)), c))
 		}
@@ -29,8 +31,23 @@ func TestCRLCompile(t *testing.T) {
 	}
 
 	// Signed by the configured root: verified now, no warning.
-	_, warns := compile(t, sec(crlPEM(t, S.Root, pki.CRLOptions{})))
+	month := sec(crlPEM(t, S.Root, pki.CRLOptions{NextUpdate: now.AddDate(0, 1, 0)}))
+	month.ExpiryWarning = 0
+	_, warns := compile(t, month)
 	require.Empty(t, warns)
+
+	// Due within tls.expiry_warning (default 14 days): a warning, not an error.
+	due := sec(crlPEM(t, S.Root, pki.CRLOptions{NextUpdate: now.Add(36 * time.Hour)}))
+	due.ExpiryWarning = 0
+	_, warns = compile(t, due)
+	require.Len(t, warns, 1)
+	require.Equal(t, "profiles.p.tls.crl[0]", warns[0].Path)
+	require.Contains(t, warns[0].Message, `CRL of "CN=connfactory test root CA,O=connfactory test PKI" is due for renewal: its NextUpdate is in 1 day (`)
+	require.Contains(t, warns[0].Message, "(tls.expiry_warning 14 days)")
+	short := sec(crlPEM(t, S.Root, pki.CRLOptions{NextUpdate: now.Add(36 * time.Hour)}))
+	short.ExpiryWarning = schema.Duration(24 * time.Hour)
+	_, warns = compile(t, short)
+	require.Empty(t, warns, "outside a one-day tls.expiry_warning")
 
 	// A CRL claiming the root's name, signed by another key: from another CA.
 	impostor, err := pki.NewRootCA("connfactory test root CA")

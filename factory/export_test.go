@@ -64,7 +64,7 @@ func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []
 // LoadKeyPair builds the client certificate at time.Now, key permissions warned about, not
 // refused: see loadKeyPair.
 func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
-	return loadKeyPair(path, cert, key, p12, false, time.Now())
+	return loadKeyPair(path, cert, key, p12, false, time.Now(), ExpiryWarningOf(nil))
 }
 
 // ParseCRLs parses CRL sources without a cache: see parseCRLs.

@@ -306,11 +306,12 @@ func loadTrustPool(cache *MaterialCache, path string, t *schema.TLS) (*caBundle,
 }
 
 // loadClientCert builds the client certificate from tls.keystore, or else from cert +
-// key or pkcs12 (see LoadKeyPair).
+// key or pkcs12 (see loadKeyPair). Its expiry within tls.expiry_warning is judged by
+// materialExpiryWarnings, not here.
 func loadClientCert(path string, t *schema.TLS, now time.Time) (*tls.Certificate, []Warning, error) {
 	ks := t.KeyStore
 	if ks == nil {
-		return loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now)
+		return loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now, 0)
 	}
 	var (
 		ps    problemList
@@ -350,7 +351,7 @@ func loadClientCert(path string, t *schema.TLS, now time.Time) (*tls.Certificate
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
-	return keyPair(ps, warns, p, p, chain, priv, now)
+	return keyPair(ps, warns, p, p, chain, priv, now, 0)
 }
 
 // storeError is a key store problem and the key under tls.keystore it belongs to ("" for

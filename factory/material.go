@@ -18,10 +18,6 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// expiryWarning is how close to its NotAfter a client certificate starts to be warned
-// about: a month leaves time to rotate it.
-const expiryWarning = 30 * 24 * time.Hour
-
 // problemList collects problems; its err is a config *Error or nil.
 type problemList []schema.Problem
 
@@ -197,10 +193,11 @@ func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSourc
 // loadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.
 // path is the config path of the TLS section ("profiles.x.tls"); problems name
 // path.cert, path.key or path.pkcs12. The certificate must match the key and be valid now;
-// one expiring within 30 days, and a key file accessible by group or others, are warnings.
-// With neither cert nor pkcs12 it returns (nil, nil, nil). strictPerms turns the
-// key permission warning into an error; now is the time the certificate must be valid at.
-func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time) (*tls.Certificate, []Warning, error) {
+// one expiring within warnWithin (tls.expiry_warning; 0: never, the caller judges expiry
+// itself), and a key file accessible by group or others, are warnings. With neither cert
+// nor pkcs12 it returns (nil, nil, nil). strictPerms turns the key permission warning into
+// an error; now is the time the certificate must be valid at.
+func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time, warnWithin time.Duration) (*tls.Certificate, []Warning, error) {
 	var (
 		ps    problemList
 		warns []Warning
@@ -277,7 +274,7 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 	if p12 != nil {
 		keyPath = certPath
 	}
-	return keyPair(ps, warns, certPath, keyPath, chain, priv, now)
+	return keyPair(ps, warns, certPath, keyPath, chain, priv, now, warnWithin)
 }
 
 // checkKeyPerms reports a key file accessible by group or others: a warning, or a
@@ -295,8 +292,9 @@ func checkKeyPerms(ps *problemList, warns *[]Warning, p string, m *schema.Materi
 }
 
 // keyPair checks that priv matches the leaf of chain (a mismatch is reported at keyPath)
-// and that the leaf is valid now (reported at certPath), and builds the certificate.
-func keyPair(ps problemList, warns []Warning, certPath, keyPath string, chain []*x509.Certificate, priv crypto.PrivateKey, now time.Time) (*tls.Certificate, []Warning, error) {
+// and that the leaf is valid now (reported at certPath; expiring within warnWithin: a
+// warning, 0 for none), and builds the certificate.
+func keyPair(ps problemList, warns []Warning, certPath, keyPath string, chain []*x509.Certificate, priv crypto.PrivateKey, now time.Time, warnWithin time.Duration) (*tls.Certificate, []Warning, error) {
 	leaf := chain[0]
 	pub, ok := priv.(interface{ Public() crypto.PublicKey })
 	if !ok {
@@ -312,9 +310,9 @@ func keyPair(ps problemList, warns []Warning, certPath, keyPath string, chain []
 		ps.add(certPath, "client certificate %q is not valid before %s", leaf.Subject.String(), leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
 		ps.add(certPath, "client certificate %q expired at %s", leaf.Subject.String(), leaf.NotAfter.UTC().Format(time.RFC3339))
-	case leaf.NotAfter.Sub(now) < expiryWarning:
-		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires in %d days (%s)",
-			leaf.Subject.String(), int(leaf.NotAfter.Sub(now).Hours()/24), leaf.NotAfter.UTC().Format(time.RFC3339))})
+	case expiresWithin(leaf.NotAfter, now, warnWithin):
+		warns = append(warns, Warning{Path: certPath, Message: fmt.Sprintf("client certificate %q expires %s",
+			leaf.Subject.String(), daysLeft(leaf.NotAfter, now))})
 	}
 	if err := ps.err(); err != nil {
 		return nil, nil, err

@@ -38,9 +38,11 @@ type reloader struct {
 	onReload func(profile string, err error)
 	gate     func(apply func() error) error // nil: apply directly
 	cache    *MaterialCache                 // digests of material bytes, for fingerprints
-	log      *slog.Logger
-	now      func() time.Time
-	interval time.Duration
+	// observers are told of every dial, check and reload (observer.go).
+	observers []Observer
+	log       *slog.Logger
+	now       func() time.Time
+	interval  time.Duration
 
 	mu     sync.Mutex        // serialises reloads, so log lines and generations stay in order
 	last   [sha256.Size]byte // fingerprint of the material in use; guarded by mu
@@ -56,14 +58,15 @@ type reloader struct {
 func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloader, []Warning) {
 	path := profilePath(name) + ".tls"
 	r := &reloader{
-		profile:  name,
-		tls:      ct,
-		refresh:  o.refresh,
-		onReload: o.onReload,
-		gate:     o.gate,
-		cache:    o.cache,
-		log:      o.logger,
-		now:      o.now,
+		profile:   name,
+		tls:       ct,
+		refresh:   o.refresh,
+		onReload:  o.onReload,
+		gate:      o.gate,
+		cache:     o.cache,
+		observers: o.observers,
+		log:       o.logger,
+		now:       o.now,
 	}
 	if t == nil {
 		return r, nil
@@ -107,7 +110,7 @@ func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 		}
 	}
 	fingerprintStores(field, t)
-	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
+	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions, t.ExpiryWarning)))
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
 	return out
@@ -166,15 +169,30 @@ func (r *reloader) stop() {
 // reload runs one reload: refresh, compile, swap or keep. It reports the outcome to the
 // log and the callback and returns the error (nil on success).
 func (r *reloader) reload(ctx context.Context) error {
-	err := r.reloadLocked(ctx)
+	res, err := r.reloadLocked(ctx)
 	// Outside the lock, so that a callback may itself trigger a reload.
+	r.reloadDone(res, err)
 	if r.onReload != nil {
 		r.onReload(r.profile, err)
 	}
 	return err
 }
 
-func (r *reloader) reloadLocked(ctx context.Context) error {
+func (r *reloader) reloadLocked(ctx context.Context) (ReloadResult, error) {
+	err := r.reloadMaterial(ctx)
+	switch {
+	case errors.Is(err, errUnchanged):
+		return ReloadUnchanged, nil
+	case err != nil:
+		return ReloadError, err
+	}
+	return ReloadOK, nil
+}
+
+// errUnchanged is reloadMaterial's "the material read back was the same".
+var errUnchanged = errors.New("unchanged")
+
+func (r *reloader) reloadMaterial(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	switch {
@@ -199,7 +217,11 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		if fp = fingerprint(r.cache, fresh); fp == r.last {
 			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path(),
 				"generation", r.tls.Generation())
-			return nil
+			// What was fine at the last change may be about to expire now.
+			for _, w := range r.tls.ExpiryWarnings(r.now()) {
+				r.log.Warn("tls reload: "+w.Message, "profile", r.profile, "path", w.Path)
+			}
+			return errUnchanged
 		}
 		apply := func() error {
 			var uerr error

@@ -328,7 +328,8 @@ type riakResult struct {
 // session cache), so a pool of any size costs one full handshake per host.
 //
 // The caller stops the cluster with Stop.
-func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (*riak.Cluster, error) {
+func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
+	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
 	}
@@ -507,7 +508,8 @@ func (e *riakAllFailed) Unwrap() []error {
 // none), one RpbPingReq answered, deadlines cleared. It is a *tls.Conn unless the
 // mechanism is none. It speaks Riak PB framing, for programs using another client or
 // their own. On failure the error is that of riakAggregate: every host's failure.
-func (c *RiakConnector) DialConn(ctx context.Context) (net.Conn, error) {
+func (c *RiakConnector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
+	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
 	}
@@ -530,7 +532,8 @@ func (c *RiakConnector) DialConn(ctx context.Context) (net.Conn, error) {
 // the host that passed (hosts that failed before it are listed in its warnings), or, if
 // none did, the last attempt, with the error of every host. Latency is the time from
 // the TCP dial to the last answer on the host reported.
-func (c *RiakConnector) Check(ctx context.Context) (*Report, error) {
+func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error) {
+	defer c.reload.checkDone(schema.Riak, time.Now(), &retRep, &retErr)
 	if err := c.errIfClosed(); err != nil {
 		rep := c.newReport()
 		rep.Fail(err)

@@ -26,6 +26,8 @@ type material struct {
 	generation uint64
 	// bundle keeps the CA parse alive while in use (a MaterialCache holds it weakly).
 	bundle *caBundle
+	// expiryWarn is tls.expiry_warning as compiled with this material.
+	expiryWarn time.Duration
 	// verdicts are the chains verified with this material, for resumed handshakes.
 	verdicts verdicts
 }
@@ -42,6 +44,7 @@ type ClientTLS struct {
 	maxVersion uint16
 	ciphers    []uint16
 	serverName string
+	certPath   string // config path of the client certificate (tls.cert, pkcs12 or keystore)
 	now        func() time.Time
 	cache      *MaterialCache // shared parses, for compile and every Update; may be nil
 
@@ -71,7 +74,8 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		return nil, nil, nil
 	}
 	o := buildOptions(opts)
-	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, sessions: newSessionCache()}
+	c := &ClientTLS{path: path, mode: t.EffectiveMode(), now: o.now, cache: o.cache, sessions: newSessionCache(),
+		certPath: clientCertPath(path, t)}
 	var (
 		ps    problemList
 		warns []Warning
@@ -183,7 +187,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	var (
 		ps    problemList
 		warns []Warning
-		m     = &material{}
+		m     = &material{expiryWarn: ExpiryWarningOf(t)}
 		err   error
 	)
 	m.bundle, err = loadTrustPool(cache, path, t)
@@ -213,7 +217,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
-	return m, warns, nil
+	return m, append(warns, materialExpiryWarnings(path, clientCertPath(path, t), m, now)...), nil
 }
 
 // Enabled reports whether c encrypts at all. Nil-safe.

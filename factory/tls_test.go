@@ -553,7 +553,8 @@ func TestClockDrivenFailures(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
 	crl := crlPEM(t, S.Intermediate, pki.CRLOptions{NextUpdate: now.Add(time.Hour)})
-	ct, warns := compile(t, &schema.TLS{CA: caOf(S.Root, S.Intermediate), CRL: []schema.MaterialSource{src("crl", crl)}}, factory.WithClock(clock))
+	ct, warns := compile(t, &schema.TLS{CA: caOf(S.Root, S.Intermediate), CRL: []schema.MaterialSource{src("crl", crl)},
+		ExpiryWarning: schema.Duration(time.Minute)}, factory.WithClock(clock))
 	require.Empty(t, warns)
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
 

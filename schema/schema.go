@@ -21,6 +21,9 @@ const (
 	DefaultConnectTimeout = "5s"
 	// DefaultTimeout bounds one request.
 	DefaultTimeout = "2s"
+	// DefaultExpiryWarning is tls.expiry_warning when unset: a certificate or CRL that
+	// expires within it is a warning (14 days).
+	DefaultExpiryWarning = "336h"
 	// DefaultPasswordAuthenticator is the only authenticator class a Cassandra password
 	// profile accepts unless `auth.allowed_authenticators` says otherwise.
 	DefaultPasswordAuthenticator = "org.apache.cassandra.auth.PasswordAuthenticator"
@@ -183,6 +186,12 @@ type TLS struct {
 	// Reload is how often cert, key, CA, CRL and key stores are re-read (a Go duration). 0: never.
 	// Material that fails to load or compile leaves the last good material in use.
 	Reload Duration `koanf:"reload" json:"reload,omitzero" yaml:"reload,omitempty" toml:"reload,omitempty"`
+	// ExpiryWarning is how long before it expires a certificate (the client's, a
+	// configured CA, one the server presents) or a CRL (its NextUpdate) becomes a warning
+	// in validate, check and the log, at compile time and on every reload (a Go duration).
+	// Default 336h (14 days). An expired one is an error (a CA or a CRL under
+	// crl_stale = "warn": a warning).
+	ExpiryWarning Duration `koanf:"expiry_warning" json:"expiry_warning,omitzero" yaml:"expiry_warning,omitempty" toml:"expiry_warning,omitempty"`
 	// AllowLegacyVersions permits min_version 1.0 and 1.1, with a warning.
 	AllowLegacyVersions bool `koanf:"allow_legacy_versions" json:"allow_legacy_versions,omitempty" yaml:"allow_legacy_versions,omitempty" toml:"allow_legacy_versions,omitempty"`
 	// AllowInsecureCiphers permits suites Go lists as insecure, with a warning.

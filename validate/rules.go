@@ -217,6 +217,7 @@ func tlsRules(sl validator.StructLevel) {
 			{"ciphers", len(t.Ciphers) > 0}, {"min_version", t.MinVersion != ""},
 			{"max_version", t.MaxVersion != ""}, {"server_name", t.ServerName != ""},
 			{"reload", t.Reload != 0}, {"truststore", t.TrustStore != nil}, {"keystore", t.KeyStore != nil},
+			{"expiry_warning", t.ExpiryWarning != 0},
 		} {
 			if s.set {
 				r.at(s.key, "tls.mode is disable but tls.%s is set: remove it or choose another mode", s.key)

@@ -81,13 +81,14 @@ func validatorInstance() *validator.Validate {
 			"Password": "required",
 		}, schema.HostCredentials{})
 		v.RegisterStructValidationMapRules(map[string]string{
-			"Mode":       "omitempty,tlsmode",
-			"CA":         "dive",
-			"CRL":        "dive",
-			"CRLStale":   "omitempty,crlstale",
-			"MinVersion": "omitempty,tlsversion",
-			"MaxVersion": "omitempty,tlsversion",
-			"Reload":     "gte=0",
+			"Mode":          "omitempty,tlsmode",
+			"CA":            "dive",
+			"CRL":           "dive",
+			"CRLStale":      "omitempty,crlstale",
+			"MinVersion":    "omitempty,tlsversion",
+			"MaxVersion":    "omitempty,tlsversion",
+			"Reload":        "gte=0",
+			"ExpiryWarning": "gte=0",
 		}, schema.TLS{})
 
 		v.RegisterStructValidation(profileRules, schema.Profile{})

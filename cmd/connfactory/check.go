@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,15 +27,21 @@ type checkResult struct {
 	invalid bool
 }
 
+// checkFormats are the accepted values of check's --format.
+var checkFormats = []string{"text", "json", "prometheus"}
+
 func newCheckCmd() *cobra.Command {
 	var (
 		files    []string
 		asJSON   bool
+		all      bool
+		format   string
+		parallel int
 		timeout  time.Duration
 		discover bool
 	)
 	cmd := &cobra.Command{
-		Use:   "check [-c FILE]... PROFILE... [--json] [--timeout D] [--discover]",
+		Use:   "check [-c FILE]... (PROFILE... | --all) [--format text|json|prometheus] [--parallel N] [--timeout D] [--discover]",
 		Short: "Make one real connection per profile and report TLS, auth and server (exit 2 on failure)",
 		Long: `For each profile: TCP, TLS handshake (verified as the profile says), authentication and
 one request, then a report: TLS version and cipher, the server's chain with subjects, issuers
@@ -42,15 +51,35 @@ tls_revoked, tls_handshake, auth_failed, auth_required, protocol, config), the u
 message and one line of advice. Every configured host is checked, one line each; a profile
 passes only when all do. --discover also dials the nodes a Cassandra host lists in
 system.peers, as the driver will (by IP address, on the profile's port), and a failing
-discovered node fails the check. --json prints one JSON object per profile, one per line.
-Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is invalid.`,
+discovered node fails the check.
+--all checks every profile of the configuration. Profiles are checked concurrently
+(--parallel, default 8) and reported in profile-name order. --format json (or --json) prints
+one JSON object per profile, one per line; --format prometheus prints the Prometheus text
+exposition format (for node_exporter's textfile collector).
+Exit 0 when every profile passes, 2 when any fails, 1 when any is invalid (1 wins), 64 on a
+usage error.`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageError{errors.New("check: name the profiles to check (connfactory show lists them)")}
+			switch {
+			case all && len(args) > 0:
+				return usageError{errors.New("check: name profiles or give --all, not both")}
+			case !all && len(args) == 0:
+				return usageError{errors.New("check: name the profiles to check, or give --all (connfactory show lists them)")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if asJSON {
+				if cmd.Flags().Changed("format") && format != "json" {
+					return usageError{fmt.Errorf("--json and --format %s contradict each other (--json is --format json)", format)}
+				}
+				format = "json"
+			}
+			if !slices.Contains(checkFormats, format) {
+				return usageError{fmt.Errorf("--format %q: accepted: %s", format, strings.Join(checkFormats, ", "))}
+			}
+			if parallel < 1 {
+				return usageError{fmt.Errorf("--parallel %d: accepted: 1 or more", parallel)}
+			}
 			res, stop := loadingFiles(cmd, files, connfactory.Load)
 			if stop != nil {
 				return stop
@@ -61,19 +90,36 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 				return exitError{exitInvalid}
 			}
 			defer reg.Close()
-			for _, name := range args {
-				if _, ok := reg.Profile(name); !ok {
-					return noProfile(name, reg.Profiles())
+			names := reg.Profiles()
+			if all && len(names) == 0 {
+				return usageError{fmt.Errorf("check --all: no profiles were loaded (%s)", howToLoad)}
+			}
+			if !all {
+				for _, name := range args {
+					if _, ok := reg.Profile(name); !ok {
+						return noProfile(name, reg.Profiles())
+					}
+				}
+				names = slices.Compact(slices.Sorted(slices.Values(args)))
+			}
+			results := checkProfiles(cmd.Context(), reg, names, parallel, timeout, discover)
+			out := cmd.OutOrStdout()
+			switch format {
+			case "prometheus":
+				if err := writePrometheus(out, reg, results); err != nil {
+					return err
+				}
+			case "json":
+				for _, res := range results {
+					writeJSONReport(out, res)
+				}
+			default:
+				for _, res := range results {
+					writeHumanReport(out, res)
 				}
 			}
 			code := exitOK
-			for _, name := range args {
-				res := checkProfile(cmd.Context(), reg, name, timeout, discover)
-				if asJSON {
-					writeJSONReport(cmd.OutOrStdout(), res)
-				} else {
-					writeHumanReport(cmd.OutOrStdout(), res)
-				}
+			for _, res := range results {
 				switch {
 				case res.invalid:
 					code = exitInvalid
@@ -88,10 +134,34 @@ Exit 0 when every profile passes, 2 when any fails, 1 when the configuration is 
 		},
 	}
 	configFlag(cmd, &files)
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per profile")
+	cmd.Flags().BoolVar(&all, "all", false, "check every profile of the configuration")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, json or prometheus")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object per profile (--format json)")
+	cmd.Flags().IntVar(&parallel, "parallel", 8, "how many profiles to check at once")
 	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "bound on each profile's check")
 	cmd.Flags().BoolVar(&discover, "discover", false, "also check the nodes Cassandra hosts list in system.peers")
 	return cmd
+}
+
+// checkProfiles checks names with at most parallel checks at once; the results are in the
+// order of names.
+func checkProfiles(ctx context.Context, reg *connfactory.Registry, names []string, parallel int, timeout time.Duration, discover bool) []checkResult {
+	results := make([]checkResult, len(names))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(parallel, len(names)) {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = checkProfile(ctx, reg, names[i], timeout, discover)
+			}
+		})
+	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return results
 }
 
 // discoverer is a connector that can also check the nodes its hosts list (Cassandra).

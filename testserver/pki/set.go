@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // DefaultPassphrase protects the encrypted files [Set.WriteDir] writes; it is
@@ -94,7 +95,7 @@ const (
 	FileClientEncKey    = "client-enc.key"    // Client key, encrypted PKCS#8, DefaultPassphrase, 0600
 	FileClientLegacyKey = "client-legacy.key" // Client key, legacy encrypted PEM, DefaultPassphrase, 0600
 	FileOtherCA         = "other-ca.pem"      // OtherRoot certificate
-	FileCRL             = "crl.pem"           // empty CRL of Intermediate
+	FileCRL             = "crl.pem"           // empty CRL of Intermediate, due in 30 days
 	FileCABundle        = "ca-bundle.pem"     // Intermediate + Root, for tools that want the whole chain
 	FileTrustStoreJKS   = "truststore.jks"    // Root as a JKS trust store, DefaultPassphrase
 	FileClientJKS       = "client.jks"        // Client key + chain as a JKS key store, DefaultPassphrase, 0600
@@ -117,7 +118,9 @@ func (s *Set) WriteDir(dir string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	crl, err := s.Intermediate.CRLPEM(CRLOptions{})
+	// Due in 30 days: beyond tls.expiry_warning's default 14 days, so a profile using it
+	// gets no warning.
+	crl, err := s.Intermediate.CRLPEM(CRLOptions{NextUpdate: time.Now().AddDate(0, 0, 30)})
 	if err != nil {
 		return nil, err
 	}
