@@ -37,9 +37,7 @@ func TestTLS(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.SslOpts = &gocql.SslOptions{Config: cfg}
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-		s, took := connect(t, c)
-		t.Logf("CreateSession with TLS + password took %v", took)
-		require.Less(t, took, sessionBudget)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		require.Equal(t, "app", srv.LastAuthUser())
 	})
@@ -47,7 +45,7 @@ func TestTLS(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.HostDialer = tlsDialer{cfg: set.ClientTLSConfig()}
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-		s, _ := connect(t, c)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 	})
 	t.Run("untrusted server", func(t *testing.T) {
@@ -83,9 +81,7 @@ func TestMutualTLS(t *testing.T) {
 			c, _ := newCluster(t, srv)
 			c.ProtoVersion = v
 			c.SslOpts = &gocql.SslOptions{Config: set.ClientTLSConfig()}
-			s, took := connect(t, c)
-			t.Logf("v%d CreateSession with mutual TLS took %v", v, took)
-			require.Less(t, took, sessionBudget)
+			s := connect(t, c)
 			require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		}
 	})
@@ -132,11 +128,11 @@ func TestStall(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.ProtoVersion = 4
 		c.ConnectTimeout = 200 * time.Millisecond
-		begin := time.Now()
 		_, err := c.CreateSession()
 		require.Error(t, err)
-		t.Logf("gocql against a stalled server, after %v: %v", time.Since(begin), err)
-		require.Less(t, time.Since(begin), 5*time.Second)
+		// The connect timeout fires, during the startup exchange or its first request
+		// (gocql has two messages for it): a stalled server fails the session, not hangs it.
+		require.Regexp(t, `no response (to connection startup|received from cassandra) within timeout`, err.Error())
 	})
 	t.Run("connections counted", func(t *testing.T) {
 		// The server accepts asynchronously and a stalled connection never answers, so there is
