@@ -43,9 +43,16 @@ const (
 	canaryWrongRiak    = "CANARY-WRONGPW-RIAK-b22f"  // riak_wrong: refused by the server
 	canaryBadPass      = "CANARY-BADPASSPHRASE-33cd" // invalid profiles: a wrong passphrase
 	canaryWord         = "CANARY"
-	dbPasswordVar      = "CF_TEST_DB_PW"   // holds canaryEnvPassword
-	p12PassVar         = "CF_TEST_P12_PW"  // holds canaryPassphrase
-	unsetVar           = "CF_TEST_NOT_SET" // never set
+	// Key stores: cass_ks's trust store password (literal), both key stores' password
+	// (env) and cass_ks's key password (file).
+	canaryTrustPassword = "CANARY-TRUSTPW-2c2c"
+	canaryStorePassword = "CANARY-STOREPW-4b4b"
+	canaryKeyPassword   = "CANARY-KEYPW-8e8e"
+	ksPassVar           = "CF_TEST_KS_PW"   // holds canaryStorePassword
+	ksB64Var            = "CF_TEST_KS_B64"  // holds riak_ks's PKCS#12 key store, base64
+	dbPasswordVar       = "CF_TEST_DB_PW"   // holds canaryEnvPassword
+	p12PassVar          = "CF_TEST_P12_PW"  // holds canaryPassphrase
+	unsetVar            = "CF_TEST_NOT_SET" // never set
 )
 
 // canaryFixture is a directory with PKI and a profiles file full of canaries.
@@ -96,6 +103,16 @@ func newCanaryFixture(t *testing.T) *canaryFixture {
 		return l
 	}
 	encLeaf, pemLeaf, b64Leaf, p12Leaf := issue(), issue(), issue(), issue()
+	jksLeaf, p12ksLeaf, otherLeaf := issue(), issue(), issue()
+	clientJKS, err := pki.JKS(canaryStorePassword, pki.JKSEntry{Alias: "app", Leaf: jksLeaf, KeyPassword: canaryKeyPassword},
+		pki.JKSEntry{Alias: "other", Leaf: otherLeaf}, pki.JKSEntry{Alias: "root", Cert: set.Root.Cert})
+	require.NoError(t, err)
+	trustJKS, err := pki.JKSTrustStore(canaryTrustPassword, set.Root)
+	require.NoError(t, err)
+	trustP12, err := pki.PKCS12TrustStore(canaryStorePassword, set.Root)
+	require.NoError(t, err)
+	ksP12, err := p12ksLeaf.PKCS12(canaryStorePassword)
+	require.NoError(t, err)
 	enc, err := encLeaf.EncryptedPKCS8PEM(canaryPassphrase)
 	require.NoError(t, err)
 	p12, err := p12Leaf.PKCS12(canaryPassphrase)
@@ -111,6 +128,9 @@ func newCanaryFixture(t *testing.T) *canaryFixture {
 		"b64.pem":      b64Leaf.ChainPEM(),
 		"client.p12":   p12,
 		"pam.password": []byte(canaryFilePassword + "\n"),
+		"trust.jks":    trustJKS,
+		"client.jks":   clientJKS,
+		"key.password": []byte(canaryKeyPassword + "\n"),
 	}
 	for name, b := range files {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
@@ -166,6 +186,28 @@ ca = { file = "ca.pem" }
 cert = { file = "b64.pem" }
 key = { base64 = %[6]q }
 
+[profiles.cass_ks]
+backend = "cassandra"
+hosts = ["localhost:1"]
+[profiles.cass_ks.auth]
+mechanism = "password"
+username = "ksapp"
+password = %[1]q
+[profiles.cass_ks.tls]
+truststore = { file = "trust.jks", password = %[9]q }
+keystore = { file = "client.jks", password = { env = %[10]q }, alias = "app", key_password = { file = "key.password" } }
+
+[profiles.riak_ks]
+backend = "riak"
+hosts = ["localhost:1"]
+[profiles.riak_ks.auth]
+mechanism = "password"
+username = "riakks"
+password = { env = %[3]q }
+[profiles.riak_ks.tls]
+truststore = { base64 = %[11]q, password = { env = %[10]q }, type = "pkcs12" }
+keystore = { env_base64 = %[12]q, password = { env = %[10]q } }
+
 [profiles.cass_wrong]
 extends = "cass_pw"
 [profiles.cass_wrong.auth]
@@ -176,7 +218,7 @@ extends = "riak_pw"
 [profiles.riak_wrong.auth]
 password = %[8]q
 `, canaryPassword, canaryPassphrase, dbPasswordVar, pemLeaf.KeyPEM(), p12PassVar, b64Key,
-		canaryWrongCass, canaryWrongRiak)
+		canaryWrongCass, canaryWrongRiak, canaryTrustPassword, ksPassVar, base64.StdEncoding.EncodeToString(trustP12), ksB64Var)
 	file := filepath.Join(dir, "profiles.toml")
 	require.NoError(t, os.WriteFile(file, []byte(profiles), 0o600))
 
@@ -187,15 +229,18 @@ password = %[8]q
 			dbPasswordVar + "=" + canaryEnvPassword,
 			p12PassVar + "=" + canaryPassphrase,
 			"CONNFACTORY_PROFILES__RIAK_PW__AUTH__PASSWORD=" + canaryEnvPassword,
+			ksPassVar + "=" + canaryStorePassword,
+			ksB64Var + "=" + base64.StdEncoding.EncodeToString(ksP12),
 		},
-		secretEnv: []string{dbPasswordVar + "=" + canaryEnvPassword, p12PassVar + "=" + canaryPassphrase},
-		set:       set,
+		secretEnv: []string{dbPasswordVar + "=" + canaryEnvPassword, p12PassVar + "=" + canaryPassphrase,
+			ksPassVar + "=" + canaryStorePassword},
+		set: set,
 		// The marker as it is, in hex (%x of a string) and as bytes (%v of a []byte).
 		needles: []string{canaryWord, hex.EncodeToString([]byte(canaryWord)), "67 65 78 65 82 89",
 			b64Key[len(b64Key)/2-20 : len(b64Key)/2+20]},
 		invalid: map[string]string{},
 	}
-	for _, l := range []*pki.Leaf{encLeaf, pemLeaf, b64Leaf, p12Leaf} {
+	for _, l := range []*pki.Leaf{encLeaf, pemLeaf, b64Leaf, p12Leaf, jksLeaf, p12ksLeaf, otherLeaf} {
 		fx.needles = append(fx.needles, keyNeedles(t, l)...)
 	}
 
@@ -227,6 +272,15 @@ password = %[8]q
 		"password_two_sources": header("bad") + fmt.Sprintf("password = { value = %q, env = %q }\n", canaryPassword, dbPasswordVar),
 		"passphrase_wrong_type": header("bad") + fmt.Sprintf("password = %q\n[profiles.bad.tls]\nca = { file = \"ca.pem\" }\n"+
 			"cert = { file = \"enc.pem\" }\nkey = { file = \"enc.key\", passphrase = { valeu = %q } }\n", canaryPassword, canaryPassphrase),
+		"wrong_truststore_password": header("bad") + fmt.Sprintf("password = %q\n[profiles.bad.tls]\n"+
+			"truststore = { file = \"trust.jks\", password = %q }\n", canaryPassword, canaryBadPass),
+		"wrong_keystore_password": header("bad") + fmt.Sprintf("password = %q\n[profiles.bad.tls]\nca = { file = \"ca.pem\" }\n"+
+			"keystore = { file = \"client.jks\", password = %q, alias = \"app\" }\n", canaryPassword, canaryBadPass),
+		"wrong_key_password": header("bad") + fmt.Sprintf("password = %q\n[profiles.bad.tls]\nca = { file = \"ca.pem\" }\n"+
+			"keystore = { file = \"client.jks\", password = { env = %q }, alias = \"app\", key_password = %q }\n",
+			canaryPassword, ksPassVar, canaryBadPass),
+		"keystore_alias_missing": header("bad") + fmt.Sprintf("password = %q\n[profiles.bad.tls]\nca = { file = \"ca.pem\" }\n"+
+			"keystore = { file = \"client.jks\", password = { env = %q } }\n", canaryPassword, ksPassVar),
 		"riak_cn_mismatch": fmt.Sprintf("[profiles.bad]\nbackend = \"riak\"\nhosts = [\"localhost:1\"]\n[profiles.bad.auth]\n"+
 			"mechanism = \"certificate\"\nusername = \"someone\"\npassword = %q\n[profiles.bad.tls]\nca = { file = \"ca.pem\" }\n"+
 			"cert = { file = \"inline.pem\" }\nkey = { pem = %q }\n", canaryPassword, pemLeaf.KeyPEM()),
@@ -262,7 +316,7 @@ func (fx *canaryFixture) options(extra ...connfactory.Option) []connfactory.Opti
 }
 
 // goodProfiles are the fixture's profiles whose servers accept them.
-var goodProfiles = []string{"cass_env", "cass_pw", "riak_pam", "riak_pw"}
+var goodProfiles = []string{"cass_env", "cass_ks", "cass_pw", "riak_ks", "riak_pam", "riak_pw"}
 
 // TestCanaryGoValues prints every public type the configuration and the factory produce,
 // and every error an invalid profile gives, with every fmt verb and as JSON.
@@ -299,24 +353,41 @@ func TestCanaryGoValues(t *testing.T) {
 				}
 			}
 		}
+		if ts := p.TLS.TrustStore; ts != nil {
+			require.NotEmpty(t, ts.Data, "resolved")
+			fx.requireNoCanaryFmt(t, name+" schema.TrustStore", *ts)
+			fx.requireNoCanaryFmt(t, name+" *schema.TrustStore", ts)
+			fx.requireNoCanaryFmt(t, name+" truststore password", *ts.Password)
+		}
+		if ks := p.TLS.KeyStore; ks != nil {
+			require.NotEmpty(t, ks.Data, "resolved")
+			fx.requireNoCanaryFmt(t, name+" schema.KeyStore", *ks)
+			fx.requireNoCanaryFmt(t, name+" *schema.KeyStore", ks)
+			fx.requireNoCanaryFmt(t, name+" keystore password", *ks.Password)
+			fx.requireNoCanaryFmt(t, name+" keystore key password", ks.EffectiveKeyPassword())
+		}
 	}
 
 	// What each invalid file must be refused for, so that the test keeps reaching the
 	// path it is about.
 	want := map[string]string{
-		"wrong_passphrase":      "wrong passphrase",
-		"wrong_p12_passphrase":  "wrong passphrase",
-		"key_mismatch":          "does not match the certificate",
-		"unset_env":             "environment variable " + unsetVar + " is not set",
-		"bad_base64":            "inline base64 does not decode",
-		"malformed_pem":         "PEM block #1 (line 1) is cut or does not decode",
-		"pem_truncated":         "PEM block #1 (line 1) is cut or does not decode",
-		"key_as_string":         "got a string",
-		"password_typo":         `unknown key "passwrod"`,
-		"password_list":         "got a list",
-		"password_two_sources":  "exactly one of",
-		"passphrase_wrong_type": `unknown key "valeu"`,
-		"riak_cn_mismatch":      "client certificate's CN",
+		"wrong_passphrase":          "wrong passphrase",
+		"wrong_p12_passphrase":      "wrong passphrase",
+		"key_mismatch":              "does not match the certificate",
+		"unset_env":                 "environment variable " + unsetVar + " is not set",
+		"bad_base64":                "inline base64 does not decode",
+		"malformed_pem":             "PEM block #1 (line 1) is cut or does not decode",
+		"pem_truncated":             "PEM block #1 (line 1) is cut or does not decode",
+		"key_as_string":             "got a string",
+		"password_typo":             `unknown key "passwrod"`,
+		"password_list":             "got a list",
+		"password_two_sources":      "exactly one of",
+		"passphrase_wrong_type":     `unknown key "valeu"`,
+		"riak_cn_mismatch":          "client certificate's CN",
+		"wrong_truststore_password": "wrong password",
+		"wrong_keystore_password":   "wrong password",
+		"wrong_key_password":        "cannot decrypt the private key",
+		"keystore_alias_missing":    "set alias to choose one",
 	}
 	require.Len(t, want, len(fx.invalid))
 	for name, file := range fx.invalid {

@@ -395,6 +395,7 @@ func cloneTLS(t *schema.TLS) *schema.TLS {
 	c.CA = cloneSources(t.CA)
 	c.CRL = cloneSources(t.CRL)
 	c.Cert, c.Key, c.PKCS12 = cloneOne(t.Cert), cloneOne(t.Key), cloneOne(t.PKCS12)
+	c.TrustStore, c.KeyStore = cloneKeyStores(t)
 	c.Ciphers = slices.Clone(t.Ciphers)
 	return &c
 }

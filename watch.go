@@ -283,7 +283,7 @@ func tlsSources(t *schema.TLS) []*schema.MaterialSource {
 	for i := range t.CRL {
 		out = append(out, &t.CRL[i])
 	}
-	return out
+	return append(out, keyStoreSources(t)...)
 }
 
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
@@ -388,6 +388,7 @@ func tlsSettings(t *schema.TLS) *schema.TLS {
 	}
 	c := *t
 	c.CA, c.Cert, c.Key, c.PKCS12, c.CRL = nil, nil, nil, nil, nil
+	c.TrustStore, c.KeyStore = nil, nil
 	c.CRLStale, c.StrictKeyPermissions = "", false
 	return &c
 }
@@ -397,7 +398,7 @@ func tlsMaterial(t *schema.TLS) any {
 	if t == nil {
 		return nil
 	}
-	return []any{t.CA, t.Cert, t.Key, t.PKCS12, t.CRL, t.CRLStale, t.StrictKeyPermissions}
+	return []any{t.CA, t.Cert, t.Key, t.PKCS12, t.CRL, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore}
 }
 
 // logWatchEvent logs e at the level its type deserves.

@@ -79,6 +79,7 @@ const (
 	kindBundle                          // a whole ca list: pool and certificates
 	kindCRL                             // one CRL source's CRLs
 	kindCRLIssuers                      // the issuer index of a CRLSet's accepted CRLs
+	kindTrustStore                      // one trust store's certificates (keyed with its password)
 )
 
 type cacheKey struct {

@@ -216,17 +216,7 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 		ps    problemList
 		warns []Warning
 	)
-	checkPerms := func(p string, m *schema.MaterialSource) {
-		if m == nil || m.File == "" || m.Mode&0o077 == 0 {
-			return
-		}
-		msg := fmt.Sprintf("key file %s is accessible by group or others (mode %04o); libpq refuses such keys: chmod 600 it", m.File, m.Mode&0o777)
-		if strictPerms {
-			ps.add(p, "%s (strict_key_permissions = true)", msg)
-		} else {
-			warns = append(warns, Warning{Path: p, Message: msg})
-		}
-	}
+	checkPerms := func(p string, m *schema.MaterialSource) { checkKeyPerms(&ps, &warns, p, m, strictPerms) }
 	var (
 		chain    []*x509.Certificate
 		priv     crypto.PrivateKey
@@ -242,6 +232,10 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 		data, err := materialBytes(p12)
 		if err != nil {
 			ps.add(certPath, "%v", err)
+			return nil, nil, ps.err()
+		}
+		if err := checkPKCS12Iterations(data); err != nil {
+			ps.add(certPath, "%s: %v", describe(p12), err)
 			return nil, nil, ps.err()
 		}
 		k, leaf, cas, err := pkcs12.DecodeChain(data, p12.Passphrase.Secret().Reveal())
@@ -290,18 +284,38 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 			return nil, nil, ps.err()
 		}
 	}
+	keyPath := path + ".key"
+	if p12 != nil {
+		keyPath = certPath
+	}
+	return keyPair(ps, warns, certPath, keyPath, chain, priv, now)
+}
+
+// checkKeyPerms reports a key file accessible by group or others: a warning, or a
+// problem under strict_key_permissions.
+func checkKeyPerms(ps *problemList, warns *[]Warning, p string, m *schema.MaterialSource, strict bool) {
+	if m == nil || m.File == "" || m.Mode&0o077 == 0 {
+		return
+	}
+	msg := fmt.Sprintf("key file %s is accessible by group or others (mode %04o); libpq refuses such keys: chmod 600 it", m.File, m.Mode&0o777)
+	if strict {
+		ps.add(p, "%s (strict_key_permissions = true)", msg)
+	} else {
+		*warns = append(*warns, Warning{Path: p, Message: msg})
+	}
+}
+
+// keyPair checks that priv matches the leaf of chain (a mismatch is reported at keyPath)
+// and that the leaf is valid now (reported at certPath), and builds the certificate.
+func keyPair(ps problemList, warns []Warning, certPath, keyPath string, chain []*x509.Certificate, priv crypto.PrivateKey, now time.Time) (*tls.Certificate, []Warning, error) {
 	leaf := chain[0]
 	pub, ok := priv.(interface{ Public() crypto.PublicKey })
 	if !ok {
-		ps.add(path+".key", "unsupported private key type %T", priv)
+		ps.add(keyPath, "unsupported private key type %T", priv)
 		return nil, nil, ps.err()
 	}
 	if eq, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub.Public()) {
-		kp := path + ".key"
-		if p12 != nil {
-			kp = certPath
-		}
-		ps.add(kp, "private key does not match the certificate %q in %s", leaf.Subject.String(), certPath)
+		ps.add(keyPath, "private key does not match the certificate %q in %s", leaf.Subject.String(), certPath)
 		return nil, nil, ps.err()
 	}
 	switch {

@@ -117,6 +117,7 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 	for i := range t.CRL {
 		source(&t.CRL[i])
 	}
+	fingerprintStores(field, t)
 	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
 	var out [sha256.Size]byte
 	h.Sum(out[:0])

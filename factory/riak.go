@@ -175,7 +175,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 			switch {
 			case cert == nil:
 				return nil, configError(schema.Problem{Path: base + ".tls.cert",
-					Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, or tls.pkcs12)"})
+					Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, tls.pkcs12 or tls.keystore)"})
 			case cert.Subject.CommonName != c.username:
 				return nil, configError(schema.Problem{Path: base + ".auth.username",
 					Message: fmt.Sprintf("is %q but the client certificate's CN is %q: Riak accepts a certificate only for the user its CN names",

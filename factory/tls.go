@@ -186,7 +186,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 		m     = &material{}
 		err   error
 	)
-	m.bundle, err = loadCertPool(cache, path+".ca", t.CA)
+	m.bundle, err = loadTrustPool(cache, path, t)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
 	} else {
@@ -204,7 +204,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 		}
 		m.crls = crls
 	}
-	cert, kw, err := loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now)
+	cert, kw, err := loadClientCert(path, t, now)
 	warns = append(warns, kw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)

@@ -236,6 +236,8 @@ func valueToMap(v reflect.Value) any {
 					m["base64"] = base64.StdEncoding.EncodeToString(ms.Data)
 				}
 			}
+		case trustStoreType, keyStoreType:
+			storeBytesToMap(m, v.FieldByName("Data").Bytes())
 		case secretSrc:
 			ss := v.Interface().(schema.SecretSource)
 			if len(m) == 0 && ss.IsResolved {

@@ -11,12 +11,14 @@ import (
 // `{file = "f"}` key by key would leave a source with two fields set, which is an error,
 // when the user meant "take it from X instead".
 var sourceKeys = map[string]bool{
-	"auth.password": true,
-	"tls.ca":        true,
-	"tls.cert":      true,
-	"tls.key":       true,
-	"tls.pkcs12":    true,
-	"tls.crl":       true,
+	"auth.password":  true,
+	"tls.ca":         true,
+	"tls.cert":       true,
+	"tls.key":        true,
+	"tls.pkcs12":     true,
+	"tls.crl":        true,
+	"tls.truststore": true,
+	"tls.keystore":   true,
 }
 
 // rootAtomic says whether a dotted path of the whole configuration is a source key.

@@ -172,7 +172,7 @@ func TestParserMessagesNeverEchoValues(t *testing.T) {
 			f := write(t, t.TempDir(), c.name, c.content)
 			_, ps := load(t, loaders.Options{Files: []string{f}})
 			require.Len(t, ps, 1, ps.Error())
-			msg := strings.TrimPrefix(ps.Error(), f)
+			msg := strings.ReplaceAll(ps.Error(), f, "FILE") // its random name may hold anything
 			require.Contains(t, msg, c.where)
 			for _, frag := range []string{"Zq7", "hunter", "CANARY", "'Z'", "`Z", "99999"} {
 				require.NotContains(t, msg, frag)

@@ -1,6 +1,7 @@
 package loaders_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -94,7 +95,9 @@ profiles:
 	} {
 		findProblem(t, ps, path, msg)
 	}
+	// The temporary directory's random name may hold any digits: leave it out.
+	text := strings.ReplaceAll(ps.Error(), dir, "DIR")
 	for _, leaked := range []string{"80085", "1979", "2001-12-14", "0123", "83"} {
-		require.NotContains(t, ps.Error(), leaked)
+		require.NotContains(t, text, leaked)
 	}
 }

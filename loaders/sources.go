@@ -104,6 +104,7 @@ func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
 	for i := range t.CRL {
 		ps = append(ps, r.material(fmt.Sprintf("%s.crl[%d]", path, i), &t.CRL[i], false)...)
 	}
+	ps = append(ps, r.keyStores(path, t)...)
 	return ps
 }
 

@@ -151,6 +151,13 @@ type TLS struct {
 	// PKCS12 is a client certificate and key bundle (.p12 / .pfx) with `passphrase`,
 	// instead of cert and key.
 	PKCS12 *MaterialSource `koanf:"pkcs12" json:"pkcs12,omitempty" yaml:"pkcs12,omitempty" toml:"pkcs12,omitempty"`
+	// TrustStore is a Java trust store (JKS or PKCS#12) holding the trusted CAs, instead
+	// of ca: {file | base64 | env_base64 = .., password = <secret>, type = "jks" | "pkcs12"}.
+	TrustStore *TrustStore `koanf:"truststore" json:"truststore,omitempty" yaml:"truststore,omitempty" toml:"truststore,omitempty"`
+	// KeyStore is a Java key store (JKS or PKCS#12) holding the client certificate and key,
+	// instead of cert + key or pkcs12: {file | base64 | env_base64 = .., password = <secret>,
+	// type = .., alias = "..", key_password = <secret>}.
+	KeyStore *KeyStore `koanf:"keystore" json:"keystore,omitempty" yaml:"keystore,omitempty" toml:"keystore,omitempty"`
 	// CRL is one or more certificate revocation lists (PEM or DER), each signed by a
 	// configured CA. Every certificate of the verified server chain is checked against them.
 	CRL []MaterialSource `koanf:"crl" json:"crl,omitempty" yaml:"crl,omitempty" toml:"crl,omitempty"`
@@ -168,7 +175,7 @@ type TLS struct {
 	// ServerName is the name verified in the server's certificate (and sent as SNI).
 	// Empty: each host's own name; a host given as an IP verifies against IP SANs.
 	ServerName string `koanf:"server_name" json:"server_name,omitempty" yaml:"server_name,omitempty" toml:"server_name,omitempty"`
-	// Reload is how often cert, key, CA and CRL are re-read (a Go duration). 0: never.
+	// Reload is how often cert, key, CA, CRL and key stores are re-read (a Go duration). 0: never.
 	// Material that fails to load or compile leaves the last good material in use.
 	Reload Duration `koanf:"reload" json:"reload,omitzero" yaml:"reload,omitempty" toml:"reload,omitempty"`
 	// AllowLegacyVersions permits min_version 1.0 and 1.1, with a warning.

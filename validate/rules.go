@@ -98,8 +98,8 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	}
 	if mech == schema.MechanismCertificate {
 		t := p.TLS
-		if t == nil || (t.PKCS12 == nil && (t.Cert == nil || t.Key == nil)) {
-			r.at("tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, or tls.pkcs12")
+		if t == nil || (t.PKCS12 == nil && t.KeyStore == nil && (t.Cert == nil || t.Key == nil)) {
+			r.at("tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, tls.pkcs12 or tls.keystore")
 		}
 	}
 	secretRules(r, "auth.password", a.Password)
@@ -198,7 +198,7 @@ func tlsRules(sl validator.StructLevel) {
 			{"pkcs12", t.PKCS12 != nil}, {"crl", len(t.CRL) > 0}, {"crl_stale", t.CRLStale != ""},
 			{"ciphers", len(t.Ciphers) > 0}, {"min_version", t.MinVersion != ""},
 			{"max_version", t.MaxVersion != ""}, {"server_name", t.ServerName != ""},
-			{"reload", t.Reload != 0},
+			{"reload", t.Reload != 0}, {"truststore", t.TrustStore != nil}, {"keystore", t.KeyStore != nil},
 		} {
 			if s.set {
 				r.at(s.key, "tls.mode is disable but tls.%s is set: remove it or choose another mode", s.key)
@@ -216,6 +216,7 @@ func tlsRules(sl validator.StructLevel) {
 	materialRules(r, "cert", t.Cert, false)
 	materialRules(r, "key", t.Key, false)
 	materialRules(r, "pkcs12", t.PKCS12, false)
+	keyStoreRules(r, t)
 
 	switch {
 	case t.Cert != nil && t.Key == nil && t.PKCS12 == nil:
@@ -226,7 +227,7 @@ func tlsRules(sl validator.StructLevel) {
 	if t.PKCS12 != nil && (t.Cert != nil || t.Key != nil) {
 		r.at("pkcs12", "tls.pkcs12 replaces tls.cert and tls.key: set one or the other")
 	}
-	if len(t.CRL) > 0 && !slices.ContainsFunc(t.CA, func(m schema.MaterialSource) bool { return !m.System }) {
+	if len(t.CRL) > 0 && t.TrustStore == nil && !slices.ContainsFunc(t.CA, func(m schema.MaterialSource) bool { return !m.System }) {
 		r.at("crl", "tls.crl needs tls.ca: the CA that signed the CRL must be configured (\"system\" alone is not enough)")
 	}
 

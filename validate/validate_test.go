@@ -170,7 +170,7 @@ func TestRulesFail(t *testing.T) {
 		}, "auth.username", "mechanism certificate needs a username"},
 		// certificate needs a client certificate
 		{"certificate without cert", riak, func(p *schema.Profile) { p.Auth = &schema.Auth{Mechanism: schema.MechanismCertificate, Username: "u"} },
-			"tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, or tls.pkcs12"},
+			"tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, tls.pkcs12 or tls.keystore"},
 		// tls material pairing
 		{"cert without key", cass, func(p *schema.Profile) { p.TLS.Key = nil }, "tls.key", "tls.cert is set but tls.key is not"},
 		{"key without cert", cass, func(p *schema.Profile) { p.TLS.Cert = nil }, "tls.cert", "tls.key is set but tls.cert is not"},

@@ -31,6 +31,9 @@ func TestCanaryEveryCommand(t *testing.T) {
 		cnSASLPW     = "CANARY-CLI-SASLPW-44dd"
 		cnWrongRiak  = "CANARY-CLI-WRONG-45ee"
 		cnWrongCass  = "CANARY-CLI-WRONG-46ff"
+		cnStorePW    = "CANARY-CLI-STOREPW-47ab" // cass_ks's key store, from the environment
+		cnTrustPW    = "CANARY-CLI-TRUSTPW-48cd" // cass_ks's trust store, literal
+		cnKeyPW      = "CANARY-CLI-KEYPW-49ef"   // cass_ks's key password, literal
 	)
 	dir := t.TempDir()
 	set, err := pki.NewSet()
@@ -40,14 +43,18 @@ func TestCanaryEveryCommand(t *testing.T) {
 		require.NoError(t, err)
 		return l
 	}
-	p12Leaf, b64Leaf, otherLeaf := issue(), issue(), issue()
+	p12Leaf, b64Leaf, otherLeaf, jksLeaf := issue(), issue(), issue(), issue()
+	clientJKS, err := pki.JKS(cnStorePW, pki.JKSEntry{Alias: "app", Leaf: jksLeaf, KeyPassword: cnKeyPW})
+	require.NoError(t, err)
+	trustP12, err := pki.PKCS12TrustStore(cnTrustPW, set.Root)
+	require.NoError(t, err)
 	p12, err := p12Leaf.PKCS12(cnPassphrase)
 	require.NoError(t, err)
 	b64Key := base64.StdEncoding.EncodeToString(b64Leaf.KeyPEM())
 	// What must never show: the marker, a stretch of every private key's PEM body and of
 	// the base64 written in the profile.
 	needles := []string{"CANARY", b64Key[len(b64Key)/2-20 : len(b64Key)/2+20]}
-	for _, l := range []*pki.Leaf{p12Leaf, b64Leaf, otherLeaf} {
+	for _, l := range []*pki.Leaf{p12Leaf, b64Leaf, otherLeaf, jksLeaf} {
 		body := strings.ReplaceAll(strings.Join(strings.Split(string(l.KeyPEM()), "\n")[1:3], ""), "\n", "")
 		needles = append(needles, body[10:50])
 	}
@@ -57,6 +64,8 @@ func TestCanaryEveryCommand(t *testing.T) {
 		"client.p12":   string(p12),
 		"b64.pem":      string(b64Leaf.ChainPEM()),
 		"pam.password": cnFilePW + "\n",
+		"trust.p12":    string(trustP12),
+		"client.jks":   string(clientJKS),
 		"profiles.toml": fmt.Sprintf(`
 [profiles.riak_p12]
 backend = "riak"
@@ -81,6 +90,14 @@ hosts = ["localhost:1"]
 auth = { mechanism = "sasl_plain", username = "app", password = %[2]s, authorization_id = "app" }
 tls = { ca = { file = "ca.pem" } }
 
+[profiles.cass_ks]
+backend = "cassandra"
+hosts = ["localhost:1"]
+auth = { mechanism = "password", username = "ksapp", password = { env = "CLI_RIAK_PW" } }
+[profiles.cass_ks.tls]
+truststore = { file = "trust.p12", password = %[5]s }
+keystore = { file = "client.jks", password = { env = "CLI_KS_PW" }, key_password = %[6]s }
+
 [profiles.riak_wrong]
 extends = "riak_p12"
 auth = { password = %[3]s }
@@ -88,7 +105,7 @@ auth = { password = %[3]s }
 [profiles.cass_wrong]
 extends = "cass_sasl"
 auth = { password = %[4]s }
-`, q(b64Key), q(cnSASLPW), q(cnWrongRiak), q(cnWrongCass)),
+`, q(b64Key), q(cnSASLPW), q(cnWrongRiak), q(cnWrongCass), q(cnTrustPW), q(cnKeyPW)),
 		"invalid.toml": fmt.Sprintf(`
 [profiles.p12_wrong_pass]
 backend = "riak"
@@ -101,6 +118,12 @@ backend = "riak"
 hosts = ["localhost:1"]
 auth = { mechanism = "trust", username = "t" }
 tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = { pem = %[2]s } }
+
+[profiles.ks_wrong_pass]
+backend = "riak"
+hosts = ["localhost:1"]
+auth = { mechanism = "trust", username = "t" }
+tls = { truststore = { file = "trust.p12", password = %[1]s }, keystore = { file = "client.jks", password = %[1]s } }
 `, q("CANARY-CLI-NOT-THE-PASS"), q(string(otherLeaf.KeyPEM()))),
 		"invalid_load.toml": fmt.Sprintf(`
 [profiles.unset]
@@ -122,7 +145,7 @@ auth = { mechanism = "password", username = "app", password = "CANARY-CLI-PW" }
 tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 `, q(string(b64Leaf.KeyPEM()))),
 	})
-	secretEnv := []string{"CLI_RIAK_PW=" + cnEnvPW, "CLI_P12_PASS=" + cnPassphrase}
+	secretEnv := []string{"CLI_RIAK_PW=" + cnEnvPW, "CLI_P12_PASS=" + cnPassphrase, "CLI_KS_PW=" + cnStorePW}
 
 	// Servers for the good profiles, configured from the profiles as loaded.
 	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(filepath.Join(dir, "profiles.toml")),
@@ -130,7 +153,7 @@ tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 	require.NoError(t, err)
 	require.Equal(t, cnEnvPW, cfg.Profiles["riak_p12"].Auth.Password.Secret().Reveal())
 	good := map[string]*schema.Profile{}
-	for _, n := range []string{"riak_p12", "riak_pam", "cass_sasl"} {
+	for _, n := range []string{"riak_p12", "riak_pam", "cass_sasl", "cass_ks"} {
 		good[n] = cfg.Profiles[n]
 	}
 	servers, err := sandbox.StartForProfiles(good, set.Server.TLSCertificate(), set.Root.Pool())
@@ -160,7 +183,8 @@ tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 		res := runIn(t, dir, secretEnv, "validate", "-c", "invalid.toml")
 		check(t, res, 1)
 		for _, want := range []string{"profiles.p12_wrong_pass.tls.pkcs12", "wrong passphrase",
-			"profiles.mismatch.tls.key", "does not match"} {
+			"profiles.mismatch.tls.key", "does not match", "profiles.ks_wrong_pass.tls.keystore: ",
+			"profiles.ks_wrong_pass.tls.truststore: ", "wrong password"} {
 			require.Contains(t, res.stderr, want)
 		}
 		res = runIn(t, dir, secretEnv, "validate", "-c", "invalid_load.toml")
@@ -210,10 +234,14 @@ tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 				return args
 			}
 			check(t, runIn(t, dir, secretEnv, withJSON(cmd("check", "riak_p12", "riak_pam", "cass_sasl"))...), 0)
-			res := runIn(t, dir, secretEnv, withJSON(cmd("check", "riak_wrong", "cass_wrong", "riak_pam"))...)
+			res := runIn(t, dir, secretEnv, withJSON(cmd("check", "cass_ks"))...)
+			check(t, res, 0)
+			// The client certificate from the key store is reported (the server requires one).
+			require.Contains(t, res.stdout, map[bool]string{false: "client:  CN=app", true: `"client_cert":{"subject":"CN=app"`}[asJSON], "%s", res)
+			res = runIn(t, dir, secretEnv, withJSON(cmd("check", "riak_wrong", "cass_wrong", "riak_pam"))...)
 			check(t, res, 2)
 			require.Contains(t, res.stdout, "auth_failed", "%s", res)
-			check(t, runIn(t, dir, secretEnv, withJSON([]string{"check", "-c", "invalid.toml", "mismatch", "p12_wrong_pass"})...), 1)
+			check(t, runIn(t, dir, secretEnv, withJSON([]string{"check", "-c", "invalid.toml", "mismatch", "p12_wrong_pass", "ks_wrong_pass"})...), 1)
 			check(t, runIn(t, dir, secretEnv, withJSON([]string{"check", "-c", "invalid_load.toml", "unset"})...), 1)
 			check(t, runIn(t, dir, secretEnv, withJSON(cmd("check", "riak_p12", "--timeout", "1ns"))...), 2)
 		})

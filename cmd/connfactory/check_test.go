@@ -160,7 +160,7 @@ connect_timeout = "60s"
 		q(stallCQL.Addr()), q(stallRiak.Addr()))})
 
 	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
-		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_keystore", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	require.ElementsMatch(t, sandbox.ProfileNames(), passing)
 

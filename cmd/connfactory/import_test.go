@@ -44,6 +44,7 @@ var importCases = []struct {
 	{"ipv6.conf", "java-driver", "ipv6.conf", nil},
 	{"authzid.conf", "java-driver", "authzid.conf", []string{"--name", "proxy_app"}},
 	{"truststore.conf", "java-driver", "truststore.conf", nil},
+	{"stores_partial.conf", "java-driver", "stores_partial.conf", []string{"--name", "partial"}},
 	{"unknown_keys.conf", "java-driver", "unknown_keys.conf", nil},
 	{"custom_ssl.conf", "java-driver", "custom_ssl.conf", nil},
 	{"bad_cipher.conf", "java-driver", "bad_cipher.conf", nil},
@@ -81,6 +82,17 @@ func importDir(t *testing.T) string {
 	set, err := pki.NewSet()
 	require.NoError(t, err)
 	files, err := set.WriteDir(filepath.Join(dir, "certs"))
+	require.NoError(t, err)
+	// The Java key stores the samples name, with the password the golden test's validate
+	// run sets every variable to ("x"), or none.
+	trust, err := pki.JKSTrustStore("x", set.Root)
+	require.NoError(t, err)
+	trustNoPW, err := pki.PKCS12TrustStore("", set.Root)
+	require.NoError(t, err)
+	keys, err := set.Client.PKCS12("x")
+	require.NoError(t, err)
+	_, err = pki.WriteFiles(dir, []pki.File{{Name: "certs/truststore.jks", Data: trust, Mode: 0o644},
+		{Name: "certs/truststore-nopw.p12", Data: trustNoPW, Mode: 0o644}, {Name: "keystore.p12", Data: keys, Mode: 0o600}})
 	require.NoError(t, err)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "home", "certs"), 0o700))
 	for _, f := range []string{pki.FileCA, pki.FileClientKey} {
@@ -153,7 +165,28 @@ func TestImportEndToEnd(t *testing.T) {
 	host, port, err := net.SplitHostPort(sb.Cassandra.Addr())
 	require.NoError(t, err)
 	ca := sb.Files[pki.FileCA]
+	trust, err := pki.JKSTrustStore("ts-pass-e2e", sb.PKI.Root)
+	require.NoError(t, err)
+	keys, err := pki.JKS("ks-pass-e2e", pki.JKSEntry{Alias: "client", Leaf: sb.PKI.Client}, pki.JKSEntry{Alias: "root", Cert: sb.PKI.Root.Cert})
+	require.NoError(t, err)
 	dir := writeFiles(t, t.TempDir(), map[string]string{
+		"stores/truststore.jks": string(trust),
+		"stores/keystore.jks":   string(keys),
+		// Java key stores: the trust anchors and the client's key pair, as Cassandra's
+		// own tooling hands them out.
+		"stores.conf": fmt.Sprintf(`datastax-java-driver {
+  basic.contact-points = [ "%s" ]
+  advanced.auth-provider { class = PlainTextAuthProvider, username = %s, password = "from-the-file" }
+  advanced.ssl-engine-factory {
+    class = DefaultSslEngineFactory
+    truststore-path = stores/truststore.jks
+    truststore-password = "ts-pass-e2e"
+    keystore-path = stores/keystore.jks
+    keystore-password = "ks-pass-e2e"
+    keystore-reload-interval = 1 hour
+  }
+}
+`, sb.Cassandra.Addr(), sandbox.CassandraUser),
 		"cqlshrc": fmt.Sprintf(`[authentication]
 keyspace = system
 
@@ -183,18 +216,27 @@ validate = true
 	for _, tc := range []struct {
 		source, file string
 		env          []string
+		client       string // the client certificate check must report
 	}{
-		{"cqlshrc", "cqlshrc", nil},
+		{"cqlshrc", "cqlshrc", nil, ""},
 		// No truststore: the driver trusts the JVM's default store and the profile the
 		// system's, which Go reads from SSL_CERT_FILE.
-		{"java-driver", "application.conf", []string{"SSL_CERT_FILE=" + ca}},
+		{"java-driver", "application.conf", []string{"SSL_CERT_FILE=" + ca}, ""},
+		{"java-driver", "stores.conf", []string{"SANDBOX_TRUSTSTORE_PASSWORD=ts-pass-e2e", "SANDBOX_KEYSTORE_PASSWORD=ks-pass-e2e"}, "client:  CN=app"},
 	} {
-		t.Run(tc.source, func(t *testing.T) {
+		t.Run(tc.file, func(t *testing.T) {
 			res := runIn(t, dir, nil, "import", tc.source, tc.file, "--name", "sandbox")
 			require.Equal(t, 0, res.code, "%s", res)
 			require.Contains(t, res.stderr, "set SANDBOX_PASSWORD: ")
-			require.NotContains(t, res.stdout+res.stderr, sandbox.CassandraPassword)
-			out := filepath.Join(dir, tc.source+".toml")
+			for _, e := range tc.env {
+				if name, _, _ := strings.Cut(e, "="); strings.HasSuffix(name, "STORE_PASSWORD") {
+					require.Contains(t, res.stderr, "set "+name+": ")
+				}
+			}
+			for _, secret := range []string{sandbox.CassandraPassword, "from-the-file", "ts-pass-e2e", "ks-pass-e2e"} {
+				require.NotContains(t, res.stdout+res.stderr, secret)
+			}
+			out := filepath.Join(dir, tc.file+".toml")
 			require.NoError(t, os.WriteFile(out, []byte(res.stdout), 0o600))
 
 			val := runIn(t, dir, nil, "validate", "-c", out)
@@ -206,6 +248,7 @@ validate = true
 			require.Equal(t, 0, val.code, "%s", val)
 			check := runIn(t, dir, env, "check", "-c", out, "sandbox")
 			require.Equal(t, 0, check.code, "%s\n--- imported:\n%s", check, res.stdout)
+			require.Contains(t, check.stdout, tc.client)
 
 			wrong := runIn(t, dir, append([]string{"SANDBOX_PASSWORD=wrong"}, tc.env...), "check", "-c", out, "sandbox")
 			require.Equal(t, 2, wrong.code, "%s", wrong)

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"crypto/tls"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,10 +51,15 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, riak.Close()) })
 
+	clientJKS, err := pki.JKS("CANARY-KSPW-9", pki.JKSEntry{Alias: "app", Leaf: set.Client, KeyPassword: "CANARY-ENV-3"})
+	require.NoError(t, err)
+	trustP12, err := pki.PKCS12TrustStore("CANARY-TSPW-8", set.Root)
+	require.NoError(t, err)
 	q := func(s string) string { return fmt.Sprintf("%q", s) }
 	writeFiles(t, dir, map[string]string{
 		"certs/canary-enc.key": string(encKey),
 		"secrets/pw.txt":       "CANARY-PW-1\n",
+		"certs/client.jks":     string(clientJKS),
 		"good.toml": fmt.Sprintf(`
 [profiles.literal]
 backend = "cassandra"
@@ -83,7 +89,16 @@ tls = { ca = { file = %[3]s } }
 backend = "riak"
 hosts = [%[2]s]
 tls = { ca = { file = %[3]s } }
-`, q(cql.Addr()), q(riak.Addr()), q(files[pki.FileCA]), q(files[pki.FileClientCert]), q(keyPEM)),
+
+[profiles.keystores]
+backend = "cassandra"
+hosts = [%[1]s]
+auth = { mechanism = "password", username = "app", password = "CANARY-PW-1" }
+[profiles.keystores.tls]
+truststore = { base64 = %[6]s, password = "CANARY-TSPW-8" }
+keystore = { file = "certs/client.jks", password = "CANARY-KSPW-9", key_password = { env = "SECRET_FROM_ENV" } }
+`, q(cql.Addr()), q(riak.Addr()), q(files[pki.FileCA]), q(files[pki.FileClientCert]), q(keyPEM),
+			q(base64.StdEncoding.EncodeToString(trustP12))),
 		"wrong.toml": fmt.Sprintf(`
 [profiles.wrong]
 backend = "cassandra"
@@ -110,6 +125,11 @@ tls = { ca = { file = %[2]s }, cert = { file = %[3]s }, key = { file = %[4]s, pa
 backend = "cassandra"
 hosts = [%[1]s]
 tls = { ca = { file = %[2]s }, cert = { file = %[3]s }, key = { pem = "-----BEGIN PRIVATE KEY-----\nCANARY-KEY-7\n-----END PRIVATE KEY-----\n" } }
+
+[profiles.bad_keystore]
+backend = "cassandra"
+hosts = [%[1]s]
+tls = { ca = { file = %[2]s }, keystore = { file = "certs/client.jks", password = "CANARY-KSPW-WRONG" } }
 `, q(cql.Addr()), q(files[pki.FileCA]), q(files[pki.FileClientCert]), q(files[pki.FileClientEncKey])),
 		// Load-time failures next to secrets: a misspelt key beside a literal password,
 		// a wrong type holding one.
@@ -166,6 +186,10 @@ auth = { mechanism = "password", username = "app", password = ["CANARY-PW-1"] }
 				require.Equal(t, "<redacted>", dig(t, doc, "profiles", "inline_key", "tls", "key", "pem"))
 				require.Equal(t, "<redacted>", dig(t, doc, "profiles", "env_lit", "auth", "password", "value"))
 				require.Equal(t, "SECRET_FROM_ENV", dig(t, doc, "profiles", "env_ref", "auth", "password", "env"))
+				require.Equal(t, "<redacted>", dig(t, doc, "profiles", "keystores", "tls", "truststore", "base64"))
+				require.Equal(t, "<redacted>", dig(t, doc, "profiles", "keystores", "tls", "truststore", "password", "value"))
+				require.Equal(t, "<redacted>", dig(t, doc, "profiles", "keystores", "tls", "keystore", "password", "value"))
+				require.Equal(t, "SECRET_FROM_ENV", dig(t, doc, "profiles", "keystores", "tls", "keystore", "key_password", "env"))
 
 				// One profile at a time too.
 				res = runIn(t, dir, env, append(args, "env_lit")...)
@@ -189,6 +213,7 @@ auth = { mechanism = "password", username = "app", password = ["CANARY-PW-1"] }
 		noSecret(t, res)
 		require.Contains(t, res.stderr, "profiles.bad_passphrase.tls.key")
 		require.Contains(t, res.stderr, "profiles.bad_pem.tls.key")
+		require.Contains(t, res.stderr, "profiles.bad_keystore.tls.keystore: ")
 	})
 
 	t.Run("validate load failures", func(t *testing.T) {
@@ -206,7 +231,7 @@ auth = { mechanism = "password", username = "app", password = ["CANARY-PW-1"] }
 	for _, asJSON := range []bool{false, true} {
 		t.Run(fmt.Sprintf("check json=%v", asJSON), func(t *testing.T) {
 			t.Parallel()
-			args := []string{"check", "-c", "good.toml", "literal", "inline_key", "env_ref", "env_lit"}
+			args := []string{"check", "-c", "good.toml", "literal", "inline_key", "env_ref", "env_lit", "keystores"}
 			if asJSON {
 				args = append(args, "--json")
 			}
@@ -223,7 +248,7 @@ auth = { mechanism = "password", username = "app", password = ["CANARY-PW-1"] }
 			require.Contains(t, res.stdout, "auth_failed")
 			noSecret(t, res)
 
-			args = []string{"check", "-c", "badkey.toml", "bad_passphrase", "bad_pem"}
+			args = []string{"check", "-c", "badkey.toml", "bad_passphrase", "bad_pem", "bad_keystore"}
 			if asJSON {
 				args = append(args, "--json")
 			}

@@ -166,7 +166,8 @@ func TestJavaSecretsNeverInNotes(t *testing.T) {
 	t.Parallel()
 	r, err := javaDriver(t, `datastax-java-driver.advanced {
   auth-provider { class = PlainTextAuthProvider, username = u, password = "pw-AAA", mystery = "pw-BBB" }
-  ssl-engine-factory { class = DefaultSslEngineFactory, truststore-password = "pw-CCC", keystore-password = "pw-DDD" }
+  ssl-engine-factory { class = DefaultSslEngineFactory, truststore-path = /ts.jks, truststore-password = "pw-CCC",
+    keystore-path = /ks.p12, keystore-password = "pw-DDD" }
 }`)
 	require.NoError(t, err)
 	require.True(t, r.Refused())
@@ -178,6 +179,16 @@ func TestJavaSecretsNeverInNotes(t *testing.T) {
 		all.WriteString(v.Name + v.What + "\n")
 	}
 	require.NotContains(t, all.String(), "pw-")
-	require.ElementsMatch(t, []string{"advanced.ssl-engine-factory.truststore-password", "advanced.ssl-engine-factory.keystore-password",
-		"advanced.auth-provider.mystery"}, notes(r, importer.Refused))
+	require.ElementsMatch(t, []string{"advanced.auth-provider.mystery"}, notes(r, importer.Refused))
+	var names []string
+	for _, v := range r.Env {
+		names = append(names, v.Name)
+	}
+	require.Equal(t, []string{"IMPORTED_PASSWORD", "IMPORTED_TRUSTSTORE_PASSWORD", "IMPORTED_KEYSTORE_PASSWORD"}, names)
+	ts, ks := r.Profile.TLS.TrustStore, r.Profile.TLS.KeyStore
+	require.Equal(t, "/ts.jks", ts.File)
+	require.Equal(t, &schema.SecretSource{Env: "IMPORTED_TRUSTSTORE_PASSWORD"}, ts.Password)
+	require.Equal(t, "/ks.p12", ks.File)
+	require.Equal(t, &schema.SecretSource{Env: "IMPORTED_KEYSTORE_PASSWORD"}, ks.Password)
+	require.Nil(t, ks.KeyPassword, "the driver decrypts the key with the store password, as the profile does by default")
 }

@@ -58,12 +58,6 @@ var javaProtocols = map[string]int{"V3": 3, "V4": 4, "V5": 5}
 // javaConsistencies are the driver's consistency levels a profile can express.
 var javaConsistencies = []string{"ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE"}
 
-// javaStoreKeys are DefaultSslEngineFactory's Java key store settings. The profile has no
-// tls.truststore / tls.keystore yet, so javaStores refuses them; mapping them is that one
-// function's job once the profile keys exist.
-var javaStoreKeys = []string{"truststore-path", "truststore-password", "truststore-type",
-	"keystore-path", "keystore-password", "keystore-type", "keystore-reload-interval"}
-
 // JavaDriver converts the DataStax Java driver 4 configuration file at path
 // (application.conf, HOCON) the way the driver reads it: includes relative to the file,
 // substitutions (${path}, ${?ENV}) resolved, settings under datastax-java-driver with
@@ -392,8 +386,10 @@ func (j *javaConf) tls() error {
 		j.used[jSSL+"cipher-suites"] = true
 		j.ciphers(t, v)
 	}
-	j.javaStores(t)
-	if len(t.CA) == 0 && !j.res.Refused() {
+	if err := j.javaStores(t); err != nil {
+		return err
+	}
+	if t.TrustStore == nil && !j.res.Refused() {
 		j.res.note(Mapped, jSSL+"truststore-path", "unset: the driver trusts the JVM's default trust store; the profile trusts the operating system's")
 	}
 	return nil
@@ -418,22 +414,59 @@ func (j *javaConf) ciphers(t *schema.TLS, v hocon.Value) {
 	t.Ciphers = names
 }
 
-// javaStores handles the Java key store settings of DefaultSslEngineFactory. The
-// profile has no tls.truststore / tls.keystore yet: each set one is refused (the trust
-// anchors or the client identity would be lost). Their passwords would become
-// <NAME>_TRUSTSTORE_PASSWORD and <NAME>_KEYSTORE_PASSWORD.
-func (j *javaConf) javaStores(_ *schema.TLS) {
-	for _, k := range javaStoreKeys {
-		v, ok := j.str(jSSL + k)
+// javaStores maps DefaultSslEngineFactory's Java key stores: truststore-path/-password
+// to tls.truststore, keystore-path/-password to tls.keystore (the driver opens both with
+// KeyStore type "JKS", which JDK 9+ reads as JKS or PKCS#12: the profile detects the type
+// from the content), keystore-reload-interval to tls.reload. Paths resolve as the JVM
+// opens them (its working directory); passwords become <NAME>_TRUSTSTORE_PASSWORD and
+// <NAME>_KEYSTORE_PASSWORD.
+func (j *javaConf) javaStores(t *schema.TLS) error {
+	storePath := func(key string) (string, bool) {
+		v, ok := j.str(jSSL + key)
 		if !ok {
-			continue
+			return "", false
 		}
-		shown := v
-		if strings.HasSuffix(k, "-password") {
-			shown = "(set)"
+		p, rel := j.o.abs(v) // the JVM does not expand "~"
+		if rel {
+			j.res.note(Mapped, jSSL+key, "%s is relative: the JVM opens it from its working directory, taken as %s", v, j.o.Dir)
 		}
-		j.res.note(Refused, jSSL+k, "%s: Java key stores (JKS, PKCS#12) are not profile settings yet: export the certificates to PEM (tls.ca, tls.cert, tls.key or tls.pkcs12) and write the profile's tls section by hand", shown)
+		return p, true
 	}
+	password := func(key, suffix, what string) *schema.SecretSource {
+		if _, ok := j.str(jSSL + key); ok {
+			return j.res.secretEnv(j.o, suffix, what+" (from "+jSSL+key+")")
+		}
+		j.res.note(Mapped, jSSL+key, "unset: the driver opens the store without a password (skipping its integrity check); the profile checks it with the empty password")
+		return nil
+	}
+	if p, ok := storePath("truststore-path"); ok {
+		t.TrustStore = &schema.TrustStore{File: p,
+			Password: password("truststore-password", "TRUSTSTORE_PASSWORD", "the password of trust store "+p)}
+	} else if _, ok := j.str(jSSL + "truststore-password"); ok {
+		j.res.note(Dropped, jSSL+"truststore-password", "(set) without truststore-path: the driver ignores it")
+	}
+	if p, ok := storePath("keystore-path"); ok {
+		t.KeyStore = &schema.KeyStore{File: p,
+			Password: password("keystore-password", "KEYSTORE_PASSWORD", "the password of key store "+p+" (and of its key)")}
+	} else if _, ok := j.str(jSSL + "keystore-password"); ok {
+		j.res.note(Dropped, jSSL+"keystore-password", "(set) without keystore-path: the driver ignores it")
+	}
+	d, ok, err := j.duration(jSSL + "keystore-reload-interval")
+	switch {
+	case err != nil:
+		return err
+	case ok && t.KeyStore == nil:
+		j.res.note(Dropped, jSSL+"keystore-reload-interval", "%s without keystore-path: the driver ignores it", d)
+	case ok && d > 0:
+		t.Reload = schema.Duration(d)
+		j.res.note(Mapped, jSSL+"keystore-reload-interval", "tls.reload = %q: the profile re-reads the trust store, CRLs and password files too", d)
+	}
+	for _, k := range []string{"truststore-type", "keystore-type"} {
+		if v, ok := j.str(jSSL + k); ok {
+			j.res.note(Dropped, jSSL+k, "%s: not a driver setting (it opens every store as \"JKS\", which reads JKS and PKCS#12); the profile detects the type from the content", v)
+		}
+	}
+	return nil
 }
 
 // unused notes every setting the import did not read: refused under the auth and TLS

@@ -58,6 +58,7 @@ func ExampleSet_WriteDir() {
 	// ca.pem true
 	// client-enc.key true
 	// client-legacy.key true
+	// client.jks true
 	// client.key true
 	// client.p12 true
 	// client.pem true
@@ -66,6 +67,7 @@ func ExampleSet_WriteDir() {
 	// other-ca.pem true
 	// server.key true
 	// server.pem true
+	// truststore.jks true
 }
 
 // An expired certificate is an ordinary leaf whose NotAfter is in the past.

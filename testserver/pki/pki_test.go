@@ -588,6 +588,7 @@ func TestWriteDir(t *testing.T) {
 		"ca.pem": 0o644, "intermediate.pem": 0o644, "server.pem": 0o644, "server.key": 0o600,
 		"client.pem": 0o644, "client.key": 0o600, "client.p12": 0o600, "client-enc.key": 0o600,
 		"client-legacy.key": 0o600, "other-ca.pem": 0o644, "crl.pem": 0o644, "ca-bundle.pem": 0o644,
+		"truststore.jks": 0o644, "client.jks": 0o600,
 	}
 	require.Len(t, files, len(want))
 	for name, mode := range want {

@@ -96,6 +96,8 @@ const (
 	FileOtherCA         = "other-ca.pem"      // OtherRoot certificate
 	FileCRL             = "crl.pem"           // empty CRL of Intermediate
 	FileCABundle        = "ca-bundle.pem"     // Intermediate + Root, for tools that want the whole chain
+	FileTrustStoreJKS   = "truststore.jks"    // Root as a JKS trust store, DefaultPassphrase
+	FileClientJKS       = "client.jks"        // Client key + chain as a JKS key store, DefaultPassphrase, 0600
 )
 
 // WriteDir writes the set's material into dir (created 0700 if missing) and
@@ -119,6 +121,14 @@ func (s *Set) WriteDir(dir string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	trust, err := JKSTrustStore(DefaultPassphrase, s.Root)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := JKS(DefaultPassphrase, JKSEntry{Alias: "client", Leaf: s.Client})
+	if err != nil {
+		return nil, err
+	}
 	return WriteFiles(dir, []File{
 		{FileCA, s.Root.CertPEM(), 0o644},
 		{FileIntermediate, s.Intermediate.CertPEM(), 0o644},
@@ -132,6 +142,8 @@ func (s *Set) WriteDir(dir string) (map[string]string, error) {
 		{FileOtherCA, s.OtherRoot.CertPEM(), 0o644},
 		{FileCRL, crl, 0o644},
 		{FileCABundle, s.Intermediate.ChainPEM(), 0o644},
+		{FileTrustStoreJKS, trust, 0o644},
+		{FileClientJKS, keys, 0o600},
 	})
 }
 

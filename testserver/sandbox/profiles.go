@@ -80,7 +80,7 @@ func (ps *ProfileServers) start(p *schema.Profile, serverCert tls.Certificate, c
 			ClientAuth:   tls.VerifyClientCertIfGiven,
 			MinVersion:   tls.VersionTLS12,
 		}
-		if p.TLS.Cert != nil || p.TLS.PKCS12 != nil {
+		if p.TLS.Cert != nil || p.TLS.PKCS12 != nil || p.TLS.KeyStore != nil {
 			serverTLS.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	}

@@ -275,6 +275,9 @@ func (s *Sandbox) Profiles() string {
 			q(f[pki.FileClientCert]), q(f[pki.FileClientEncKey]), q(s.PassphraseFile)))
 	cass("sandbox_cassandra_pkcs12", "# The client certificate and key as one PKCS#12 bundle, same passphrase file.\n",
 		ca+fmt.Sprintf("pkcs12 = { file = %s, passphrase = { file = %s } }\n", q(f[pki.FileClientP12]), q(s.PassphraseFile)))
+	cass("sandbox_cassandra_keystore", "# Java key stores (JKS): the root as a trust store, the client key pair as a key store.\n",
+		fmt.Sprintf("truststore = { file = %s, password = { file = %s } }\nkeystore = { file = %s, password = { file = %s } }\n%s",
+			q(f[pki.FileTrustStoreJKS]), q(s.PassphraseFile), q(f[pki.FileClientJKS]), q(s.PassphraseFile), serverName))
 	cass("sandbox_cassandra_crl", "# Revocation checked: the intermediate's CRL with ca-bundle.pem (root + intermediate).\n",
 		fmt.Sprintf("ca = [{ file = %s }]\ncrl = [{ file = %s }]\n%s", q(f[pki.FileCABundle]), q(f[pki.FileCRL]), serverName))
 	if s.Cluster != nil {
@@ -326,7 +329,7 @@ func ClusterProfileNames() []string {
 // ProfileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
 func ProfileNames() []string {
 	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
-		"sandbox_cassandra_pkcs12", "sandbox_cassandra_crl", "sandbox_riak_password",
+		"sandbox_cassandra_pkcs12", "sandbox_cassandra_keystore", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
 	sort.Strings(names)
 	return names

@@ -89,5 +89,5 @@ func TestSandboxCluster(t *testing.T) {
 		require.NoError(t, err, name)
 		require.True(t, rep.OK, name)
 	}
-	require.Equal(t, 7, checked)
+	require.Equal(t, 8, checked)
 }
