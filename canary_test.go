@@ -21,10 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 // The canary test plants distinctive secret values in profiles (a literal password, a key
@@ -429,7 +429,7 @@ func TestCanaryConnectors(t *testing.T) {
 	for _, n := range goodProfiles {
 		good[n] = cfg.Profiles[n]
 	}
-	servers, err := sandbox.StartForProfiles(good, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(good, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 

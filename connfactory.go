@@ -106,7 +106,10 @@ func WithValues(values map[string]any) Option {
 // matching ctx.Err() and loaders.ErrStopped. A Registry already returned is not affected.
 func WithContext(ctx context.Context) Option { return func(s *settings) { s.load.Context = ctx } }
 
-// WithLogger sends connectors' and drivers' log lines to l. Default slog.Default().
+// WithLogger sends connectors' and drivers' log lines to l, each with a "profile"
+// attribute, and the Registry's and Watch's own lines (warnings, reload events). Default
+// slog.Default(). It is the one logger option of the facade; factory.WithLogger is for
+// compiling with package factory directly.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.logger = l } }
 
 // WithFactoryOptions passes options to every profile's compilation.
@@ -158,7 +161,8 @@ func newRegistry(cfg *schema.Config, s settings) *Registry {
 	return r
 }
 
-// Validate is what `connfactory validate` does: Load, then compile every profile without
+// Validate is what `connfactory validate` does, and what Load cannot: Load, then compile
+// every profile without
 // connecting, so that what only the factory can judge (certificates, keys, CRLs, cipher
 // names) is checked too. Unlike Load it also compiles the profiles that have no problem of
 // their own when others have, so one run reports every problem. It returns the
@@ -210,8 +214,9 @@ func profileOf(path string) string {
 	return rest
 }
 
-// LoadConfig is Load without the Registry: the configuration as loaded (best effort even
-// when invalid, for display) and every problem. The CLI's validate and show use it.
+// LoadConfig is Load without the Registry: the configuration as loaded, returned (best
+// effort) even when invalid, for display, which Load cannot do (it returns no Registry
+// then), with every problem. The CLI's demo uses it. To connect, use Load.
 func LoadConfig(opts ...Option) (*schema.Config, error) {
 	cfg, _, err := load(opts)
 	return cfg, err
@@ -376,25 +381,19 @@ func (r *Registry) held() error {
 // cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.
 func cloneTLS(t *schema.TLS) *schema.TLS {
 	c := *t
-	cloneSources := func(srcs []schema.MaterialSource) []schema.MaterialSource {
-		out := slices.Clone(srcs)
-		for i := range out {
-			if out[i].Passphrase != nil {
-				pp := *out[i].Passphrase
-				out[i].Passphrase = &pp
-			}
+	c.CA, c.CRL = slices.Clone(t.CA), slices.Clone(t.CRL)
+	for _, m := range []**schema.MaterialSource{&c.Cert, &c.Key, &c.PKCS12} {
+		if *m != nil {
+			one := **m
+			*m = &one
 		}
-		return out
 	}
-	cloneOne := func(m *schema.MaterialSource) *schema.MaterialSource {
-		if m == nil {
-			return nil
+	for _, m := range c.Sources() {
+		if m.Passphrase != nil {
+			pp := *m.Passphrase
+			m.Passphrase = &pp
 		}
-		return &cloneSources([]schema.MaterialSource{*m})[0]
 	}
-	c.CA = cloneSources(t.CA)
-	c.CRL = cloneSources(t.CRL)
-	c.Cert, c.Key, c.PKCS12 = cloneOne(t.Cert), cloneOne(t.Key), cloneOne(t.PKCS12)
 	c.TrustStore, c.KeyStore = cloneKeyStores(t)
 	c.Ciphers = slices.Clone(t.Ciphers)
 	return &c
@@ -491,25 +490,29 @@ func (r *Registry) CompileAll() ([]string, error) {
 func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
 	var warnings []string
 	var problems schema.Problems
-	for i, name := range r.Profiles() {
-		if i%256 == 0 && ctx.Err() != nil {
-			break
-		}
-		if !want(name) {
-			continue
-		}
-		c, err := r.Connector(name)
-		if err != nil {
-			problems = append(problems, r.problemsOf(name, err)...)
-			continue
-		}
-		for _, w := range c.Warnings() {
-			if w.Source == "" {
-				w.Source = r.cfg.Load().Origins.Of(w.Path)
+	// One batch: the profiles' material comes from one load, where each file was read
+	// once, so each distinct file is hashed once for the material cache.
+	r.cache.Batch(func() {
+		for i, name := range r.Profiles() {
+			if i%256 == 0 && ctx.Err() != nil {
+				break
 			}
-			warnings = append(warnings, w.String())
+			if !want(name) {
+				continue
+			}
+			c, err := r.Connector(name)
+			if err != nil {
+				problems = append(problems, r.problemsOf(name, err)...)
+				continue
+			}
+			for _, w := range c.Warnings() {
+				if w.Source == "" {
+					w.Source = r.cfg.Load().Origins.Of(w.Path)
+				}
+				warnings = append(warnings, w.String())
+			}
 		}
-	}
+	})
 	return warnings, problems.Err()
 }
 

@@ -15,11 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -55,7 +55,7 @@ func TestExamplesEndToEnd(t *testing.T) {
 	_, files, certs := exampleDir(t)
 	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
 	require.NoError(t, err)
-	servers, err := sandbox.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 
@@ -136,7 +136,7 @@ func TestFailuresEndToEnd(t *testing.T) {
 	dir, files, certs := exampleDir(t)
 	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
 	require.NoError(t, err)
-	servers, err := sandbox.StartForProfiles(map[string]*schema.Profile{
+	servers, err := connfactorytest.StartForProfiles(map[string]*schema.Profile{
 		"cass_password": cfg.Profiles["cass_password"],
 		"riak_password": cfg.Profiles["riak_password"],
 	}, certs.Server.TLSCertificate(), certs.Root.Pool())

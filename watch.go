@@ -232,6 +232,12 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 	for _, f := range r.set().load.Files {
 		add(f)
 	}
+	addSource := func(m *schema.MaterialSource) {
+		add(m.File)
+		if m.Passphrase != nil {
+			add(m.Passphrase.File)
+		}
+	}
 	if cfg == nil {
 		return set
 	}
@@ -239,23 +245,17 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 		if p == nil {
 			continue
 		}
-		if a := p.Auth; a != nil {
-			if a.Password != nil {
-				add(a.Password.File)
-			}
-			for _, h := range a.PerHost {
-				if h.Password != nil {
-					add(h.Password.File)
-				}
-			}
+		for _, sec := range p.Auth.Secrets() {
+			add(sec.File)
 		}
-		if t := p.TLS; t != nil {
-			for _, m := range tlsSources(t) {
-				add(m.File)
-				if m.Passphrase != nil {
-					add(m.Passphrase.File)
-				}
-			}
+		if p.TLS == nil {
+			continue
+		}
+		for _, m := range p.TLS.Sources() {
+			addSource(m)
+		}
+		for _, m := range keyStoreSources(p.TLS) {
+			addSource(m)
 		}
 	}
 	return set
@@ -267,23 +267,6 @@ func evalSymlinks(p string) string {
 		return ""
 	}
 	return q
-}
-
-// tlsSources lists every material source of t.
-func tlsSources(t *schema.TLS) []*schema.MaterialSource {
-	var out []*schema.MaterialSource
-	for i := range t.CA {
-		out = append(out, &t.CA[i])
-	}
-	for _, m := range []*schema.MaterialSource{t.Cert, t.Key, t.PKCS12} {
-		if m != nil {
-			out = append(out, m)
-		}
-	}
-	for i := range t.CRL {
-		out = append(out, &t.CRL[i])
-	}
-	return append(out, keyStoreSources(t)...)
 }
 
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
@@ -398,7 +381,11 @@ func tlsMaterial(t *schema.TLS) any {
 	if t == nil {
 		return nil
 	}
-	return []any{t.CA, t.Cert, t.Key, t.PKCS12, t.CRL, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore}
+	var out []any
+	for key, m := range t.Sources() {
+		out = append(out, key, *m)
+	}
+	return append(out, t.CRLStale, t.StrictKeyPermissions, t.TrustStore, t.KeyStore)
 }
 
 // logWatchEvent logs e at the level its type deserves.

@@ -231,3 +231,33 @@ func TestMaterialCacheNil(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, factory.MaterialCacheStats{}, cache.Stats())
 }
+
+// TestMaterialCacheBatch: within a Batch the digest of a byte slice is remembered (one
+// hash for every profile sharing it); once the Batch returns it is forgotten, so bytes
+// rewritten in place are hashed, and parsed, anew.
+func TestMaterialCacheBatch(t *testing.T) {
+	S := tlsNewSet(t)
+	cache := factory.NewMaterialCache()
+	a, b := S.Root.CertPEM(), S.OtherRoot.CertPEM()
+	buf := bytes.Repeat([]byte("\n"), max(len(a), len(b)))
+	copy(buf, a)
+	var held []*factory.ClientTLS // the cache holds its entries weakly
+	compile := func(name string) {
+		ct, _, err := factory.CompileTLS("profiles."+name+".tls", &schema.TLS{CA: []schema.MaterialSource{src("ca", buf)}},
+			factory.WithMaterialCache(cache))
+		require.NoError(t, err)
+		held = append(held, ct)
+	}
+	cache.Batch(func() {
+		compile("p")
+		compile("q")
+	})
+	parses := cache.Stats().Parses
+	require.Equal(t, uint64(2), parses, "one CA source and one bundle")
+
+	copy(buf, bytes.Repeat([]byte("\n"), len(buf)))
+	copy(buf, b)
+	compile("r")
+	require.Equal(t, parses+2, cache.Stats().Parses, "the same slice with new bytes is a new parse after the batch")
+	runtime.KeepAlive(held)
+}

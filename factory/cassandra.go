@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -19,10 +19,10 @@ import (
 
 // Defaults of a Cassandra profile that leaves a key out.
 const (
-	// DefaultCassandraConsistency is the default consistency level of a session. It is
-	// local_quorum rather than gocql's quorum so that a DC-aware client does not wait for
-	// replicas in other datacenters.
-	DefaultCassandraConsistency = "local_quorum"
+	// defaultCassandraConsistency is the default consistency level of a session:
+	// schema.DefaultConsistency, local_quorum rather than gocql's quorum so that a DC-aware
+	// client does not wait for replicas in other datacenters.
+	defaultCassandraConsistency = schema.DefaultConsistency
 	// cassandraReconnectInterval is the pause between gocql's attempts to open a pool
 	// connection. gocql sleeps it without watching the session, so it is also how long its
 	// goroutines can outlive Session.Close: short, where gocql's default is a second.
@@ -32,12 +32,6 @@ const (
 	// cassandraQueryRetries is how often an idempotent query is tried on the next host.
 	cassandraQueryRetries = 2
 )
-
-// cassandraConsistencies are the consistency levels a profile may name, lowercase as
-// written in profiles. The serial levels are missing on purpose: they are not valid as a
-// session's default consistency.
-var cassandraConsistencies = []string{"any", "one", "two", "three", "quorum", "all",
-	"local_quorum", "each_quorum", "local_one"}
 
 // CassandraConnector is a compiled Cassandra profile: a gocql cluster configuration whose
 // connections go through the factory's own dialer (TCP and TLS bounded by the context and
@@ -106,21 +100,20 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 			Message: fmt.Sprintf("backend is %q, a Cassandra connector needs %q", p.Backend, schema.Cassandra)})
 	}
 	ps = append(ps, c.compileHosts(path, p.Hosts)...)
-	switch p.ProtocolVersion {
-	case 0, 3, 4, 5:
+	if slices.Contains(schema.ProtocolVersions, p.ProtocolVersion) {
 		c.proto = p.ProtocolVersion
-	default:
+	} else {
 		ps = append(ps, schema.Problem{Path: path + ".protocol_version", Message: fmt.Sprintf(
 			"protocol version %d is not supported: use 0 (negotiate), 3, 4 or 5 (the Go driver starts at 3, Cassandra 2.1)",
 			p.ProtocolVersion)})
 	}
 	cons := strings.ToLower(strings.TrimSpace(p.Consistency))
 	if cons == "" {
-		cons = DefaultCassandraConsistency
+		cons = defaultCassandraConsistency
 	}
-	if !contains(cassandraConsistencies, cons) {
+	if !slices.Contains(schema.Consistencies, cons) {
 		ps = append(ps, schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
-			"unknown consistency %q (accepted: %s)", p.Consistency, strings.Join(cassandraConsistencies, ", "))})
+			"unknown consistency %q (accepted: %s)", p.Consistency, schema.Accepted(schema.Consistencies))})
 	} else if cl, err := gocql.ParseConsistencyWrapper(cons); err == nil {
 		c.consistency = cl
 	}
@@ -158,19 +151,19 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	return c, nil
 }
 
-// compileHosts parses host[:port] entries, adding the default port.
+// compileHosts parses host[:port] entries with schema.ParseHost, adding the default port.
 func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.Problem {
 	var ps []schema.Problem
 	if len(hosts) == 0 {
 		return []schema.Problem{{Path: path + ".hosts", Message: "at least one host is required"}}
 	}
 	for i, h := range hosts {
-		hp, err := parseHost(h, schema.DefaultCassandraPort)
+		hp, err := schema.ParseHost(h, schema.Cassandra)
 		if err != nil {
-			ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.hosts.%d", path, i), Message: err.Error()})
+			ps = append(ps, schema.Problem{Path: path + "." + schema.HostsPath(i), Message: err.Error()})
 			continue
 		}
-		c.hosts = append(c.hosts, hp)
+		c.hosts = append(c.hosts, cassHost{host: hp.Name, port: hp.Port, hostport: hp.String(), ip: net.ParseIP(hp.Name)})
 	}
 	if len(c.hosts) > 0 {
 		// gocql dials the nodes it discovers through system.peers on ClusterConfig.Port.
@@ -181,48 +174,12 @@ func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.
 	return ps
 }
 
-// parseHost splits "host", "host:port", "[v6]:port" or a bare IPv6 address.
-func parseHost(s string, defaultPort int) (cassHost, error) {
-	s = strings.TrimSpace(s)
-	host, portStr, err := net.SplitHostPort(s)
-	if err != nil {
-		// No port: a name, an IPv4 address, or a bare IPv6 address (which has colons).
-		host, portStr = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), ""
-	}
-	if host == "" {
-		return cassHost{}, fmt.Errorf("%q has no host name", s)
-	}
-	port := defaultPort
-	if portStr != "" {
-		port, err = strconv.Atoi(portStr)
-		if err != nil || port < 1 || port > 65535 {
-			return cassHost{}, fmt.Errorf("%q has an invalid port (1 to 65535)", s)
-		}
-	}
-	h := cassHost{host: host, port: port, hostport: net.JoinHostPort(host, strconv.Itoa(port))}
-	if ip := net.ParseIP(host); ip != nil {
-		h.ip = ip
-	} else if strings.Contains(host, ":") {
-		return cassHost{}, fmt.Errorf("%q is neither a host name nor an IP address", s)
-	}
-	return h, nil
-}
-
 func orDefault(d time.Duration, def string) time.Duration {
 	if d > 0 {
 		return d
 	}
 	v, _ := time.ParseDuration(def)
 	return v
-}
-
-func contains(xs []string, s string) bool {
-	for _, x := range xs {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Name is the profile name.
@@ -311,7 +268,7 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // one full handshake: the others resume its session.
 func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (*gocql.Session, error) {
 	if c.closed.Load() {
-		return nil, Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		return nil, errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(err, "")
@@ -426,7 +383,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (*Report,
 	}
 	if c.closed.Load() {
 		main = newReport()
-		firstErr = Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		firstErr = errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	} else {
 		for _, h := range c.hosts {
 			run(h, HostConfigured, "", discover && !havePeers)
@@ -510,7 +467,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, Classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
+		return nil, classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
 	}
 	if v, ok := row["release_version"].(string); ok {
 		r.Server.Version = v
@@ -526,7 +483,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
+		return nil, classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
 	}
 	return peers, nil
 }
@@ -550,7 +507,7 @@ func (c *CassandraConnector) readPeers(ctx context.Context, sess *gocql.Session)
 		if p, ok := row["native_port"].(int); ok && p > 0 {
 			port = p
 		}
-		hp := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+		hp := schema.Host{Name: ip.String(), Port: port}.String()
 		dc, _ := row["data_center"].(string)
 		out = append(out, discoveredPeer{host: cassHost{host: ip.String(), port: port, hostport: hp, ip: ip}, datacenter: dc})
 	}
@@ -577,7 +534,7 @@ func (c *CassandraConnector) fillReport(r *Report, att *attempt) {
 	}
 	if c.tls != nil {
 		if cert := c.tls.ClientCertificate(); cert != nil {
-			ci := NewCertInfo(cert, c.now())
+			ci := newCertInfo(cert, c.now())
 			r.TLS.ClientCert = &ci
 		}
 	}
@@ -666,7 +623,7 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	case containsAny(msg, unreachableMessages):
 		return &Error{Kind: KindUnreachable, Host: host, Err: err}
 	}
-	err = Classify(err, KindProtocol, host)
+	err = classify(err, KindProtocol, host)
 	if c.tls == nil {
 		err = plaintextToTLS(att.ctx, err, host, c.connectTimeout)
 	}

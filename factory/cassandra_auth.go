@@ -3,6 +3,7 @@ package factory
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 
@@ -45,7 +46,8 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 	case schema.MechanismPassword, schema.MechanismSASLPlain:
 	default:
 		return ca, []schema.Problem{{Path: path + ".mechanism", Message: fmt.Sprintf(
-			"mechanism %q is not available for cassandra (accepted: none, password, sasl_plain)", a.Mechanism)}}, nil
+			"mechanism %q is not available for cassandra (accepted: %s)", a.Mechanism,
+			schema.Accepted(schema.MechanismsFor(schema.Cassandra)))}}, nil
 	}
 	ca.user, ca.pass, ca.authzID = a.Username, a.Password.Secret(), a.AuthorizationID
 	if a.Username == "" && len(a.PerHost) == 0 {
@@ -66,7 +68,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		for i, cls := range a.AllowedAuthenticators {
 			cls = strings.TrimSpace(cls)
 			if cls == "" {
-				ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.allowed_authenticators.%d", path, i),
+				ps = append(ps, schema.Problem{Path: fmt.Sprintf("%s.allowed_authenticators[%d]", path, i),
 					Message: "empty authenticator class name"})
 				continue
 			}
@@ -74,7 +76,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		}
 	}
 	for i, h := range a.PerHost {
-		p := fmt.Sprintf("%s.per_host.%d", path, i)
+		p := fmt.Sprintf("%s.per_host[%d]", path, i)
 		host := strings.TrimSpace(h.Host)
 		if hh, _, err := net.SplitHostPort(host); err == nil {
 			host = hh
@@ -168,7 +170,7 @@ func (a *cqlAuthenticator) start(class string) ([]byte, gocql.Authenticator, err
 		return nil, nil, a.refuse(KindAuthRequired, fmt.Errorf(
 			"cassandra: the server requires authentication (authenticator %s) and the profile has auth.mechanism none", class))
 	}
-	if !contains(a.auth.allowed, class) {
+	if !slices.Contains(a.auth.allowed, class) {
 		return nil, nil, a.refuse(KindAuthFailed, fmt.Errorf(
 			"cassandra: the server's authenticator %s is not in auth.allowed_authenticators (%s): credentials not sent",
 			class, strings.Join(a.auth.allowed, ", ")))

@@ -613,13 +613,13 @@ func TestCassandraConfigErrors(t *testing.T) {
 	}{
 		{"protocol 2", func(p *schema.Profile) { p.ProtocolVersion = 2 }, "profiles.bad.protocol_version"},
 		{"no hosts", func(p *schema.Profile) { p.Hosts = nil }, "profiles.bad.hosts"},
-		{"bad port", func(p *schema.Profile) { p.Hosts = []string{"db:99999"} }, "profiles.bad.hosts.0"},
+		{"bad port", func(p *schema.Profile) { p.Hosts = []string{"db:99999"} }, "profiles.bad.hosts[0]"},
 		{"consistency", func(p *schema.Profile) { p.Consistency = "serial" }, "profiles.bad.consistency"},
 		{"mechanism", func(p *schema.Profile) { p.Auth.Mechanism = schema.MechanismPAM }, "profiles.bad.auth.mechanism"},
 		{"no password", func(p *schema.Profile) { p.Auth.Password = nil }, "profiles.bad.auth.password"},
 		{"per_host without host", func(p *schema.Profile) {
 			p.Auth.PerHost = []schema.HostCredentials{{Username: "u", Password: cassSecret("p")}}
-		}, "profiles.bad.auth.per_host.0.host"},
+		}, "profiles.bad.auth.per_host[0].host"},
 		{"backend", func(p *schema.Profile) { p.Backend = schema.Riak }, "profiles.bad.backend"},
 	}
 	for _, tc := range cases {

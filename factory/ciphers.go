@@ -140,9 +140,9 @@ var openSSLKeywords = map[string]bool{
 	"ECDSA": true, "SSLV3": true, "TLSV1": true, "TLSV1.2": true, "SECLEVEL": true,
 }
 
-// CipherNames returns every cipher suite name ParseCiphers accepts (OpenSSL and IANA
+// cipherNames returns every cipher suite name ParseCiphers accepts (OpenSSL and IANA
 // spellings of the suites Go implements, the insecure ones included), sorted.
-func CipherNames() []string {
+func cipherNames() []string {
 	var out []string
 	for i := range cipherTable {
 		ci := &cipherTable[i]
@@ -162,7 +162,7 @@ func CipherNames() []string {
 // allow_insecure_ciphers, for error messages.
 func secureCipherNames() []string {
 	var out []string
-	for _, n := range CipherNames() {
+	for _, n := range cipherNames() {
 		if !cipherByName[n].unsafe {
 			out = append(out, n)
 		}
@@ -170,9 +170,9 @@ func secureCipherNames() []string {
 	return out
 }
 
-// CipherSuiteOpenSSLName returns the OpenSSL name of suite id ("" if the table does not
+// cipherSuiteOpenSSLName returns the OpenSSL name of suite id ("" if the table does not
 // know it), for reports and for configuring OpenSSL peers.
-func CipherSuiteOpenSSLName(id uint16) string {
+func cipherSuiteOpenSSLName(id uint16) string {
 	if ci, ok := cipherByID[id]; ok {
 		return ci.openssl
 	}
@@ -262,7 +262,7 @@ func ParseCiphers(names []string, allowInsecure bool) ([]uint16, []Warning, erro
 
 func insecureCipherNames() []string {
 	var out []string
-	for _, n := range CipherNames() {
+	for _, n := range cipherNames() {
 		if cipherByName[n].unsafe {
 			out = append(out, n)
 		}
@@ -278,13 +278,13 @@ func quoteList(xs []string) string {
 	return strings.Join(q, ", ")
 }
 
-// ParseTLSVersion maps "1.0", "1.1", "1.2" or "1.3" (also written "TLSv1.2") to its
+// parseTLSVersion maps "1.0", "1.1", "1.2" or "1.3" (also written "TLSv1.2") to its
 // crypto/tls constant.
-func ParseTLSVersion(s schema.TLSVersion) (uint16, error) {
+func parseTLSVersion(s schema.TLSVersion) (uint16, error) {
 	v := strings.TrimSpace(strings.ToLower(string(s)))
 	v = strings.TrimPrefix(strings.TrimPrefix(v, "tlsv"), "tls")
 	if id, ok := schema.TLSVersions[schema.TLSVersion(v)]; ok {
 		return id, nil
 	}
-	return 0, fmt.Errorf("unknown TLS version %q (accepted: %s)", string(s), strings.Join(schema.TLSVersionNames, ", "))
+	return 0, fmt.Errorf("unknown TLS version %q (accepted: %s)", string(s), schema.Accepted(schema.TLSVersionNames))
 }

@@ -49,11 +49,16 @@ type options struct {
 }
 
 // WithLogger sends the connector's and the driver's log lines to l. Default: slog.Default().
+// It is for compiling with this package directly; through the facade, connfactory.WithLogger
+// is the one logger option (it also carries the Registry's and Watch's lines, and gives
+// each connector l with a "profile" attribute; a WithLogger passed to
+// connfactory.WithFactoryOptions overrides that for the connectors).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithTLSRefresher gives the connector a way to re-read its TLS material for
 // `tls.reload`: f returns the profile's TLS section with material freshly resolved
-// (loaders.Registry does this). Without it, reload is off. f returns an error wrapping
+// (connfactory.Registry gives one that re-reads the sources with loaders.ResolveTLS).
+// Without it, reload is off. f returns an error wrapping
 // ErrReloadHeld to hold reloads for now (connfactory.Registry.Watch does while the
 // configuration is invalid): the material in use stays, and a warning is logged.
 func WithTLSRefresher(f func(context.Context) (*schema.TLS, error)) Option {
@@ -75,11 +80,11 @@ func WithReloadCallback(f func(profile string, err error)) Option {
 	return func(o *options) { o.onReload = f }
 }
 
-// WithClock replaces time.Now, for tests of expiry and CRL staleness.
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+// withClock replaces time.Now, for tests of expiry and CRL staleness.
+func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 func buildOptions(opts []Option) options {
-	o := options{logger: slog.Default(), now: time.Now, riakAuthWait: RiakAuthVerdictWait}
+	o := options{logger: slog.Default(), now: time.Now, riakAuthWait: riakAuthVerdictWait}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -105,7 +110,7 @@ func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) 
 		return c, nil
 	}
 	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
-		Message: fmt.Sprintf("unknown backend %q (accepted: cassandra, riak)", p.Backend)})
+		Message: fmt.Sprintf("unknown backend %q (accepted: %s)", p.Backend, schema.Accepted(schema.Backends))})
 }
 
 // withProfileWarnings adds validate's weak-but-valid warnings about p (password in the

@@ -16,13 +16,13 @@ import (
 // owns every connection gocql reads from (its HostDialer), so it reads the frame headers
 // as they pass and fails the connection before gocql sees a header announcing more.
 const (
-	// CQLMaxHandshakeFrame bounds a frame before the connection is ready (SUPPORTED,
+	// cqlMaxHandshakeFrame bounds a frame before the connection is ready (SUPPORTED,
 	// READY, AUTHENTICATE, AUTH_CHALLENGE, AUTH_SUCCESS, ERROR): all are a few hundred
 	// bytes from a real server.
-	CQLMaxHandshakeFrame = 1 << 20
-	// CQLMaxFrame bounds any later frame: gocql's own limit for protocol 3 and 4, applied
+	cqlMaxHandshakeFrame = 1 << 20
+	// cqlMaxFrame bounds any later frame: gocql's own limit for protocol 3 and 4, applied
 	// to protocol 5 too.
-	CQLMaxFrame = 256 << 20
+	cqlMaxFrame = 256 << 20
 )
 
 // errCQLFrame is the cause of a connection failed by the frame bound.
@@ -60,7 +60,7 @@ type cqlGuard struct {
 	body    int64
 	op      byte
 	version byte
-	ready   bool // past the handshake: CQLMaxFrame applies
+	ready   bool // past the handshake: cqlMaxFrame applies
 	seg     bool // protocol 5 segments from here on
 	off     bool // no more checks (segments with a possible compressor)
 
@@ -150,9 +150,9 @@ func (g *cqlGuard) scan(b []byte) error {
 
 // check judges one announced frame length.
 func (g *cqlGuard) check(length int64) error {
-	limit, when := int64(CQLMaxFrame), ""
+	limit, when := int64(cqlMaxFrame), ""
 	if !g.ready {
-		limit, when = CQLMaxHandshakeFrame, " during the CQL handshake"
+		limit, when = cqlMaxHandshakeFrame, " during the CQL handshake"
 	}
 	if length < 0 || length > limit {
 		return fmt.Errorf("the server announced a CQL frame of %d bytes%s (at most %d accepted): it is not a Cassandra native protocol port, or it is hostile: %w",
@@ -170,7 +170,7 @@ func (g *cqlGuard) frameDone() {
 	}
 	if g.version >= 5 && (g.op == cqlOpReady || g.op == cqlOpAuthenticate) {
 		// Frames inside segments are only looked at when they span several; the
-		// handshake bound no longer tells them apart: CQLMaxFrame applies.
+		// handshake bound no longer tells them apart: cqlMaxFrame applies.
 		g.seg, g.ready = true, true
 		g.off = !g.segments
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// CRLSet is a compiled set of certificate revocation lists: parsed once, indexed by issuer
+// crlSet is a compiled set of certificate revocation lists: parsed once, indexed by issuer
 // and serial so a handshake checks each certificate in O(1) whatever the CRLs' size.
-type CRLSet struct {
+type crlSet struct {
 	issuers *crlIssuers // which of lists name each issuer; shared through a MaterialCache
 	lists   []*crlEntry
 	stale   schema.CRLStale
@@ -54,20 +54,15 @@ type crlIndex struct {
 	signers map[string]bool
 }
 
-// ParseCRLs parses CRL sources (PEM "X509 CRL" blocks, several per source allowed, or
-// DER). path is the config path of the crl key ("profiles.x.tls.crl"); problems name
+// parseCRLs parses CRL sources (PEM "X509 CRL" blocks, several per source allowed, or
+// DER), taking its parses from cache (nil: parse every time). path is the config path of the crl key ("profiles.x.tls.crl"); problems name
 // "crl[i]". cas are the configured CA certificates: every CRL must be signed by the one
 // it names as issuer, checked now, so a CRL naming none of them (an intermediate's, with
 // only the root configured, or another CA's) is a config error: an intermediate's CRL needs
 // that intermediate in tls.ca. A CRL past its NextUpdate at now is an error with stale =
 // fail (the default) and a warning with stale = warn. Errors are *Error of kind config. No
 // sources: (nil, nil, nil).
-func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
-	return parseCRLs(nil, path, srcs, cas, now, stale)
-}
-
-// parseCRLs is ParseCRLs taking its parses from cache (nil: parse every time).
-func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
+func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*crlSet, []Warning, error) {
 	if len(srcs) == 0 {
 		return nil, nil, nil
 	}
@@ -77,7 +72,7 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 	var (
 		ps    problemList
 		warns []Warning
-		set   = &CRLSet{stale: stale}
+		set   = &crlSet{stale: stale}
 		// accepted identifies the accepted CRLs, in order, by their source's digest and
 		// position: the key of the shared issuer index.
 		accepted = sha256.New()
@@ -126,7 +121,7 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 	return set, warns, nil
 }
 
-// crlIssuers maps raw issuer names (DER) to the positions, in a CRLSet's lists, of the
+// crlIssuers maps raw issuer names (DER) to the positions, in a crlSet's lists, of the
 // CRLs naming that issuer. It depends only on which CRLs a set accepted, in which order,
 // so a MaterialCache shares one between every profile naming the same CRLs: 100,000
 // profiles hold one map, not one each.
@@ -308,7 +303,7 @@ func (e *crlIndex) signedBy(issuer *x509.Certificate) bool {
 }
 
 // Len is the number of CRLs in the set.
-func (s *CRLSet) Len() int {
+func (s *crlSet) Len() int {
 	if s == nil {
 		return 0
 	}
@@ -321,7 +316,7 @@ func (s *CRLSet) Len() int {
 // stale at now when crl_stale = fail, and tls_untrusted when a CRL naming the issuer
 // turns out not to be signed by the issuer in the chain (revocation cannot be checked,
 // so the connection is refused). host names the server in the error.
-func (s *CRLSet) Check(chains [][]*x509.Certificate, now time.Time, host string) error {
+func (s *crlSet) Check(chains [][]*x509.Certificate, now time.Time, host string) error {
 	if s == nil || len(s.lists) == 0 {
 		return nil
 	}
@@ -350,7 +345,7 @@ func (s *CRLSet) Check(chains [][]*x509.Certificate, now time.Time, host string)
 // chain's anchor but not self-signed (an intermediate configured as a CA): its CRLs were
 // verified against the configured CA of that name at compile time. Otherwise the issuer
 // in the chain must have signed them too: a re-keyed CA of the same name did not.
-func (s *CRLSet) checkOne(c, issuer *x509.Certificate, now time.Time, host string) error {
+func (s *crlSet) checkOne(c, issuer *x509.Certificate, now time.Time, host string) error {
 	for _, i := range s.issuers.byIssuer[string(c.RawIssuer)] {
 		e := s.lists[i]
 		if issuer != nil && !e.signedBy(issuer) {

@@ -97,7 +97,7 @@ func (d *hostDialer) classifyDial(ctx context.Context, err error, k Kind, name s
 		return &Error{Kind: KindTimeout, Host: name, Err: &stalled{
 			msg: fmt.Sprintf("%s within connect_timeout %s", stage, d.c.connectTimeout), cause: err}}
 	}
-	return Classify(err, k, name)
+	return classify(err, k, name)
 }
 
 // stalled is a stage that ran out of time: its message says which stage, and the
@@ -246,7 +246,7 @@ func (o *attemptConn) Read(p []byte) (int, error) {
 		})
 	}
 	if err != nil && o.tls && strings.Contains(err.Error(), "remote error: tls:") {
-		o.att.recordDialError(ClassifyTLSError(err, o.name), o.name)
+		o.att.recordDialError(classifyTLSError(err, o.name), o.name)
 	}
 	return n, err
 }

@@ -32,10 +32,6 @@ const (
 	kindUnknownPrefix      = "unknown"
 )
 
-// Kinds lists every kind, in the order of DESIGN.md.
-var Kinds = []Kind{KindConfig, KindUnreachable, KindTimeout, KindTLSUntrusted, KindTLSHostname,
-	KindTLSExpired, KindTLSRevoked, KindTLSHandshake, KindAuthFailed, KindAuthRequired, KindProtocol}
-
 // sentinel is the target type of errors.Is for a kind.
 type sentinel struct{ kind Kind }
 
@@ -95,14 +91,14 @@ func (e *Error) Is(target error) bool {
 	return ok && s.kind == e.Kind
 }
 
-// Errorf returns an *Error of kind k for host, formatting the underlying message.
-func Errorf(k Kind, host, format string, args ...any) error {
+// errorf returns an *Error of kind k for host, formatting the underlying message.
+func errorf(k Kind, host, format string, args ...any) error {
 	return &Error{Kind: k, Host: host, Err: fmt.Errorf(format, args...)}
 }
 
-// Classify wraps err as an *Error of kind k unless it already carries a kind. A context
+// classify wraps err as an *Error of kind k unless it already carries a kind. A context
 // deadline becomes timeout, a refused connection unreachable, whatever k says.
-func Classify(err error, k Kind, host string) error {
+func classify(err error, k Kind, host string) error {
 	if err == nil {
 		return nil
 	}

@@ -1,6 +1,12 @@
 package factory
 
-import "time"
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"time"
+
+	"github.com/connfactory/connfactory/schema"
+)
 
 // WithRiakAuthWait shortens the Riak preflight's wait for a verdict on credentials, so
 // that tests of a server that never answers do not wait RiakAuthVerdictWait.
@@ -22,4 +28,46 @@ func CQLGuardScan(stream []byte, chunk int) error {
 		stream = stream[n:]
 	}
 	return nil
+}
+
+// The factory's internals that tests reach by their former exported names (issue 15:
+// exports only for users).
+var (
+	CipherSuiteOpenSSLName = cipherSuiteOpenSSLName
+	CipherNames            = cipherNames
+	ClassifyTLSError       = classifyTLSError
+	ParseTLSVersion        = parseTLSVersion
+	WithClock              = withClock
+)
+
+// Limits the tests check against.
+const (
+	CQLMaxFrame          = cqlMaxFrame
+	CQLMaxHandshakeFrame = cqlMaxHandshakeFrame
+	RiakAuthVerdictWait  = riakAuthVerdictWait
+	SessionCacheSize     = sessionCacheSize
+)
+
+// CRLSet is a compiled set of CRLs, as ParseCRLs returns it.
+type CRLSet = crlSet
+
+// LoadCertPool builds the trusted root pool from CA sources without a cache: see
+// loadCertPool.
+func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
+	b, err := loadCertPool(nil, path, srcs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b.pool, b.certs, nil
+}
+
+// LoadKeyPair builds the client certificate at time.Now, key permissions warned about, not
+// refused: see loadKeyPair.
+func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
+	return loadKeyPair(path, cert, key, p12, false, time.Now())
+}
+
+// ParseCRLs parses CRL sources without a cache: see parseCRLs.
+func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
+	return parseCRLs(nil, path, srcs, cas, now, stale)
 }

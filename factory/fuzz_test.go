@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/connfactory/connfactory/examples"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/schema"
 )
 

@@ -141,21 +141,13 @@ func indexedPath(path string, i int) string {
 	return fmt.Sprintf("%s[%d]", path, i)
 }
 
-// LoadCertPool builds the trusted root pool from CA sources. path is the config path of
+// loadCertPool builds the trusted root pool from CA sources, taking its parses from cache
+// (nil: parse every time). path is the config path of
 // the ca key itself ("profiles.x.tls.ca"); problems name it, or "ca[i]" for one element
 // of a longer list. No source, or a "system" source, includes the operating system's
 // pool. It returns the pool and the certificates read from non-system sources. A source
 // holding no certificate, or a certificate that is not a CA, is an error (*Error of kind
-// config). Expired CA certificates are not errors here (the chain check reports them).
-func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
-	b, err := loadCertPool(nil, path, srcs)
-	if err != nil {
-		return nil, nil, err
-	}
-	return b.pool, b.certs, nil
-}
-
-// loadCertPool is LoadCertPool taking its parses from cache (nil: parse every time). The
+// config). Expired CA certificates are not errors here (the chain check reports them). The
 // bundle returned may be shared with other profiles: its pool and certificates are
 // read-only.
 func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSource) (*caBundle, error) {
@@ -202,15 +194,12 @@ func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSourc
 	return b, nil
 }
 
-// LoadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.
+// loadKeyPair builds the client certificate from cert + key, or from a PKCS#12 bundle.
 // path is the config path of the TLS section ("profiles.x.tls"); problems name
 // path.cert, path.key or path.pkcs12. The certificate must match the key and be valid now;
 // one expiring within 30 days, and a key file accessible by group or others, are warnings.
-// With neither cert nor pkcs12 it returns (nil, nil, nil).
-func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
-	return loadKeyPair(path, cert, key, p12, false, time.Now())
-}
-
+// With neither cert nor pkcs12 it returns (nil, nil, nil). strictPerms turns the
+// key permission warning into an error; now is the time the certificate must be valid at.
 func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time) (*tls.Certificate, []Warning, error) {
 	var (
 		ps    problemList

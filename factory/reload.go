@@ -33,11 +33,11 @@ var ErrReloadHeld = errors.New("factory: tls reload held")
 // the material they were made with: only handshakes that start after the swap see it.
 type reloader struct {
 	profile  string
-	path     string // config path of the TLS section: profiles.NAME.tls
 	tls      *ClientTLS
 	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
 	gate     func(apply func() error) error // nil: apply directly
+	cache    *MaterialCache                 // digests of material bytes, for fingerprints
 	log      *slog.Logger
 	now      func() time.Time
 	interval time.Duration
@@ -57,18 +57,18 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 	path := profilePath(name) + ".tls"
 	r := &reloader{
 		profile:  name,
-		path:     path,
 		tls:      ct,
 		refresh:  o.refresh,
 		onReload: o.onReload,
 		gate:     o.gate,
+		cache:    o.cache,
 		log:      o.logger,
 		now:      o.now,
 	}
 	if t == nil {
 		return r, nil
 	}
-	r.last = fingerprint(t)
+	r.last = fingerprint(o.cache, t)
 	if t.Reload.Std() <= 0 {
 		return r, nil
 	}
@@ -86,8 +86,9 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 
 // fingerprint identifies the material of t and what judging it depends on, so that a
 // periodic reload that finds the same bytes again neither recompiles nor logs at info
-// level, and Generation counts real changes. It is a hash held in memory only.
-func fingerprint(t *schema.TLS) [sha256.Size]byte {
+// level, and Generation counts real changes. It is a hash held in memory only. Material
+// bytes enter it as their digest, which cache remembers during a Batch.
+func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(b []byte) {
 		var n [8]byte
@@ -95,27 +96,15 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 		h.Write(n[:])
 		h.Write(b)
 	}
-	source := func(m *schema.MaterialSource) {
-		if m == nil {
-			field([]byte("-"))
-			return
-		}
+	for key, m := range t.Sources() {
+		field([]byte(key))
 		field([]byte(m.Describe()))
-		field(m.Data)
+		sum := cache.digest(m.Data)
+		field(sum[:])
 		field([]byte(fmt.Sprint(m.Mode)))
 		if m.Passphrase != nil {
 			field([]byte(m.Passphrase.Secret().Reveal()))
 		}
-	}
-	for i := range t.CA {
-		source(&t.CA[i])
-	}
-	field([]byte("|"))
-	source(t.Cert)
-	source(t.Key)
-	source(t.PKCS12)
-	for i := range t.CRL {
-		source(&t.CRL[i])
 	}
 	fingerprintStores(field, t)
 	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions)))
@@ -123,6 +112,10 @@ func fingerprint(t *schema.TLS) [sha256.Size]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// path is the config path of the TLS section, profiles.NAME.tls: built when a line is
+// logged or an error made, not held by every compiled connector.
+func (r *reloader) path() string { return profilePath(r.profile) + ".tls" }
 
 // start runs the periodic reload, if the profile asks for one.
 func (r *reloader) start() {
@@ -137,7 +130,7 @@ func (r *reloader) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel, r.done = cancel, make(chan struct{})
 	go r.loop(ctx, r.done)
-	r.log.Debug("tls reload started", "profile", r.profile, "path", r.path, "interval", r.interval.String())
+	r.log.Debug("tls reload started", "profile", r.profile, "path", r.path(), "interval", r.interval.String())
 }
 
 // loop reloads on every tick until ctx ends. A tick that comes while a reload is still
@@ -186,12 +179,12 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	defer r.mu.Unlock()
 	switch {
 	case r.tls == nil:
-		return Errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
+		return errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
 	case r.refresh == nil:
-		return Errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
+		return errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
 	}
 	if err := ctx.Err(); err != nil {
-		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path, err)}
+		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path(), err)}
 	}
 	start := time.Now()
 	fresh, err := r.refresh(ctx)
@@ -203,8 +196,8 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 		fp    [sha256.Size]byte
 	)
 	if err == nil {
-		if fp = fingerprint(fresh); fp == r.last {
-			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path,
+		if fp = fingerprint(r.cache, fresh); fp == r.last {
+			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path(),
 				"generation", r.tls.Generation())
 			return nil
 		}
@@ -222,10 +215,10 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	if err != nil {
 		var fe *Error
 		if !errors.As(err, &fe) {
-			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path, err)}
+			err = &Error{Kind: KindConfig, Err: fmt.Errorf("tls reload of %s: %w", r.path(), err)}
 		}
 		// The error names paths and sources (files, variables), never material or secrets.
-		attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(), "error", err.Error()}
+		attrs := []any{"profile", r.profile, "path", r.path(), "generation", r.tls.Generation(), "error", err.Error()}
 		if errors.Is(err, ErrReloadHeld) {
 			r.log.Warn("tls reload held: the material in use stays", attrs...)
 			return err
@@ -242,7 +235,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 	for _, w := range warns {
 		r.log.Warn("tls reload: "+textsafe.Escape(w.Message), "profile", r.profile, "path", w.Path)
 	}
-	attrs := []any{"profile", r.profile, "path", r.path, "generation", r.tls.Generation(),
+	attrs := []any{"profile", r.profile, "path", r.path(), "generation", r.tls.Generation(),
 		"duration", time.Since(start).String()}
 	if leaf := r.tls.ClientCertificate(); leaf != nil {
 		attrs = append(attrs, "client_cert_subject", leaf.Subject.String(),
@@ -266,7 +259,7 @@ func (r *reloader) reloadLocked(ctx context.Context) error {
 // connector is closed.
 func (c *CassandraConnector) ReloadNow(ctx context.Context) error {
 	if c.closed.Load() {
-		return Errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		return errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
 	return c.reload.reload(ctx)
 }

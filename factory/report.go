@@ -126,8 +126,8 @@ type ErrorReport struct {
 	Message string `json:"message"`
 }
 
-// NewCertInfo describes c as of now.
-func NewCertInfo(c *x509.Certificate, now time.Time) CertInfo {
+// newCertInfo describes c as of now.
+func newCertInfo(c *x509.Certificate, now time.Time) CertInfo {
 	ci := CertInfo{
 		Subject:   c.Subject.String(),
 		Issuer:    c.Issuer.String(),
@@ -154,7 +154,7 @@ func (r *TLSReport) FillTLS(cs tls.ConnectionState, now time.Time) {
 	}
 	r.PeerChain = r.PeerChain[:0]
 	for _, c := range cs.PeerCertificates {
-		r.PeerChain = append(r.PeerChain, NewCertInfo(c, now))
+		r.PeerChain = append(r.PeerChain, newCertInfo(c, now))
 	}
 }
 
@@ -166,7 +166,7 @@ func (r *Report) Fail(err error) {
 	var fe *Error
 	if len(r.TLS.PeerChain) == 0 && errors.As(err, &fe) {
 		for _, c := range fe.PeerCertificates {
-			r.TLS.PeerChain = append(r.TLS.PeerChain, NewCertInfo(c, time.Now()))
+			r.TLS.PeerChain = append(r.TLS.PeerChain, newCertInfo(c, time.Now()))
 		}
 	}
 }

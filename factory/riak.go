@@ -19,6 +19,7 @@ import (
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/validate"
 )
 
 // RiakConnector is a compiled Riak KV profile: riak-go-client node options whose TLS is
@@ -100,13 +101,13 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		probs = append(probs, schema.Problem{Path: base + ".hosts", Message: "at least one host is required"})
 	}
 	for i, h := range p.Hosts {
-		hp, err := riakHostPort(h, schema.DefaultRiakPort)
+		hp, err := schema.ParseHost(h, schema.Riak)
 		if err != nil {
-			probs = append(probs, schema.Problem{Path: fmt.Sprintf("%s.hosts[%d]", base, i), Message: err.Error()})
+			probs = append(probs, schema.Problem{Path: base + "." + schema.HostsPath(i), Message: err.Error()})
 			continue
 		}
-		if !slices.Contains(c.hosts, hp) {
-			c.hosts = append(c.hosts, hp)
+		if !slices.Contains(c.hosts, hp.String()) {
+			c.hosts = append(c.hosts, hp.String())
 		}
 	}
 
@@ -114,9 +115,10 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	c.minConns, c.maxConns, c.idleTimeout, pps = compilePool(base, p.Pool, schema.Riak)
 	probs = append(probs, pps...)
 
-	if !slices.Contains(schema.MechanismsFor(schema.Riak), c.mechanism) {
-		probs = append(probs, schema.Problem{Path: base + ".auth.mechanism",
-			Message: fmt.Sprintf("mechanism %q is not a Riak mechanism (accepted: none, trust, password, pam, certificate)", c.mechanism)})
+	// The mechanism, its username and password, and TLS with every mechanism but none
+	// (and none without TLS): validate's rules, which Load has applied already.
+	for _, pr := range validate.BackendAuth(p) {
+		probs = append(probs, schema.Problem{Path: base + "." + pr.Path, Message: pr.Message})
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
@@ -127,33 +129,12 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
 		}
 	}
-	switch c.mechanism {
-	case schema.MechanismNone:
-		if p.TLS.Enabled() {
-			probs = append(probs, schema.Problem{Path: base + ".tls",
-				Message: "Riak speaks TLS only to clients that then authenticate: set auth.mechanism (trust, password, pam or certificate), or remove tls"})
-		}
-	case schema.MechanismTrust, schema.MechanismPassword, schema.MechanismPAM, schema.MechanismCertificate:
-		if c.username == "" {
-			probs = append(probs, schema.Problem{Path: base + ".auth.username",
-				Message: fmt.Sprintf("required for mechanism %s", c.mechanism)})
-		}
-		if !p.TLS.Enabled() {
-			probs = append(probs, schema.Problem{Path: base + ".tls",
-				Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
-		}
-		hasPassword := p.Auth.Password != nil
-		switch {
-		case (c.mechanism == schema.MechanismPassword || c.mechanism == schema.MechanismPAM) && !hasPassword:
-			probs = append(probs, schema.Problem{Path: base + ".auth.password",
-				Message: fmt.Sprintf("required for mechanism %s", c.mechanism)})
-		case (c.mechanism == schema.MechanismTrust || c.mechanism == schema.MechanismCertificate) && hasPassword:
-			// The server ignores it; sending it anyway would put a secret on the wire
-			// for nothing.
-			c.password.Set(nil)
-			c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
-				Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
-		}
+	if (c.mechanism == schema.MechanismTrust || c.mechanism == schema.MechanismCertificate) && p.Auth.Password != nil {
+		// The server ignores it; sending it anyway would put a secret on the wire for
+		// nothing.
+		c.password.Set(nil)
+		c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
+			Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
 	}
 	if len(probs) > 0 {
 		return nil, configError(probs...)
@@ -192,30 +173,6 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	return c, nil
 }
 
-// riakHostPort applies the default port to a hosts entry: "h", "h:p", "[v6]", "[v6]:p"
-// or a bare IPv6 address.
-func riakHostPort(h string, defPort int) (string, error) {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return "", errors.New("empty host")
-	}
-	if host, port, err := net.SplitHostPort(h); err == nil {
-		n, perr := strconv.Atoi(port)
-		if perr != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
-		}
-		if host == "" {
-			return "", fmt.Errorf("%q has no host name", h)
-		}
-		return net.JoinHostPort(host, port), nil
-	}
-	bare := strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	if strings.Contains(bare, ":") && net.ParseIP(bare) == nil {
-		return "", fmt.Errorf("%q is not host[:port] (write IPv6 addresses as [addr]:port)", h)
-	}
-	return net.JoinHostPort(bare, strconv.Itoa(defPort)), nil
-}
-
 // Name is the profile name.
 func (c *RiakConnector) Name() string { return c.name }
 
@@ -238,7 +195,7 @@ func (c *RiakConnector) Close() error {
 // errIfClosed is the error of a use after Close.
 func (c *RiakConnector) errIfClosed() error {
 	if c.closed.Load() {
-		return Errorf(KindConfig, "", "riak connector %q is closed", c.name)
+		return errorf(KindConfig, "", "riak connector %q is closed", c.name)
 	}
 	return nil
 }
@@ -408,7 +365,7 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 		}
 		n, err := riak.NewNode(opts[r.host])
 		if err != nil {
-			failed = append(failed, riakResult{r.host, Classify(err, KindUnreachable, r.host)})
+			failed = append(failed, riakResult{r.host, classify(err, KindUnreachable, r.host)})
 			continue
 		}
 		nodes = append(nodes, n)

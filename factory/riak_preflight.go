@@ -22,11 +22,11 @@ import (
 // Execute (and keeps spinning after Stop). Dial starts a cluster only on hosts that
 // passed it.
 
-// RiakAuthVerdictWait is how long the Riak preflight waits for the answer to its
+// riakAuthVerdictWait is how long the Riak preflight waits for the answer to its
 // RpbAuthReq even when connect_timeout is shorter (never beyond the caller's context).
 // Riak answers refused credentials only after sleeping 5 s (riak_api_pb_server), so a
 // shorter wait would turn "wrong password" (auth_failed) into "timeout".
-const RiakAuthVerdictWait = 5500 * time.Millisecond
+const riakAuthVerdictWait = 5500 * time.Millisecond
 
 // riakAuthHintDelay says why a timeout during authentication often means wrong
 // credentials (the caller's deadline cut the wait for Riak's verdict short).
@@ -109,7 +109,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		conn = tc
 		rep.TLS.FillTLS(tc.ConnectionState(), p.c.now())
 		if cc := p.c.tls.ClientCertificate(); cc != nil {
-			ci := NewCertInfo(cc, p.c.now())
+			ci := newCertInfo(cc, p.c.now())
 			rep.TLS.ClientCert = &ci
 		}
 		// Riak answers refused credentials only after a delay (5 s): wait for that verdict,
@@ -205,7 +205,7 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 	if isTLSAlert(err) {
 		// A TLS alert after the handshake: the server refused our certificate (TLS 1.3
 		// reports it at the first read, here the RpbAuthReq step).
-		return ClassifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
+		return classifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
 	}
 
 	var se *riakServerError

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// SessionCacheSize bounds a connector's TLS session cache: the least recently used
+// sessionCacheSize bounds a connector's TLS session cache: the least recently used
 // session is dropped beyond it. One entry serves one (dialled address, server name).
-const SessionCacheSize = 256
+const sessionCacheSize = 256
 
 // verdictCacheSize bounds the chain verdicts kept per material generation; beyond it the
 // verdicts are dropped and rebuilt.
@@ -37,12 +37,16 @@ type sessionEntry struct {
 	cs  *tls.ClientSessionState
 }
 
-func newSessionCache() *sessionCache {
-	return &sessionCache{ll: list.New(), items: map[string]*list.Element{}, inflight: map[string]chan struct{}{}}
-}
+// newSessionCache returns an empty cache; its list and maps are made on first use, since
+// most compiled connectors (validate compiles every profile) never make a connection.
+func newSessionCache() *sessionCache { return &sessionCache{} }
 
-// syncGen drops every entry when gen moved on. Called with mu held.
+// syncGen drops every entry when gen moved on. Called with mu held, first thing by every
+// method.
 func (s *sessionCache) syncGen(gen uint64) {
+	if s.ll == nil {
+		s.ll, s.items, s.inflight = list.New(), map[string]*list.Element{}, map[string]chan struct{}{}
+	}
 	if gen > s.gen {
 		s.gen = gen
 		s.ll.Init()
@@ -87,7 +91,7 @@ func (s *sessionCache) put(key string, gen uint64, cs *tls.ClientSessionState) {
 		s.ll.MoveToFront(e)
 	} else {
 		s.items[key] = s.ll.PushFront(&sessionEntry{key: key, cs: cs})
-		if s.ll.Len() > SessionCacheSize {
+		if s.ll.Len() > sessionCacheSize {
 			last := s.ll.Back()
 			s.ll.Remove(last)
 			delete(s.items, last.Value.(*sessionEntry).key)

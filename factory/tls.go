@@ -22,7 +22,7 @@ type material struct {
 	roots      *x509.CertPool
 	caCerts    []*x509.Certificate
 	cert       *tls.Certificate // nil: no client certificate
-	crls       *CRLSet
+	crls       *crlSet
 	generation uint64
 	// bundle keeps the CA parse alive while in use (a MaterialCache holds it weakly).
 	bundle *caBundle
@@ -84,7 +84,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		}
 	case schema.TLSVerifyCA, schema.TLSVerifyFull:
 	default:
-		ps.add(path+".mode", "unknown mode %q (accepted: disable, insecure, verify-ca, verify-full)", t.Mode)
+		ps.add(path+".mode", "unknown mode %q (accepted: %s)", t.Mode, schema.Accepted(schema.TLSModes))
 	}
 
 	w, err := c.compileVersions(t)
@@ -138,7 +138,7 @@ func (c *ClientTLS) compileVersions(t *schema.TLS) ([]Warning, error) {
 	)
 	c.minVersion, c.maxVersion = tls.VersionTLS12, tls.VersionTLS13
 	if t.MaxVersion != "" {
-		v, err := ParseTLSVersion(t.MaxVersion)
+		v, err := parseTLSVersion(t.MaxVersion)
 		if err != nil {
 			ps.add(c.path+".max_version", "%v", err)
 		} else {
@@ -149,7 +149,7 @@ func (c *ClientTLS) compileVersions(t *schema.TLS) ([]Warning, error) {
 		}
 	}
 	if t.MinVersion != "" {
-		v, err := ParseTLSVersion(t.MinVersion)
+		v, err := parseTLSVersion(t.MinVersion)
 		if err != nil {
 			ps.add(c.path+".min_version", "%v", err)
 		} else {
@@ -264,7 +264,7 @@ func (c *ClientTLS) ClientCertificate() *x509.Certificate {
 // tls_untrusted, tls_hostname, tls_expired or tls_revoked.
 //
 // Every Config of c shares c's TLS session cache (tls.Config.ClientSessionCache), keyed by
-// hostport (the address dialled) and the server name, bounded (SessionCacheSize, least
+// hostport (the address dialled) and the server name, bounded (sessionCacheSize, least
 // recently used dropped) and emptied when Update installs new material. A resumed
 // handshake is verified too: the chain verdict of its certificates under the current
 // material is reused, their validity periods, name and revocation are checked again.
@@ -359,11 +359,11 @@ func classifyX509(err error, hostport string) error {
 }
 
 // Handshake runs a client TLS handshake over raw, bounded by ctx, and returns the
-// *tls.Conn or a classified *Error (see ClassifyTLSError), closing raw on failure.
+// *tls.Conn or a classified *Error (see classifyTLSError), closing raw on failure.
 //
 // With TLS 1.3 the server checks the client certificate after the client has finished
 // its handshake: a refused or missing client certificate then surfaces on the first read,
-// not here. Pass that read error to ClassifyTLSError as well.
+// not here. Pass that read error to classifyTLSError as well.
 //
 // The handshake resumes a session of the connector's cache when one is there (see Config).
 func (c *ClientTLS) Handshake(ctx context.Context, raw net.Conn, hostport string) (*tls.Conn, error) {
@@ -401,7 +401,7 @@ func (c *ClientTLS) handshake(ctx context.Context, raw net.Conn, hostport string
 		if ctxErr := ctx.Err(); ctxErr != nil && !isOurs(err) {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		err = ClassifyTLSError(err, hostport)
+		err = classifyTLSError(err, hostport)
 		var fe *Error
 		if errors.As(err, &fe) && fe.PeerCertificates == nil {
 			fe.PeerCertificates = conn.ConnectionState().PeerCertificates
@@ -466,12 +466,12 @@ var tlsAlertHints = []struct{ alert, hint string }{
 	{"access denied", "the server refused the client certificate"},
 }
 
-// ClassifyTLSError maps a handshake (or first-read) error to an *Error: an *Error passes
+// classifyTLSError maps a handshake (or first-read) error to an *Error: an *Error passes
 // through; x509 errors map to tls_untrusted, tls_hostname or tls_expired; context
 // deadlines and i/o timeouts to timeout; refused connections to unreachable; an alert
 // from the server, EOF during the handshake and anything else to tls_handshake, with a
 // hint where one helps. The underlying error is kept (errors.Unwrap).
-func ClassifyTLSError(err error, hostport string) error {
+func classifyTLSError(err error, hostport string) error {
 	if err == nil {
 		return nil
 	}

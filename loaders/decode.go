@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -188,8 +189,13 @@ func durationHook(_, to reflect.Type, data any) (any, error) {
 
 // decodeInto decodes a raw profile table with our decoder: what koanf's Unmarshal does,
 // without its two reflective deep copies of the table (a third of a large load). The
-// decoder only reads m.
-func decodeInto(m map[string]any, out any) error {
+// decoder only reads m. The fast decoder (fastdecode.go) takes the common forms;
+// mapstructure the rest, and words every problem.
+func decodeInto(m map[string]any, out *schema.Profile) error {
+	if fastProfile(m, out) {
+		return nil
+	}
+	*out = schema.Profile{}
 	dc := decoderConfig()
 	dc.Result = out
 	d, err := mapstructure.NewDecoder(dc)
@@ -337,11 +343,14 @@ func deleteAt(m map[string]any, o map[string]string, segs []string) {
 // depth, with a did-you-mean suggestion.
 func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o map[string]string, rel string) {
 	fields := koanfFields(t)
-	names := sortedKeys(fields)
+	var names []string // for suggestions only
 	for _, k := range sortedKeys(m) {
 		p, r := joinPath(path, k), joinPath(rel, k)
 		ft, ok := fields[k]
 		if !ok {
+			if names == nil {
+				names = sortedKeys(fields)
+			}
 			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
 			dropLeaves(o, m[k], r) // the value's own leaves: 40,000 unknown keys stay linear
 			delete(m, k)
@@ -374,8 +383,22 @@ func (l *loader) unknownIn(v any, ft reflect.Type, path string, o map[string]str
 	}
 }
 
-// koanfFields maps the koanf keys of struct t to their field types.
+// fieldsCache holds koanfFields' answers: reflecting on a struct's tags for every table
+// of every profile cost a tenth of a large load.
+var fieldsCache sync.Map // reflect.Type -> map[string]reflect.Type
+
+// koanfFields maps the koanf keys of struct t to their field types. The map is shared:
+// callers must not modify it.
 func koanfFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldsCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	f := reflectFields(t)
+	fieldsCache.Store(t, f)
+	return f
+}
+
+func reflectFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := range t.NumField() {
 		f := t.Field(i)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/validate"
 )

@@ -141,31 +141,23 @@ func (l *loader) valuesLayer() map[string]any {
 	return m
 }
 
-// constOrigin gives every leaf of m the same origin.
-func constOrigin(m map[string]any, origin string) map[string]string {
-	o := map[string]string{}
-	for k := range flatLeaves(m, "") {
-		o[k] = origin
-	}
-	return o
-}
-
 // flatLeaves lists the leaf paths of m: scalars, lists and empty tables.
 func flatLeaves(m map[string]any, prefix string) map[string]struct{} {
 	out := map[string]struct{}{}
-	var walk func(m map[string]any, prefix string)
-	walk = func(m map[string]any, prefix string) {
-		for k, v := range m {
-			p := joinPath(prefix, k)
-			if c, ok := v.(map[string]any); ok && len(c) > 0 {
-				walk(c, p)
-				continue
-			}
-			out[p] = struct{}{}
-		}
-	}
-	walk(m, prefix)
+	walkLeaves(m, prefix, func(p string) { out[p] = struct{}{} })
 	return out
+}
+
+// walkLeaves calls f with the path of every leaf of m, in no order.
+func walkLeaves(m map[string]any, prefix string, f func(string)) {
+	for k, v := range m {
+		p := joinPath(prefix, k)
+		if c, ok := v.(map[string]any); ok && len(c) > 0 {
+			walkLeaves(c, p, f)
+			continue
+		}
+		f(p)
+	}
 }
 
 func joinPath(prefix, k string) string {

@@ -167,33 +167,34 @@ func (l *loader) layers() {
 		"connect_timeout": schema.DefaultConnectTimeout,
 		"timeout":         schema.DefaultTimeout,
 	}}
-	l.mergeLayer(builtin, constOrigin(builtin, OriginDefault))
+	l.mergeLayer(builtin, constOrigin(OriginDefault))
 	if l.opts.Base != nil {
 		m := configToMap(l.opts.Base)
-		l.mergeLayer(m, constOrigin(m, OriginGo))
+		l.mergeLayer(m, constOrigin(OriginGo))
 	}
 	for _, name := range l.opts.Files {
 		if l.stopped(0) {
 			return
 		}
 		if m := l.readFile(name); m != nil {
-			l.mergeLayer(m, constOrigin(m, name))
+			l.mergeLayer(m, constOrigin(name))
 		}
 	}
 	if len(l.opts.Values) > 0 {
 		if m := l.valuesLayer(); m != nil {
-			l.mergeLayer(m, constOrigin(m, OriginOverride))
+			l.mergeLayer(m, constOrigin(OriginOverride))
 		}
 	}
 	if l.opts.EnvPrefix != "-" && !l.stopped(0) {
 		m, o := l.envLayer()
-		l.mergeLayer(m, o)
+		l.mergeLayer(m, mapOrigin(o))
 	}
 }
 
 // mergeLayer merges one layer into the root, source-valued keys replacing as a whole.
-func (l *loader) mergeLayer(m map[string]any, o map[string]string) {
-	merge(l.root, m, l.orig, o, "", rootAtomic)
+// The layer's tables move into the root: a layer is read once.
+func (l *loader) mergeLayer(m map[string]any, o originOf) {
+	merge(l.root, m, l.orig, o, "", rootAtomic, true)
 }
 
 // build decodes the merged tree into a Config.
@@ -226,16 +227,18 @@ func (l *loader) build() *schema.Config {
 		l.add("profiles", l.originUnder("profiles"), "expected a table of named profiles, got %s", describeValue(v))
 	}
 	names := sortedKeys(rawProfiles)
+	for i, n := range names {
+		names[i] = strings.Clone(n) // not a piece of the parser's input: see internProfile
+	}
 	own := map[string]*profileTree{}
 	for i, name := range names {
 		if l.stopped(i) {
 			return nil
 		}
 		path := "profiles." + name
-		if !validName(name) {
-			// Worded as package validate words it, so that the facade's merged list holds it once.
-			l.add(path, l.originUnder(path), "profile name %q is not accepted: use lowercase letters, digits and _ "+
-				"(names must survive the trip through environment variable names)", name)
+		if !schema.ValidProfileName(name) {
+			// Worded once by schema, so that the facade's merged list holds it once.
+			l.add(path, l.originUnder(path), "%s", schema.ProfileNameProblem(name))
 		}
 		m, ok := rawProfiles[name].(map[string]any)
 		if !ok {
@@ -258,6 +261,7 @@ func (l *loader) build() *schema.Config {
 		path := "profiles." + name
 		p := &schema.Profile{}
 		l.decodeProfile(eff.m, eff.o, path, p)
+		r.strs.internProfile(p)
 		cfg.Profiles[name] = p
 		cfg.Origins.SetProfile(name, eff.o)
 	}
@@ -344,16 +348,4 @@ func originUnder(orig map[string]string, path string) string {
 		return orig[keys[0]]
 	}
 	return ancestorOrigin(orig, path)
-}
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/connfactory/connfactory/schema"
 )
 
 // sourceKeys are the profile keys whose value is a secret or material source (or a list of
@@ -37,9 +39,11 @@ func rootAtomic(p string) bool {
 func profileAtomic(p string) bool { return sourceKeys[p] }
 
 // merge merges src into dst: tables merge key by key, everything else (and source keys)
-// replaces. dOrig/sOrig hold the origins of the leaves, by dotted path from the same root
-// as prefix; dOrig is updated so that every leaf keeps the origin of the layer that set it.
-func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix string, atomic func(string) bool) {
+// replaces. dOrig holds the origins of dst's leaves, by dotted path from the same root as
+// prefix; sOrig gives those of src's. dOrig is updated so that every leaf keeps the
+// origin of the layer that set it. With move, src's values are taken into dst as they are
+// (src is a layer nobody reads again); without, they are copied.
+func merge(dst, src map[string]any, dOrig map[string]string, sOrig originOf, prefix string, atomic func(string) bool, move bool) {
 	for _, k := range sortedKeys(src) {
 		sv := src[k]
 		p := joinPath(prefix, k)
@@ -50,20 +54,31 @@ func merge(dst, src map[string]any, dOrig, sOrig map[string]string, prefix strin
 				continue // an empty table adds nothing to an existing one
 			}
 			delete(dOrig, p) // p is no longer an (empty table) leaf
-			merge(dm, sm, dOrig, sOrig, p, atomic)
+			merge(dm, sm, dOrig, sOrig, p, atomic, move)
 			continue
 		}
 		dropLeaves(dOrig, dst[k], p)
-		dst[k] = deepCopy(sv)
-		if sIsMap && len(sm) > 0 {
-			for leaf := range flatLeaves(sm, p) {
-				dOrig[leaf] = sOrig[leaf]
-			}
+		if move {
+			dst[k] = sv
 		} else {
-			dOrig[p] = sOrig[p]
+			dst[k] = deepCopy(sv)
+		}
+		if sIsMap && len(sm) > 0 {
+			walkLeaves(sm, p, func(leaf string) { dOrig[leaf] = sOrig(leaf) })
+		} else {
+			dOrig[p] = sOrig(p)
 		}
 	}
 }
+
+// originOf gives the origin of a leaf of a layer, by dotted path.
+type originOf func(path string) string
+
+// mapOrigin looks origins up in a map.
+func mapOrigin(o map[string]string) originOf { return func(p string) string { return o[p] } }
+
+// constOrigin gives every leaf of a layer the same origin.
+func constOrigin(origin string) originOf { return func(string) string { return origin } }
 
 // dropOrigins forgets the origins of p and everything under it.
 func dropOrigins(o map[string]string, p string) {
@@ -157,14 +172,85 @@ func (e *extender) intern(s string) string { return e.strs.intern(s) }
 type interner map[string]string
 
 func (in *interner) intern(s string) string {
+	if s == "" {
+		return s
+	}
 	if v, ok := (*in)[s]; ok {
 		return v
 	}
 	if *in == nil {
 		*in = interner{}
 	}
+	// A copy: s may be a piece of a parser's input (BurntSushi/toml slices its strings
+	// out of the whole document), which would keep the whole file in memory.
+	s = strings.Clone(s)
 	(*in)[s] = s
 	return s
+}
+
+// internProfile makes p's strings copies held by the interner (secrets: copies of their
+// own): profiles written alike (the same backend, mechanism, username, CA file, ...)
+// share one copy of each string, and none keeps the parser's input alive (BurntSushi's
+// strings are pieces of the whole document).
+func (in *interner) internProfile(p *schema.Profile) {
+	s := func(v *string) { *v = in.intern(*v) }
+	list := func(vs []string) {
+		for i := range vs {
+			s(&vs[i])
+		}
+	}
+	secret := func(v *schema.SecretSource) {
+		if v != nil {
+			v.Value = schema.Secret(strings.Clone(string(v.Value))) // a copy, never interned
+			s(&v.Env)
+			s(&v.File)
+		}
+	}
+	src := func(m *schema.MaterialSource) {
+		if m != nil {
+			s(&m.File)
+			s(&m.Env)
+			s(&m.EnvBase64)
+			m.PEM = schema.Secret(strings.Clone(string(m.PEM)))
+			m.Base64 = schema.Secret(strings.Clone(string(m.Base64)))
+			secret(m.Passphrase)
+		}
+	}
+	p.Backend = schema.Backend(in.intern(string(p.Backend)))
+	s(&p.Extends)
+	list(p.Hosts)
+	s(&p.Keyspace)
+	s(&p.LocalDatacenter)
+	s(&p.Consistency)
+	if a := p.Auth; a != nil {
+		a.Mechanism = schema.Mechanism(in.intern(string(a.Mechanism)))
+		s(&a.Username)
+		secret(a.Password)
+		list(a.AllowedAuthenticators)
+		s(&a.AuthorizationID)
+		for i := range a.PerHost {
+			s(&a.PerHost[i].Host)
+			s(&a.PerHost[i].Username)
+			secret(a.PerHost[i].Password)
+		}
+	}
+	if t := p.TLS; t != nil {
+		t.Mode = schema.TLSMode(in.intern(string(t.Mode)))
+		for i := range t.CA {
+			src(&t.CA[i])
+		}
+		for i := range t.CRL {
+			src(&t.CRL[i])
+		}
+		src(t.Cert)
+		src(t.Key)
+		src(t.PKCS12)
+		t.CRLStale = schema.CRLStale(in.intern(string(t.CRLStale)))
+		list(t.Ciphers)
+		t.MinVersion = schema.TLSVersion(in.intern(string(t.MinVersion)))
+		t.MaxVersion = schema.TLSVersion(in.intern(string(t.MaxVersion)))
+		s(&t.ServerName)
+	}
 }
 
 func (e *extender) effective(name string) *profileTree {
@@ -186,7 +272,7 @@ func (e *extender) effective(name string) *profileTree {
 			return e.intern(o + " via defaults")
 		})
 	}
-	merge(base.m, e.defaults.m, base.o, e.viaDefaults, "", profileAtomic)
+	merge(base.m, e.defaults.m, base.o, mapOrigin(e.viaDefaults), "", profileAtomic, false)
 
 	if parent, ok := t.m["extends"].(string); ok && parent != "" {
 		path := "profiles." + name + ".extends"
@@ -198,15 +284,15 @@ func (e *extender) effective(name string) *profileTree {
 			e.cycle(parent)
 		default:
 			pt := e.effective(parent)
-			merge(base.m, pt.m, base.o, relabel(pt.o, func(o string) string {
+			merge(base.m, pt.m, base.o, mapOrigin(relabel(pt.o, func(o string) string {
 				if o == OriginDefault || strings.Contains(o, " via ") {
 					return o
 				}
 				return e.intern(o + " via extends " + parent)
-			}), "", profileAtomic)
+			})), "", profileAtomic, false)
 		}
 	}
-	merge(base.m, t.m, base.o, t.o, "", profileAtomic)
+	merge(base.m, t.m, base.o, mapOrigin(t.o), "", profileAtomic, true) // own: read only here
 	e.state[name] = 2
 	e.done[name] = base
 	return base

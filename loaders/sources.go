@@ -24,16 +24,6 @@ func ResolveTLS(path string, t *schema.TLS, lookupEnv func(string) (string, bool
 	return r.tls(path, t)
 }
 
-// ResolveProfile resolves every secret and material source of p in place, as Load does.
-// path is p's config path (profiles.x), used in problems.
-func ResolveProfile(path string, p *schema.Profile, lookupEnv func(string) (string, bool)) schema.Problems {
-	r := &resolver{lookupEnv: lookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
-	}
-	return r.profile(path, p)
-}
-
 // resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
 // the origin of each config path below prefix (keyed relative to it: one profile's
 // origins) for problems and MaterialSource.Origin.
@@ -69,15 +59,8 @@ func (r *resolver) profile(path string, p *schema.Profile) schema.Problems {
 	if p == nil {
 		return nil
 	}
-	if a := p.Auth; a != nil {
-		if a.Password != nil {
-			ps = append(ps, r.secret(path+".auth.password", a.Password)...)
-		}
-		for i := range a.PerHost {
-			if a.PerHost[i].Password != nil {
-				ps = append(ps, r.secret(fmt.Sprintf("%s.auth.per_host[%d].password", path, i), a.PerHost[i].Password)...)
-			}
-		}
+	for key, sec := range p.Auth.Secrets() {
+		ps = append(ps, r.secret(path+".auth."+key, sec)...)
 	}
 	if p.TLS != nil {
 		ps = append(ps, r.tls(path+".tls", p.TLS)...)
@@ -90,19 +73,8 @@ func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
 	if t == nil {
 		return nil
 	}
-	for i := range t.CA {
-		ps = append(ps, r.material(fmt.Sprintf("%s.ca[%d]", path, i), &t.CA[i], true)...)
-	}
-	for _, m := range []struct {
-		key string
-		src *schema.MaterialSource
-	}{{"cert", t.Cert}, {"key", t.Key}, {"pkcs12", t.PKCS12}} {
-		if m.src != nil {
-			ps = append(ps, r.material(path+"."+m.key, m.src, false)...)
-		}
-	}
-	for i := range t.CRL {
-		ps = append(ps, r.material(fmt.Sprintf("%s.crl[%d]", path, i), &t.CRL[i], false)...)
+	for key, m := range t.Sources() {
+		ps = append(ps, r.material(path+"."+key, m, schema.IsCAPath(key))...)
 	}
 	ps = append(ps, r.keyStores(path, t)...)
 	return ps

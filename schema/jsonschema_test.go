@@ -3,7 +3,6 @@ package schema_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,31 +16,7 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-var update = flag.Bool("update", false, "rewrite connfactory.schema.json from the types")
-
-const (
-	schemaFile  = "connfactory.schema.json"
-	examplesDir = "../examples/configs"
-)
-
-func TestSchemaUpToDate(t *testing.T) {
-	generated, err := schema.GenerateJSONSchema(".")
-	require.NoError(t, err)
-	if *update {
-		require.NoError(t, os.WriteFile(schemaFile, generated, 0o644))
-		t.Logf("wrote %s", schemaFile)
-		return
-	}
-	onDisk, err := os.ReadFile(schemaFile)
-	require.NoError(t, err)
-	if !bytes.Equal(generated, onDisk) {
-		t.Fatalf("schema/%s is stale (the types or their doc comments changed): "+
-			"rewrite it with `go test ./schema -run TestSchemaUpToDate -update`", schemaFile)
-	}
-	embedded, err := schema.JSONSchema()
-	require.NoError(t, err)
-	require.Equal(t, string(onDisk), string(embedded), "the binary embeds an older schema: rebuild")
-}
+const examplesDir = "../examples/configs"
 
 func TestSchemaContent(t *testing.T) {
 	raw, err := schema.JSONSchema()
@@ -236,13 +211,4 @@ func TestInvalidDocuments(t *testing.T) {
 			require.Error(t, sch.Validate(instance(t, "toml", []byte(doc))))
 		})
 	}
-}
-
-func TestGenerateJSONSchemaSourceDir(t *testing.T) {
-	_, err := schema.GenerateJSONSchema(filepath.Join(t.TempDir(), "missing"))
-	require.ErrorContains(t, err, "schema: reading doc comments")
-	bare, err := schema.GenerateJSONSchema("")
-	require.NoError(t, err)
-	require.True(t, json.Valid(bare))
-	require.NotContains(t, string(bare), "Profiles are the named connections")
 }

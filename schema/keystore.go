@@ -1,10 +1,6 @@
 package schema
 
-import (
-	"fmt"
-
-	"github.com/invopop/jsonschema"
-)
+import "fmt"
 
 // KeyStoreType is the format of a Java key store.
 type KeyStoreType string
@@ -40,7 +36,7 @@ type TrustStore struct {
 	// without a password by skipping that check; connfactory always checks it.
 	Password *SecretSource `koanf:"password" json:"password,omitempty" yaml:"password,omitempty" toml:"password,omitempty"`
 	// Type is "jks" or "pkcs12". Absent: detected from the content.
-	Type KeyStoreType `koanf:"type" json:"type,omitempty" yaml:"type,omitempty" toml:"type,omitempty" jsonschema:"enum=jks,enum=pkcs12"`
+	Type KeyStoreType `koanf:"type" json:"type,omitempty" yaml:"type,omitempty" toml:"type,omitempty"`
 
 	// Data is the store's bytes once loaded from its source. Loaders set it; a Go program
 	// may set it directly. It never prints: see Material.
@@ -70,7 +66,7 @@ type KeyStore struct {
 	// the private key: a literal, {env = ..} or {file = ..}. Absent: the empty password.
 	Password *SecretSource `koanf:"password" json:"password,omitempty" yaml:"password,omitempty" toml:"password,omitempty"`
 	// Type is "jks" or "pkcs12". Absent: detected from the content.
-	Type KeyStoreType `koanf:"type" json:"type,omitempty" yaml:"type,omitempty" toml:"type,omitempty" jsonschema:"enum=jks,enum=pkcs12"`
+	Type KeyStoreType `koanf:"type" json:"type,omitempty" yaml:"type,omitempty" toml:"type,omitempty"`
 	// Alias names the private key entry to use (case-insensitive, as Java's stores
 	// compare aliases). Absent: the store's only private key entry; a store with several
 	// needs an alias.
@@ -130,13 +126,3 @@ func (t TrustStore) Format(f fmt.State, _ rune) { formatPlain(f, "TrustStore", p
 
 // Format prints k as %v (or %+v, %#v) does, for every verb.
 func (k KeyStore) Format(f fmt.State, _ rune) { formatPlain(f, "KeyStore", plainKeyStore(k)) }
-
-// JSONSchemaExtend requires exactly one of file, base64 or env_base64.
-func (TrustStore) JSONSchemaExtend(s *jsonschema.Schema) {
-	s.OneOf = requireOneOf("file", "base64", "env_base64")
-}
-
-// JSONSchemaExtend requires exactly one of file, base64 or env_base64.
-func (KeyStore) JSONSchemaExtend(s *jsonschema.Schema) {
-	s.OneOf = requireOneOf("file", "base64", "env_base64")
-}

@@ -42,6 +42,7 @@ func (s *originStrings) id(v string) uint32 {
 		return i
 	}
 	i := uint32(len(s.list))
+	v = strings.Clone(v) // not a piece of a parser's input, which it would keep alive
 	s.list = append(s.list, v)
 	s.idx[v] = i
 	return i
@@ -54,9 +55,36 @@ func (o *Origins) strings() *originStrings {
 	return o.strs
 }
 
-// rel and origin return an entry's strings.
-func (o Origins) rel(e originEntry) string    { return o.strs.list[e.rel] }
-func (o Origins) origin(e originEntry) string { return o.strs.list[e.origin] }
+// envFlag marks an entry whose origin is the environment variable its own path maps to,
+// "env " + PREFIX + NAME__REL (upper case, "__" for dots): only PREFIX is held, and the
+// string is built when asked. From the environment that is every leaf's origin, a string
+// of its own per leaf (some 0.9 KB per profile with its index entry).
+const envFlag = 1 << 31
+
+// envSuffix is the end of the variable that sets rel in profile name.
+func envSuffix(name, rel string) string {
+	return strings.ToUpper(name + "__" + strings.ReplaceAll(rel, ".", "__"))
+}
+
+// rel returns an entry's relative path; originIn its origin, in profile name.
+func (o Origins) rel(e originEntry) string { return o.strs.list[e.rel] }
+func (o Origins) originIn(name string, e originEntry) string {
+	if e.origin&envFlag != 0 {
+		return "env " + o.strs.list[e.origin&^envFlag] + envSuffix(name, o.rel(e))
+	}
+	return o.strs.list[e.origin]
+}
+
+// originID stores origin v of rel in profile name: as envFlag and the prefix when v is
+// exactly what originIn would build, else as itself.
+func (s *originStrings) originID(name, rel, v string) uint32 {
+	if rest, ok := strings.CutPrefix(v, "env "); ok {
+		if prefix, ok := strings.CutSuffix(rest, envSuffix(name, rel)); ok {
+			return s.id(prefix) | envFlag
+		}
+	}
+	return s.id(v)
+}
 
 // search finds rel in a profile's sorted entries.
 func (o Origins) search(es []originEntry, rel string) (int, bool) {
@@ -102,10 +130,10 @@ func (o *Origins) Set(path, origin string) {
 	es := o.profiles[name]
 	i, found := o.search(es, rel)
 	if found {
-		es[i].origin = strs.id(origin)
+		es[i].origin = strs.originID(name, rel, origin)
 		return
 	}
-	o.profiles[name] = slices.Insert(es, i, originEntry{strs.id(rel), strs.id(origin)})
+	o.profiles[name] = slices.Insert(es, i, originEntry{strs.id(rel), strs.originID(name, rel, origin)})
 }
 
 // SetProfile records a whole profile's origins, by path relative to profiles.NAME,
@@ -117,7 +145,7 @@ func (o *Origins) SetProfile(name string, rel map[string]string) {
 	strs := o.strings()
 	es := make([]originEntry, 0, len(rel))
 	for k, v := range rel {
-		es = append(es, originEntry{strs.id(k), strs.id(v)})
+		es = append(es, originEntry{strs.id(k), strs.originID(name, k, v)})
 	}
 	sort.Slice(es, func(i, j int) bool { return strs.list[es[i].rel] < strs.list[es[j].rel] })
 	o.profiles[name] = es
@@ -138,7 +166,7 @@ func (o Origins) Lookup(path string) (string, bool) {
 	}
 	es := o.profiles[name]
 	if i, found := o.search(es, rel); found {
-		return o.origin(es[i]), true
+		return o.originIn(name, es[i]), true
 	}
 	return "", false
 }
@@ -178,21 +206,21 @@ func (o Origins) Of(path string) string {
 		es := o.profiles[name]
 		if rel == "" {
 			if len(es) > 0 {
-				consider(path+"."+o.rel(es[0]), o.origin(es[0]))
+				consider(path+"."+o.rel(es[0]), o.originIn(name, es[0]))
 			}
 		} else {
 			// Entries below rel sort right after rel itself (rel+"." or rel+"[").
 			i, _ := o.search(es, rel)
 			for ; i < len(es) && strings.HasPrefix(o.rel(es[i]), rel); i++ {
 				if r := o.rel(es[i])[len(rel):]; r[0] == '.' || r[0] == '[' {
-					consider(path+r, o.origin(es[i]))
+					consider(path+r, o.originIn(name, es[i]))
 				}
 			}
 		}
 	} else if path == "profiles" {
 		for _, name := range slices.Sorted(maps.Keys(o.profiles)) {
 			if es := o.profiles[name]; len(es) > 0 {
-				consider("profiles."+name+"."+o.rel(es[0]), o.origin(es[0]))
+				consider("profiles."+name+"."+o.rel(es[0]), o.originIn(name, es[0]))
 				break
 			}
 		}
@@ -216,7 +244,7 @@ func (o Origins) All() iter.Seq2[string, string] {
 		}
 		for name, es := range o.profiles {
 			for _, e := range es {
-				if !yield("profiles."+name+"."+o.rel(e), o.origin(e)) {
+				if !yield("profiles."+name+"."+o.rel(e), o.originIn(name, e)) {
 					return
 				}
 			}

@@ -54,3 +54,35 @@ func TestOriginsIndexed(t *testing.T) {
 		require.Equal(t, "", o.Of(name+".auth"))
 	}
 }
+
+// An origin that is the environment variable of its own path is held as its prefix only
+// and rebuilt when asked: every reader gives back exactly the string recorded, for the
+// variables that map to their path and for those that do not (another case, another
+// profile's, a list's, a relabelled one).
+func TestOriginsEnvCompact(t *testing.T) {
+	rel := map[string]string{
+		"backend":           "env CONNFACTORY_PROFILES__P_1__BACKEND",
+		"auth.password.env": "env MY_PROFILES__P_1__AUTH__PASSWORD__ENV",
+		"keyspace":          "env CONNFACTORY_PROFILES__p_1__keyspace",
+		"hosts":             "env CONNFACTORY_PROFILES__Q__HOSTS",
+		"tls.ca":            "env CONNFACTORY_PROFILES__P_1__TLS__CA__0__FILE, env CONNFACTORY_PROFILES__P_1__TLS__CA__1__FILE",
+		"timeout":           "env CONNFACTORY_DEFAULTS__TIMEOUT via defaults",
+		"tls.mode":          "app.toml",
+	}
+	var o schema.Origins
+	o.SetProfile("p_1", rel)
+	o.Set("profiles.p_1.tls.server_name", "env CONNFACTORY_PROFILES__P_1__TLS__SERVER_NAME")
+	rel["tls.server_name"] = "env CONNFACTORY_PROFILES__P_1__TLS__SERVER_NAME"
+	all := map[string]string{}
+	for p, v := range o.All() {
+		all[p] = v
+	}
+	for k, v := range rel {
+		require.Equal(t, v, o.Get("profiles.p_1."+k), k)
+		require.Equal(t, v, o.Of("profiles.p_1."+k), k)
+		require.Equal(t, v, all["profiles.p_1."+k], k)
+	}
+	require.Len(t, all, len(rel))
+	require.Equal(t, rel["auth.password.env"], o.Of("profiles.p_1.auth"))
+	require.Equal(t, rel["auth.password.env"], o.Profiles("p_1").Of("profiles.p_1.auth.password"))
+}

@@ -2,8 +2,13 @@
 // environment variables or a Go program can say about a connection. The doc comments on the
 // fields are the user documentation; the keys are the `koanf` tags.
 //
-// The package imports nothing else of connfactory's: loaders fill these types, validate checks
-// them and factory compiles them, in that order.
+// The package imports nothing else of connfactory's, and nothing outside the standard
+// library: loaders fill these types, validate checks them and factory compiles them, in
+// that order. The rules every layer shares are written here once: ParseHost, the accepted
+// values of each enumerated key (Backends, Mechanisms and MechanismsFor, TLSModes,
+// CRLStales, Consistencies, ProtocolVersions, TLSVersions), the profile-name rule
+// (ValidProfileName) and the walks over material and secret sources (TLS.Sources,
+// Auth.Secrets).
 package schema
 
 // Built-in defaults, applied under `[defaults]` and every profile.
@@ -40,7 +45,7 @@ type Config struct {
 // encrypts.
 type Profile struct {
 	// Backend is the database: "cassandra" or "riak". Required.
-	Backend Backend `koanf:"backend" json:"backend,omitempty" yaml:"backend,omitempty" toml:"backend,omitempty" jsonschema:"enum=cassandra,enum=riak"`
+	Backend Backend `koanf:"backend" json:"backend,omitempty" yaml:"backend,omitempty" toml:"backend,omitempty"`
 	// Extends names another profile whose keys this one inherits (its own keys win).
 	// Chains are followed; a cycle is an error.
 	Extends string `koanf:"extends" json:"extends,omitempty" yaml:"extends,omitempty" toml:"extends,omitempty"`
@@ -51,14 +56,14 @@ type Profile struct {
 	// ProtocolVersion is the CQL native protocol version (Cassandra only): 0 negotiates
 	// (the default), else 3, 4 or 5. Versions 1 and 2 are refused: the Go driver starts at 3
 	// (Cassandra 2.1).
-	ProtocolVersion int `koanf:"protocol_version" json:"protocol_version,omitempty" yaml:"protocol_version,omitempty" toml:"protocol_version,omitempty" jsonschema:"enum=0,enum=3,enum=4,enum=5"`
+	ProtocolVersion int `koanf:"protocol_version" json:"protocol_version,omitempty" yaml:"protocol_version,omitempty" toml:"protocol_version,omitempty"`
 	// Keyspace is the Cassandra keyspace a session uses. Empty: none.
 	Keyspace string `koanf:"keyspace" json:"keyspace,omitempty" yaml:"keyspace,omitempty" toml:"keyspace,omitempty"`
 	// LocalDatacenter makes the Cassandra host policy DC-aware, preferring this datacenter.
 	LocalDatacenter string `koanf:"local_datacenter" json:"local_datacenter,omitempty" yaml:"local_datacenter,omitempty" toml:"local_datacenter,omitempty"`
 	// Consistency is the Cassandra default consistency level, lowercase: any, one, two,
 	// three, quorum, all, local_quorum, each_quorum, local_one. Default: local_quorum.
-	Consistency string `koanf:"consistency" json:"consistency,omitempty" yaml:"consistency,omitempty" toml:"consistency,omitempty" jsonschema:"enum=any,enum=one,enum=two,enum=three,enum=quorum,enum=all,enum=local_quorum,enum=each_quorum,enum=local_one"`
+	Consistency string `koanf:"consistency" json:"consistency,omitempty" yaml:"consistency,omitempty" toml:"consistency,omitempty"`
 	// ConnectTimeout bounds TCP + TLS + authentication of one connection, as a Go duration
 	// ("5s"). Default 5s.
 	ConnectTimeout Duration `koanf:"connect_timeout" json:"connect_timeout,omitzero" yaml:"connect_timeout,omitempty" toml:"connect_timeout,omitempty"`
@@ -86,11 +91,11 @@ const (
 type Pool struct {
 	// ConnectionsPerHost is how many connections are opened to each host: gocql's NumConns
 	// (Cassandra, default 2) or the node's MinConnections (Riak, default 1). 1 to 1024.
-	ConnectionsPerHost int `koanf:"connections_per_host" json:"connections_per_host,omitempty" yaml:"connections_per_host,omitempty" toml:"connections_per_host,omitempty" jsonschema:"minimum=1,maximum=1024"`
+	ConnectionsPerHost int `koanf:"connections_per_host" json:"connections_per_host,omitempty" yaml:"connections_per_host,omitempty" toml:"connections_per_host,omitempty"`
 	// MaxConnectionsPerHost is how far a Riak node's pool may grow under load (the node's
 	// MaxConnections, default 256, and at least connections_per_host). 1 to 1024. Riak
 	// only: gocql's pool has a fixed size, so a Cassandra profile setting it is refused.
-	MaxConnectionsPerHost int `koanf:"max_connections_per_host" json:"max_connections_per_host,omitempty" yaml:"max_connections_per_host,omitempty" toml:"max_connections_per_host,omitempty" jsonschema:"minimum=1,maximum=1024"`
+	MaxConnectionsPerHost int `koanf:"max_connections_per_host" json:"max_connections_per_host,omitempty" yaml:"max_connections_per_host,omitempty" toml:"max_connections_per_host,omitempty"`
 	// IdleTimeout is how long a Riak connection above connections_per_host may stay idle
 	// before it is closed, as a Go duration (the node's IdleTimeout, default 10s). Riak
 	// only: a Cassandra profile setting it is refused.
@@ -103,7 +108,7 @@ type Auth struct {
 	// Cassandra: none, password (SASL through the server's authenticator), sasl_plain.
 	// Riak: none, trust, password, pam, certificate; all but none need TLS, because Riak
 	// refuses authentication over plaintext.
-	Mechanism Mechanism `koanf:"mechanism" json:"mechanism,omitempty" yaml:"mechanism,omitempty" toml:"mechanism,omitempty" jsonschema:"enum=none,enum=password,enum=sasl_plain,enum=trust,enum=pam,enum=certificate"`
+	Mechanism Mechanism `koanf:"mechanism" json:"mechanism,omitempty" yaml:"mechanism,omitempty" toml:"mechanism,omitempty"`
 	// Username is the role (Cassandra) or user (Riak). For Riak certificate auth it must equal
 	// the client certificate's common name.
 	Username string `koanf:"username" json:"username,omitempty" yaml:"username,omitempty" toml:"username,omitempty"`
@@ -139,7 +144,7 @@ type TLS struct {
 	// Mode is disable (no TLS), insecure (encrypt, verify nothing: a loud warning),
 	// verify-ca (check the chain, not the name) or verify-full (chain and name). Default
 	// verify-full.
-	Mode TLSMode `koanf:"mode" json:"mode,omitempty" yaml:"mode,omitempty" toml:"mode,omitempty" jsonschema:"enum=disable,enum=insecure,enum=verify-ca,enum=verify-full"`
+	Mode TLSMode `koanf:"mode" json:"mode,omitempty" yaml:"mode,omitempty" toml:"mode,omitempty"`
 	// CA is the trusted root(s): one material source or a list of them; "system" is the
 	// operating system's pool. Absent: the system pool.
 	CA []MaterialSource `koanf:"ca" json:"ca,omitempty" yaml:"ca,omitempty" toml:"ca,omitempty"`
@@ -162,16 +167,16 @@ type TLS struct {
 	// configured CA. Every certificate of the verified server chain is checked against them.
 	CRL []MaterialSource `koanf:"crl" json:"crl,omitempty" yaml:"crl,omitempty" toml:"crl,omitempty"`
 	// CRLStale is what a CRL past its NextUpdate does: fail (the default) or warn.
-	CRLStale CRLStale `koanf:"crl_stale" json:"crl_stale,omitempty" yaml:"crl_stale,omitempty" toml:"crl_stale,omitempty" jsonschema:"enum=fail,enum=warn"`
+	CRLStale CRLStale `koanf:"crl_stale" json:"crl_stale,omitempty" yaml:"crl_stale,omitempty" toml:"crl_stale,omitempty"`
 	// Ciphers restricts the TLS 1.2 cipher suites: OpenSSL names (ECDHE-RSA-AES128-GCM-SHA256)
 	// or IANA names (TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256), as a list or a colon-separated
 	// string. TLS 1.3 suites are fixed by Go. Empty: Go's secure defaults.
 	Ciphers []string `koanf:"ciphers" json:"ciphers,omitempty" yaml:"ciphers,omitempty" toml:"ciphers,omitempty"`
 	// MinVersion is the lowest TLS version: "1.2" (the default) or "1.3"; "1.0" and "1.1"
 	// only with allow_legacy_versions.
-	MinVersion TLSVersion `koanf:"min_version" json:"min_version,omitempty" yaml:"min_version,omitempty" toml:"min_version,omitempty" jsonschema:"enum=1.0,enum=1.1,enum=1.2,enum=1.3"`
+	MinVersion TLSVersion `koanf:"min_version" json:"min_version,omitempty" yaml:"min_version,omitempty" toml:"min_version,omitempty"`
 	// MaxVersion is the highest TLS version. Default "1.3".
-	MaxVersion TLSVersion `koanf:"max_version" json:"max_version,omitempty" yaml:"max_version,omitempty" toml:"max_version,omitempty" jsonschema:"enum=1.0,enum=1.1,enum=1.2,enum=1.3"`
+	MaxVersion TLSVersion `koanf:"max_version" json:"max_version,omitempty" yaml:"max_version,omitempty" toml:"max_version,omitempty"`
 	// ServerName is the name verified in the server's certificate (and sent as SNI).
 	// Empty: each host's own name; a host given as an IP verifies against IP SANs.
 	ServerName string `koanf:"server_name" json:"server_name,omitempty" yaml:"server_name,omitempty" toml:"server_name,omitempty"`

@@ -10,32 +10,40 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// reporter reports struct-level problems at a path relative to the struct being
-// validated; the message travels as the param of msgTag.
-type reporter struct{ sl validator.StructLevel }
+// reporter reports a problem at a path relative to the struct being checked.
+type reporter func(path, format string, args ...any)
 
-func (r reporter) at(path, format string, args ...any) {
-	r.sl.ReportError(nil, path, path, msgTag, fmt.Sprintf(format, args...))
+func (r reporter) at(path, format string, args ...any) { r(path, format, args...) }
+
+// structReporter reports struct-level problems to the validator; the message travels as
+// the param of msgTag.
+func structReporter(sl validator.StructLevel) reporter {
+	return func(path, format string, args ...any) {
+		sl.ReportError(nil, path, path, msgTag, fmt.Sprintf(format, args...))
+	}
 }
 
-// allMechanisms lists every mechanism of any backend, for profiles whose backend is
-// missing or unknown (that is reported on its own).
-func allMechanisms() []schema.Mechanism {
-	var all []schema.Mechanism
-	for _, b := range schema.Backends {
-		for _, m := range schema.MechanismsFor(b) {
-			if !slices.Contains(all, m) {
-				all = append(all, m)
-			}
-		}
+// BackendAuth checks what p's backend needs of its auth and tls sections: a mechanism the
+// backend accepts, the username and password the mechanism sends, a client certificate
+// for mechanism certificate, and for Riak TLS with every mechanism but none and no TLS
+// without one. Paths are relative to the profile (auth.mechanism). Config and Profile
+// apply it with every other rule; the factory applies it to a profile it is handed, so
+// each of these rules is written once.
+func BackendAuth(p *schema.Profile) schema.Problems {
+	if p == nil {
+		return nil
 	}
-	return all
+	var ps schema.Problems
+	backendAuthRules(func(path, format string, args ...any) {
+		ps = append(ps, schema.Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+	}, *p, slices.Contains(schema.Backends, p.Backend))
+	return ps.Sorted()
 }
 
 // profileRules holds the rules that depend on the backend or span auth and tls.
 func profileRules(sl validator.StructLevel) {
 	p := sl.Current().Interface().(schema.Profile)
-	r := reporter{sl}
+	r := structReporter(sl)
 	known := slices.Contains(schema.Backends, p.Backend)
 	cassandra := p.Backend == schema.Cassandra
 
@@ -53,20 +61,22 @@ func profileRules(sl validator.StructLevel) {
 		switch v := p.ProtocolVersion; {
 		case v == 1 || v == 2:
 			r.at("protocol_version", "protocol version %d is not supported: the Go driver starts at 3 (Cassandra 2.1)", v)
-		case !slices.Contains(ProtocolVersions, v):
+		case !slices.Contains(schema.ProtocolVersions, v):
 			r.at("protocol_version", "protocol version %d is not supported: accepted 0 (negotiate), 3, 4, 5", v)
 		}
 	}
 
 	poolRules(r, p)
+	backendAuthRules(r, p, known)
 	authRules(r, p, known)
+}
+
+// backendAuthRules holds the rules of BackendAuth.
+func backendAuthRules(r reporter, p schema.Profile, backendKnown bool) {
 	if p.Backend == schema.Riak && p.TLS.Enabled() && p.Auth.EffectiveMechanism() == schema.MechanismNone {
 		r.at("auth.mechanism", "riak cannot use TLS without authentication (its client starts TLS only "+
 			"to authenticate): set auth.mechanism to one of trust, password, pam, certificate, or tls.mode = \"disable\"")
 	}
-}
-
-func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	a := p.Auth
 	if a == nil {
 		return
@@ -76,8 +86,8 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	case backendKnown && !slices.Contains(schema.MechanismsFor(p.Backend), mech):
 		r.at("auth.mechanism", "mechanism %q is not accepted for %s: accepted %s%s",
 			string(mech), p.Backend, join(schema.MechanismsFor(p.Backend)), didYouMean(string(mech), schema.MechanismsFor(p.Backend)))
-	case !backendKnown && !slices.Contains(allMechanisms(), mech):
-		r.at("auth.mechanism", "mechanism %q is not known: accepted %s%s", string(mech), join(allMechanisms()), didYouMean(string(mech), allMechanisms()))
+	case !backendKnown && !slices.Contains(schema.Mechanisms, mech):
+		r.at("auth.mechanism", "mechanism %q is not known: accepted %s%s", string(mech), join(schema.Mechanisms), didYouMean(string(mech), schema.Mechanisms))
 	}
 	if p.Backend == schema.Riak && mech != schema.MechanismNone && !p.TLS.Enabled() {
 		r.at("auth.mechanism", "riak refuses authentication without TLS: mechanism %s needs a tls section "+
@@ -102,7 +112,18 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 			r.at("tls.cert", "mechanism certificate needs a client certificate: tls.cert and tls.key, tls.pkcs12 or tls.keystore")
 		}
 	}
-	secretRules(r, "auth.password", a.Password)
+}
+
+// authRules holds the rules of the auth section that BackendAuth does not.
+func authRules(r reporter, p schema.Profile, backendKnown bool) {
+	a := p.Auth
+	if a == nil {
+		return
+	}
+	mech := a.EffectiveMechanism()
+	for path, sec := range a.Secrets() {
+		secretRules(r, "auth."+path, sec)
+	}
 	if a.AuthorizationID != "" && mech != schema.MechanismSASLPlain {
 		r.at("auth.authorization_id", "authorization_id applies to mechanism sasl_plain only (mechanism is %s)", mech)
 	}
@@ -119,9 +140,6 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	}
 	if len(a.PerHost) > 0 && !cassandraCredentials {
 		r.at("auth.per_host", "per_host applies to cassandra with mechanism password or sasl_plain only")
-	}
-	for i, h := range a.PerHost {
-		secretRules(r, fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
 	}
 }
 
@@ -187,7 +205,7 @@ func setKeys(set map[string]bool, order ...string) []string {
 // tlsRules holds the rules that span fields of the tls section.
 func tlsRules(sl validator.StructLevel) {
 	t := sl.Current().Interface().(schema.TLS)
-	r := reporter{sl}
+	r := structReporter(sl)
 
 	if t.Mode == schema.TLSDisable {
 		for _, s := range []struct {
@@ -207,15 +225,9 @@ func tlsRules(sl validator.StructLevel) {
 		return
 	}
 
-	for i := range t.CA {
-		materialRules(r, fmt.Sprintf("ca[%d]", i), &t.CA[i], true)
+	for path, m := range t.Sources() {
+		materialRules(r, path, m, schema.IsCAPath(path))
 	}
-	for i := range t.CRL {
-		materialRules(r, fmt.Sprintf("crl[%d]", i), &t.CRL[i], false)
-	}
-	materialRules(r, "cert", t.Cert, false)
-	materialRules(r, "key", t.Key, false)
-	materialRules(r, "pkcs12", t.PKCS12, false)
 	keyStoreRules(r, t)
 
 	switch {

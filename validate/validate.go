@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -23,22 +22,6 @@ import (
 	"github.com/connfactory/connfactory/internal/suggest"
 	"github.com/connfactory/connfactory/schema"
 )
-
-// Consistencies lists the accepted Cassandra consistency names, in the order messages
-// show them.
-var Consistencies = []string{
-	"any", "one", "two", "three", "quorum", "all", "local_quorum", "each_quorum", "local_one",
-}
-
-// CRLStales lists the accepted values of tls.crl_stale.
-var CRLStales = []schema.CRLStale{schema.CRLStaleFail, schema.CRLStaleWarn}
-
-// ProtocolVersions lists the accepted CQL protocol versions; 0 negotiates.
-var ProtocolVersions = []int{0, 3, 4, 5}
-
-// profileName is what a profile name must look like: environment variable names are
-// case-folded by the loaders, so only lowercase names survive a round trip.
-var profileName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 // msgTag is the tag of problems reported by struct-level rules: their param is the
 // finished message, so that each rule's wording sits next to the rule.
@@ -65,7 +48,8 @@ func validatorInstance() *validator.Validate {
 			return slices.Contains(schema.Backends, schema.Backend(fl.Field().String()))
 		}))
 		must(v.RegisterValidation("hostport", func(fl validator.FieldLevel) bool {
-			return hostProblem(fl.Field().String()) == ""
+			_, err := schema.ParseHost(fl.Field().String(), "")
+			return err == nil
 		}))
 		must(v.RegisterValidation("tlsmode", func(fl validator.FieldLevel) bool {
 			return slices.Contains(schema.TLSModes, schema.TLSMode(fl.Field().String()))
@@ -75,10 +59,10 @@ func validatorInstance() *validator.Validate {
 			return ok
 		}))
 		must(v.RegisterValidation("crlstale", func(fl validator.FieldLevel) bool {
-			return slices.Contains(CRLStales, schema.CRLStale(fl.Field().String()))
+			return slices.Contains(schema.CRLStales, schema.CRLStale(fl.Field().String()))
 		}))
 		must(v.RegisterValidation("consistency", func(fl validator.FieldLevel) bool {
-			return slices.Contains(Consistencies, fl.Field().String())
+			return slices.Contains(schema.Consistencies, fl.Field().String())
 		}))
 
 		v.RegisterStructValidationMapRules(map[string]string{
@@ -176,9 +160,8 @@ func Profile(name string, p *schema.Profile, origins Origins) schema.Problems {
 	add := func(path, msg string) {
 		ps = append(ps, schema.Problem{Path: path, Message: msg, Source: originOf(origins, path)})
 	}
-	if !profileName.MatchString(name) {
-		add(prefix, fmt.Sprintf("profile name %q is not accepted: use lowercase letters, digits and _ "+
-			"(names must survive the trip through environment variable names)", name))
+	if !schema.ValidProfileName(name) {
+		add(prefix, schema.ProfileNameProblem(name))
 	}
 	if p == nil {
 		add(prefix, "profile is empty: it needs at least backend and hosts")
@@ -255,15 +238,16 @@ func message(fe validator.FieldError) string {
 	case "backend":
 		return fmt.Sprintf("backend %q is not known: accepted %s%s", val, join(schema.Backends), didYouMean(val, schema.Backends))
 	case "hostport":
-		return hostProblem(val)
+		_, err := schema.ParseHost(val, "")
+		return err.Error()
 	case "tlsmode":
 		return fmt.Sprintf("tls mode %q is not known: accepted %s%s", val, join(schema.TLSModes), didYouMean(val, schema.TLSModes))
 	case "tlsversion":
 		return fmt.Sprintf("TLS version %q is not known: accepted %s", val, join(schema.TLSVersionNames))
 	case "crlstale":
-		return fmt.Sprintf("crl_stale %q is not known: accepted %s%s", val, join(CRLStales), didYouMean(val, CRLStales))
+		return fmt.Sprintf("crl_stale %q is not known: accepted %s%s", val, join(schema.CRLStales), didYouMean(val, schema.CRLStales))
 	case "consistency":
-		return fmt.Sprintf("consistency %q is not known: accepted %s%s", val, join(Consistencies), didYouMean(val, Consistencies))
+		return fmt.Sprintf("consistency %q is not known: accepted %s%s", val, join(schema.Consistencies), didYouMean(val, schema.Consistencies))
 	}
 	return fmt.Sprintf("%s fails the %q rule", field, fe.Tag())
 }
@@ -279,13 +263,7 @@ func didYouMean[T ~string](val string, accepted []T) string {
 }
 
 // join lists accepted values for a message: "a, b, c".
-func join[T ~string](vs []T) string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ", ")
-}
+func join[T ~string](vs []T) string { return schema.Accepted(vs) }
 
 func sortedNames(m map[string]*schema.Profile) []string {
 	names := make([]string, 0, len(m))

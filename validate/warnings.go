@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -40,7 +39,7 @@ func ProfileWarnings(name string, p *schema.Profile, origins Origins) []schema.W
 	}
 
 	if p.Backend == schema.Cassandra {
-		if ports := distinctPorts(p.Hosts, schema.DefaultCassandraPort); len(ports) > 1 {
+		if ports := distinctPorts(p.Hosts, schema.Cassandra); len(ports) > 1 {
 			add("hosts", "the hosts name different ports (%s): nodes discovered through system.peers are dialled on the first host's, %s; every node of a cluster normally listens on one port",
 				strings.Join(ports, ", "), ports[0])
 		}
@@ -72,9 +71,8 @@ func ProfileWarnings(name string, p *schema.Profile, origins Origins) []schema.W
 		}
 	}
 	if a := p.Auth; a != nil {
-		literalPassword(add, "auth.password", a.Password)
-		for i, h := range a.PerHost {
-			literalPassword(add, fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
+		for path, sec := range a.Secrets() {
+			literalPassword(add, "auth."+path, sec)
 		}
 		if mech == schema.MechanismNone && (a.Username != "" || a.Password != nil) {
 			add("auth.mechanism", "mechanism is none, so the username and password given are not used")
@@ -104,16 +102,17 @@ func literalPassword(add func(path, format string, args ...any), path string, s 
 	add(path, "the password is written in the configuration: prefer {env = \"VAR\"} or {file = \"path\"}")
 }
 
-// distinctPorts lists the ports of hosts (def for a host without one), first host's first,
-// each once. Entries that do not parse are left to the rules that report them.
-func distinctPorts(hosts []string, def int) []string {
+// distinctPorts lists the ports of hosts (b's default for a host without one), first
+// host's first, each once. Entries that do not parse are left to the rules that report
+// them.
+func distinctPorts(hosts []string, b schema.Backend) []string {
 	var out []string
 	for _, h := range hosts {
-		port := strconv.Itoa(def)
-		if _, p, err := net.SplitHostPort(strings.TrimSpace(h)); err == nil {
-			port = p
+		hp, err := schema.ParseHost(h, b)
+		if err != nil {
+			continue
 		}
-		if !slices.Contains(out, port) {
+		if port := strconv.Itoa(hp.Port); !slices.Contains(out, port) {
 			out = append(out, port)
 		}
 	}

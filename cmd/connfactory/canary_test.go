@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 // TestCanaryEveryCommand complements TestSecretsNeverPrinted with the secret forms and
@@ -156,7 +156,7 @@ tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 	for _, n := range []string{"riak_p12", "riak_pam", "cass_sasl", "cass_ks"} {
 		good[n] = cfg.Profiles[n]
 	}
-	servers, err := sandbox.StartForProfiles(good, set.Server.TLSCertificate(), set.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(good, set.Server.TLSCertificate(), set.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 	var hosts strings.Builder

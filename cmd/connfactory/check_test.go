@@ -13,10 +13,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 // checkJSON is the part of `check --json`'s object the tests read.
@@ -72,9 +72,9 @@ func parseCheckJSON(t *testing.T, out string) []checkJSON {
 }
 
 // startSandbox starts the sandbox servers in this process for the test.
-func startSandbox(t *testing.T) *sandbox.Sandbox {
+func startSandbox(t *testing.T) *connfactorytest.Sandbox {
 	t.Helper()
-	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir()})
+	sb, err := connfactorytest.Start(connfactorytest.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, sb.Close()) })
 	return sb
@@ -155,14 +155,14 @@ tls = { ca = { file = %[5]s } }
 backend = "cassandra"
 hosts = [%[10]s]
 connect_timeout = "60s"
-`, q(sb.Cassandra.Addr()), q(sb.Riak.Addr()), q(sandbox.CassandraUser), q(sandbox.RiakPasswordUser), q(ca),
-		q(sandbox.RiakPassword), q(sb.Files[pki.FileOtherCA]), q(sandbox.CassandraPassword), q(closed),
+`, q(sb.Cassandra.Addr()), q(sb.Riak.Addr()), q(connfactorytest.CassandraUser), q(connfactorytest.RiakPasswordUser), q(ca),
+		q(connfactorytest.RiakPassword), q(sb.Files[pki.FileOtherCA]), q(connfactorytest.CassandraPassword), q(closed),
 		q(stallCQL.Addr()), q(stallRiak.Addr()))})
 
 	passing := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
 		"sandbox_cassandra_pkcs12", "sandbox_cassandra_keystore", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}
-	require.ElementsMatch(t, sandbox.ProfileNames(), passing)
+	require.ElementsMatch(t, sb.ProfileNames(), passing)
 
 	t.Run("pass human", func(t *testing.T) {
 		t.Parallel()
@@ -332,7 +332,7 @@ type hostJSON struct {
 // the nodes system.peers lists and fails on a failing one, with the advice for per-node DNS
 // certificates.
 func TestCheckCluster(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir(), Nodes: 3})
+	sb, err := connfactorytest.Start(connfactorytest.Options{Dir: t.TempDir(), Nodes: 3})
 	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
 		t.Skipf("skipping: %v", err)
 	}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func TestUsage(t *testing.T) {
@@ -134,7 +134,7 @@ func TestSandbox(t *testing.T) {
 
 	// The passphrase of the encrypted key and PKCS#12 files is not printed: its file is.
 	require.NotContains(t, banner, pki.DefaultPassphrase)
-	passFile := filepath.Join(dir, "secrets", sandbox.PassphraseFileName)
+	passFile := filepath.Join(dir, "secrets", connfactorytest.PassphraseFileName)
 	require.Contains(t, banner, "passphrase  "+passFile)
 	b, err := os.ReadFile(passFile)
 	require.NoError(t, err)

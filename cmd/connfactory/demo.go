@@ -15,13 +15,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -91,7 +91,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("the example profiles do not load: %w", err)
 	}
-	servers, err := sandbox.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
 	if err != nil {
 		return false, err
 	}
@@ -165,7 +165,7 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 func demoCluster(ctx context.Context, out io.Writer, dir string) (ok bool, err error) {
 	fmt.Fprintln(out, "\nA three-node cluster in two datacenters, per-node certificates with DNS names only,")
 	fmt.Fprintln(out, "as `connfactory check --discover` reports it (`connfactory sandbox --nodes 3` runs it):")
-	sb, err := sandbox.Start(sandbox.Options{Dir: dir, Nodes: 3})
+	sb, err := connfactorytest.Start(connfactorytest.Options{Dir: dir, Nodes: 3})
 	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
 		fmt.Fprintf(out, "\n  skipped: %v\n", err)
 		return true, nil

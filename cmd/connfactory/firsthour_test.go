@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/connfactory/connfactory/testserver/sandbox"
+	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 // TestCheckFileWithoutDashC: `check FILE PROFILE` with nothing loaded suggests -c FILE.
@@ -133,7 +133,7 @@ tls = { ca = { file = %[4]q }, server_name = "db1.internal" }
 [profiles.no_tls]
 backend = "cassandra"
 hosts = [%[1]q]
-`, sb.Cassandra.Addr(), sandbox.CassandraUser, sandbox.CassandraPassword, sb.Files["ca-bundle.pem"])})
+`, sb.Cassandra.Addr(), connfactorytest.CassandraUser, connfactorytest.CassandraPassword, sb.Files["ca-bundle.pem"])})
 	res := runIn(t, dir, nil, "check", "-c", "app.toml", "wrong_name", "no_tls")
 	require.Equal(t, 2, res.code, "%s", res)
 	require.Regexp(t, `(?m)^  error:   tls_hostname: `+regexp.QuoteMeta(sb.Cassandra.Addr())+`: x509: certificate is valid for localhost, not db1\.internal$`, res.stdout)

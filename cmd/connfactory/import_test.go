@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/testserver/pki"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 var updateImport = flag.Bool("update", false, "rewrite testdata/import/*.golden from the import command's output")
@@ -186,7 +186,7 @@ func TestImportEndToEnd(t *testing.T) {
     keystore-reload-interval = 1 hour
   }
 }
-`, sb.Cassandra.Addr(), sandbox.CassandraUser),
+`, sb.Cassandra.Addr(), connfactorytest.CassandraUser),
 		"cqlshrc": fmt.Sprintf(`[authentication]
 keyspace = system
 
@@ -200,7 +200,7 @@ certfile = %s
 validate = true
 `, host, port, ca),
 		// cqlsh's default credentials file, next to the cqlshrc.
-		"credentials": "[PlainTextAuthProvider]\nusername = " + sandbox.CassandraUser + "\npassword = " + sandbox.CassandraPassword + "\n",
+		"credentials": "[PlainTextAuthProvider]\nusername = " + connfactorytest.CassandraUser + "\npassword = " + connfactorytest.CassandraPassword + "\n",
 		"application.conf": fmt.Sprintf(`datastax-java-driver {
   basic.contact-points = [ "%s" ]
   advanced.auth-provider {
@@ -210,9 +210,9 @@ validate = true
   }
   advanced.ssl-engine-factory { class = DefaultSslEngineFactory }
 }
-`, sb.Cassandra.Addr(), sandbox.CassandraUser),
+`, sb.Cassandra.Addr(), connfactorytest.CassandraUser),
 	})
-	pw := "SANDBOX_PASSWORD=" + sandbox.CassandraPassword
+	pw := "SANDBOX_PASSWORD=" + connfactorytest.CassandraPassword
 	for _, tc := range []struct {
 		source, file string
 		env          []string
@@ -233,7 +233,7 @@ validate = true
 					require.Contains(t, res.stderr, "set "+name+": ")
 				}
 			}
-			for _, secret := range []string{sandbox.CassandraPassword, "from-the-file", "ts-pass-e2e", "ks-pass-e2e"} {
+			for _, secret := range []string{connfactorytest.CassandraPassword, "from-the-file", "ts-pass-e2e", "ks-pass-e2e"} {
 				require.NotContains(t, res.stdout+res.stderr, secret)
 			}
 			out := filepath.Join(dir, tc.file+".toml")

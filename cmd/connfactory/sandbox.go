@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/connfactory/connfactory/testserver/sandbox"
+	"github.com/connfactory/connfactory/connfactorytest"
 )
 
 func newSandboxCmd() *cobra.Command {
@@ -45,7 +45,7 @@ interrupted (Ctrl-C).`,
 			if nodes < 1 {
 				return usageError{fmt.Errorf("sandbox: --nodes must be at least 1, not %d", nodes)}
 			}
-			sb, err := sandbox.Start(sandbox.Options{Dir: abs, Nodes: nodes})
+			sb, err := connfactorytest.Start(connfactorytest.Options{Dir: abs, Nodes: nodes})
 			if err != nil {
 				cmd.PrintErrln("connfactory:", err)
 				return exitError{exitFailed}

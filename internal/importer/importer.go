@@ -16,7 +16,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -124,15 +123,12 @@ type Options struct {
 // DefaultName is the profile name when Options.Name is empty.
 const DefaultName = "imported"
 
-// nameRe is the rule for profile names (DESIGN.md: they must survive env).
-var nameRe = regexp.MustCompile(`^[a-z0-9_]+$`)
-
 // withDefaults fills the zero fields of o.
 func (o Options) withDefaults() (Options, error) {
 	if o.Name == "" {
 		o.Name = DefaultName
 	}
-	if !nameRe.MatchString(o.Name) {
+	if !schema.ValidProfileName(o.Name) {
 		return o, fmt.Errorf("importer: profile name %q: use lowercase letters, digits and _ (names must survive environment variables)", o.Name)
 	}
 	if o.Dir == "" {

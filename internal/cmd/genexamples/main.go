@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/connfactory/connfactory/examples"
+	"github.com/connfactory/connfactory/internal/examples"
 )
 
 // validity is long on purpose: the generated files are checked in and must not expire

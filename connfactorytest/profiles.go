@@ -1,4 +1,4 @@
-package sandbox
+package connfactorytest
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package sandbox_test
+package connfactorytest_test
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/testserver/cqltest"
-	"github.com/connfactory/connfactory/testserver/sandbox"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -20,14 +20,14 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // The profiles file the sandbox writes is valid and every profile in it passes a real
 // check against the sandbox's servers.
 func TestSandboxProfilesPass(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir()})
+	sb, err := connfactorytest.Start(connfactorytest.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, sb.Close()) }()
 
 	reg, err := connfactory.Load(connfactory.WithFiles(sb.ProfilesFile), connfactory.WithEnvPrefix("-"))
 	require.NoError(t, err)
 	defer reg.Close()
-	require.Equal(t, sandbox.ProfileNames(), reg.Profiles())
+	require.Equal(t, connfactorytest.ProfileNames(), reg.Profiles())
 	for _, name := range reg.Profiles() {
 		c, err := reg.Connector(name)
 		require.NoError(t, err)
@@ -42,7 +42,7 @@ func TestSandboxProfilesPass(t *testing.T) {
 }
 
 func TestSandboxNeedsADir(t *testing.T) {
-	_, err := sandbox.Start(sandbox.Options{})
+	_, err := connfactorytest.Start(connfactorytest.Options{})
 	require.EqualError(t, err, "sandbox: Options.Dir is required")
 }
 
@@ -50,7 +50,7 @@ func TestSandboxNeedsADir(t *testing.T) {
 // check of the nodes system.peers lists, except the one without tls.server_name, whose
 // discovered nodes fail as per-node DNS certificates do when dialled by IP.
 func TestSandboxCluster(t *testing.T) {
-	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir(), Nodes: 3})
+	sb, err := connfactorytest.Start(connfactorytest.Options{Dir: t.TempDir(), Nodes: 3})
 	if errors.Is(err, cqltest.ErrLoopbackUnavailable) {
 		t.Skipf("skipping: %v", err)
 	}
@@ -90,4 +90,29 @@ func TestSandboxCluster(t *testing.T) {
 		require.True(t, rep.OK, name)
 	}
 	require.Equal(t, 8, checked)
+}
+
+// NewRegistry's Registry has exactly the sandbox's profiles, each one compiles, and the
+// sandbox's Close closes the Registry with the servers.
+func TestNewRegistry(t *testing.T) {
+	reg, sb, err := connfactorytest.NewRegistry(connfactorytest.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	require.Equal(t, sb.ProfileNames(), reg.Profiles())
+	c, err := reg.Connector("sandbox_riak_password")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rep, err := c.Check(ctx)
+	require.NoError(t, err)
+	require.True(t, rep.OK)
+	require.NoError(t, sb.Close())
+	_, err = reg.Connector("sandbox_riak_password")
+	require.ErrorIs(t, err, connfactory.ErrClosed)
+}
+
+func TestNewRegistryNeedsADir(t *testing.T) {
+	reg, sb, err := connfactorytest.NewRegistry(connfactorytest.Options{})
+	require.EqualError(t, err, "sandbox: Options.Dir is required")
+	require.Nil(t, reg)
+	require.Nil(t, sb)
 }

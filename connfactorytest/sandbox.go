@@ -1,8 +1,13 @@
-// Package sandbox runs a Cassandra (cqltest) and a Riak (riaktest) test server side by
-// side over TLS with freshly generated PKI, and writes that PKI and a ready profiles file
-// to a directory: a whole secure environment for trying a service's configuration, or for
-// a Go test, without a cluster. `connfactory sandbox` and `connfactory demo` are built on it.
-package sandbox
+// Package connfactorytest provides a whole secure environment for tests of code that uses
+// connfactory, as net/http/httptest does for net/http: a Cassandra (cqltest) and a Riak
+// (riaktest) test server side by side over TLS with freshly generated PKI, the PKI and a
+// ready profiles file written to a directory, and (NewRegistry) a connfactory.Registry
+// loaded from that file. `connfactory sandbox` and `connfactory demo` are built on it.
+//
+// The servers, PKI and protocol fakes themselves are product-neutral and live in
+// testserver/cqltest, testserver/riaktest and testserver/pki; this package is the part that
+// writes connfactory profiles.
+package connfactorytest
 
 import (
 	"crypto/tls"
@@ -16,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
@@ -93,7 +99,8 @@ type Sandbox struct {
 	// as { file = .. }, so that the passphrase itself is never printed.
 	PassphraseFile string
 
-	secretFiles map[string]string // default password -> path of the file holding it
+	secretFiles map[string]string     // default password -> path of the file holding it
+	registry    *connfactory.Registry // set by NewRegistry, closed by Close
 }
 
 // Start generates PKI, starts both servers on loopback and writes Dir.
@@ -218,9 +225,14 @@ func writeClient(set *pki.Set, dir, cn string, files map[string]string) error {
 	return nil
 }
 
-// Close stops both servers. The directory is left for the caller.
+// Close closes the Registry NewRegistry loaded, if any, then stops both servers. The
+// directory is left for the caller.
 func (s *Sandbox) Close() error {
 	var errs []error
+	if s.registry != nil {
+		errs = append(errs, s.registry.Close())
+		s.registry = nil
+	}
 	if s.Cluster != nil {
 		errs = append(errs, s.Cluster.Close())
 	} else if s.Cassandra != nil {
@@ -311,23 +323,24 @@ func (s *Sandbox) Profiles() string {
 	return b.String()
 }
 
-// ProfileNames lists the profiles Profiles writes: ClusterProfileNames too for a cluster.
+// ProfileNames lists the profiles Profiles writes, sorted: with a cluster (Options.Nodes >
+// 1), also sandbox_cassandra_dc2 and sandbox_cassandra_node_names.
 func (s *Sandbox) ProfileNames() []string {
-	names := ProfileNames()
+	names := profileNames()
 	if s.Cluster != nil {
-		names = append(names, ClusterProfileNames()...)
+		names = append(names, clusterProfileNames()...)
 		sort.Strings(names)
 	}
 	return names
 }
 
-// ClusterProfileNames are the profiles Profiles adds for a cluster (Options.Nodes > 1).
-func ClusterProfileNames() []string {
+// clusterProfileNames are the profiles Profiles adds for a cluster (Options.Nodes > 1).
+func clusterProfileNames() []string {
 	return []string{"sandbox_cassandra_dc2", "sandbox_cassandra_node_names"}
 }
 
-// ProfileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
-func ProfileNames() []string {
+// profileNames lists the profiles Profiles writes for a sandbox with one Cassandra node.
+func profileNames() []string {
 	names := []string{"sandbox_cassandra", "sandbox_cassandra_mtls", "sandbox_cassandra_encrypted_key",
 		"sandbox_cassandra_pkcs12", "sandbox_cassandra_keystore", "sandbox_cassandra_crl", "sandbox_riak_password",
 		"sandbox_riak_trust", "sandbox_riak_pam", "sandbox_riak_certificate"}

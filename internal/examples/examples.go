@@ -1,5 +1,6 @@
-// Package examples embeds examples/configs, so that the demo, the end-to-end tests and
-// programs built elsewhere can load the example profiles without a checkout:
+// Package examples names the example configurations of examples/configs (embedded by the
+// examples package there), so that the demo, the generators and the end-to-end tests can
+// load the example profiles without a checkout:
 //
 //	cfg, err := loaders.Load(loaders.Options{FS: examples.Configs, Files: examples.Files})
 //
@@ -8,17 +9,15 @@
 package examples
 
 import (
-	"embed"
 	"io/fs"
-)
 
-//go:embed configs
-var embedded embed.FS
+	"github.com/connfactory/connfactory/examples"
+)
 
 // Configs is the examples/configs directory: the profile files at its root, certs/ and
 // secrets/ below it. Files read from it report mode 0444, so the factory's key permission
 // warning fires for its keys; that is expected for embedded examples.
-var Configs fs.FS = mustSub(embedded, "configs")
+var Configs fs.FS = mustSub(examples.FS, "configs")
 
 // Files are the profile files in Configs, in load order. Their profile names are distinct,
 // so they load together.

@@ -1,0 +1,4 @@
+package connfactorytest
+
+// ProfileNames lists the profiles a one-node sandbox writes, for the tests.
+var ProfileNames = profileNames
