@@ -349,3 +349,73 @@ func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
 		cl.Nodes[2].Addr() + " discovered dc2",
 	}, got)
 }
+
+// TestCassandraClusterOneFullHandshakePerNode: a profile naming one seed of a three-node
+// cluster, with discovery and 8 connections per host, makes one full TLS handshake per
+// node (counted by the nodes); every other connection resumes that node's session. With
+// one shared certificate and tls.server_name every node is verified under the same name:
+// the session cache must still keep one session per node (crypto/tls keys its cache by
+// server name alone, and the nodes would evict each other's sessions).
+func TestCassandraClusterOneFullHandshakePerNode(t *testing.T) {
+	layouts := []struct {
+		name       string
+		certs      cqltest.CertLayout
+		serverName string
+	}{
+		{"per-node IP SANs", cqltest.CertsDNSAndIP, ""},
+		{"shared certificate, server_name", cqltest.CertsShared, cqltest.DefaultSharedName},
+	}
+	for _, v := range tlsVersions {
+		for _, l := range layouts {
+			t.Run(v.name+"/"+l.name, func(t *testing.T) {
+				cassLeakCheck(t)
+				const perHost = 8
+				set := cassPKI(t)
+				srvTLS := set.ServerTLSConfig()
+				srvTLS.MaxVersion = v.max
+				cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
+					o.Certs, o.PKI, o.Options.TLS = l.certs, set, srvTLS
+				})
+				p := clusterProfile(cl)
+				p.TLS.ServerName = l.serverName
+				p.Pool = &schema.Pool{ConnectionsPerHost: perHost}
+				p.ProtocolVersion = 4 // no protocol discovery connection
+				c := cassConnector(t, p)
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				ready := &connectCounter{}
+				s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) { cfg.ConnectObserver = ready })
+				require.NoError(t, err)
+				defer s.Close()
+
+				// gocql fills the pools in the background after Dial returns: wait until the
+				// control connection and every pool connection are ready, and no handshake is
+				// under way beyond them (a node counts a handshake before it answers, so a
+				// ready connection's handshake is counted).
+				want := 1 + perHost*len(cl.Nodes)
+				handshakes := func() (sum int, per []cqltest.Handshakes) {
+					for _, n := range cl.Nodes {
+						h := n.Handshakes()
+						per = append(per, h)
+						sum += h.Total()
+					}
+					return sum, per
+				}
+				require.Eventually(t, func() bool {
+					sum, _ := handshakes()
+					n := ready.ok.Load()
+					return n >= int64(want) && int64(sum) == n
+				}, 10*time.Second, 5*time.Millisecond, "pools not filled: %d connections ready, want %d", ready.ok.Load(), want)
+				_, per := handshakes()
+				for i, h := range per {
+					wantTotal := perHost
+					if i == 0 {
+						wantTotal++ // the seed also holds gocql's control connection
+					}
+					require.Equal(t, cqltest.Handshakes{Full: 1, Resumed: wantTotal - 1}, h,
+						"node %d (%s): full and resumed handshakes; every node: %+v", i, cl.Nodes[i].Addr(), per)
+				}
+			})
+		}
+	}
+}

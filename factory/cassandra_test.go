@@ -498,14 +498,12 @@ func TestCassandraStalledServerTimesOut(t *testing.T) {
 			p := cassProfile(srv.Addr(), sec)
 			p.ConnectTimeout = schema.Duration(connectTimeout)
 			c := cassConnector(t, p)
-			begin := time.Now()
 			err := cassDialErr(t, c)
-			took := time.Since(begin)
 			require.ErrorIs(t, err, factory.ErrTimeout, "%v", err)
-			// connect_timeout, not the caller's 10 s context, ended the dial (no upper
-			// bound on the wall time: that would be a timing assertion).
+			// connect_timeout, not the caller's 10 s context, ended the dial: the error
+			// says which (no wall-time bound: that would be a timing assertion).
 			require.ErrorContains(t, err, "within connect_timeout 300ms")
-			require.GreaterOrEqual(t, took, connectTimeout)
+			require.NotContains(t, err.Error(), "context deadline exceeded")
 		})
 	}
 }
@@ -517,11 +515,13 @@ func TestCassandraDialBoundedByContext(t *testing.T) {
 	c := cassConnector(t, cassProfile(srv.Addr(), cassTLS(set, false))) // connect_timeout 5s
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	begin := time.Now()
 	s, err := c.Dial(ctx)
 	require.Nil(t, s)
 	require.ErrorIs(t, err, factory.ErrTimeout)
-	require.Less(t, time.Since(begin), 2*time.Second)
+	// The caller's deadline ended the dial, not connect_timeout (5 s): the error says which
+	// (a wall-time bound would be a timing assertion).
+	require.ErrorContains(t, err, "connection setup stopped: context deadline exceeded")
+	require.NotContains(t, err.Error(), "connect_timeout")
 
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()

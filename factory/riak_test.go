@@ -422,11 +422,12 @@ func TestRiakCallerDeadlineAndCancel(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := c.Dial(ctx)
 	require.ErrorIs(t, err, factory.ErrTimeout)
+	// The caller's deadline ended the dial, not connect_timeout: the error says which (a
+	// wall-time bound would be a timing assertion).
 	require.ErrorContains(t, err, "the caller's deadline")
-	require.Less(t, time.Since(start), time.Second)
+	require.NotContains(t, err.Error(), "connect_timeout")
 
 	ctx, cancel = context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -41,6 +41,7 @@ func rotationLoad(t *testing.T, set *pki.Set, b *rlBackend, workers, dials, rota
 		next      atomic.Int64 // dials handed out
 		results   = make([]result, dials)
 		progress  = make(chan struct{}, dials)
+		rotated   = make(chan struct{}) // closed when the last rotation completed
 		wg        sync.WaitGroup
 	)
 	for range workers {
@@ -51,6 +52,12 @@ func rotationLoad(t *testing.T, set *pki.Set, b *rlBackend, workers, dials, rota
 				i := int(next.Add(1)) - 1
 				if i >= dials {
 					return
+				}
+				if i == dials-1 {
+					// The last dial starts after the last rotation, so that one dial surely
+					// presents the last certificate: the dials before it may all have been
+					// handed out, and have handshaken, before the last rotation completed.
+					<-rotated
 				}
 				r := result{startedAfter: int(completed.Load())}
 				r.serials, r.err = dial()
@@ -72,6 +79,7 @@ func rotationLoad(t *testing.T, set *pki.Set, b *rlBackend, workers, dials, rota
 		require.Equal(t, uint64(i), tlsOf().Generation())
 		completed.Store(int64(i))
 	}
+	close(rotated)
 	wg.Wait()
 
 	seen := map[int]int{}

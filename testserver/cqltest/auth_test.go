@@ -27,9 +27,7 @@ func TestPasswordAuth(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "s3cret",
 			AllowedAuthenticators: []string{cqltest.PasswordAuthenticator}}
-		s, took := connect(t, c)
-		t.Logf("CreateSession with password auth took %v", took)
-		require.Less(t, took, sessionBudget)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		require.Equal(t, "app", srv.LastAuthUser())
 		require.Empty(t, srv.LastAuthorizationID())
@@ -65,7 +63,7 @@ func TestPasswordAuth(t *testing.T) {
 	t.Run("authorization id", func(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.Authenticator = plainAuthz{authz: "reporting", user: "ops", pass: "other"}
-		s, _ := connect(t, c)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		require.Equal(t, "ops", srv.LastAuthUser())
 		require.Equal(t, "reporting", srv.LastAuthorizationID())
@@ -95,7 +93,7 @@ func TestAuthenticatorClass(t *testing.T) {
 	t.Run("accepted by client", func(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-		s, _ := connect(t, c)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 	})
 }
@@ -107,7 +105,7 @@ func TestNoAuthIgnoresAuthenticator(t *testing.T) {
 	srv := start(t, cqltest.Options{})
 	c, _ := newCluster(t, srv)
 	c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-	s, _ := connect(t, c)
+	s := connect(t, c)
 	require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 	require.Empty(t, srv.LastAuthUser())
 }

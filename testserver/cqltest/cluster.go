@@ -444,6 +444,10 @@ func (n *Node) Requests() int { return n.stats.requests() }
 // answered, over all its restarts.
 func (n *Node) Served(statement string) int { return n.stats.served(statement) }
 
+// Handshakes counts the node's successful TLS handshakes, full and resumed, over all its
+// restarts.
+func (n *Node) Handshakes() Handshakes { return n.stats.tlsHandshakes() }
+
 // OpenConnections is how many client connections the node has open now (0 while stopped).
 func (n *Node) OpenConnections() int {
 	if s := n.Server(); s != nil {

@@ -196,7 +196,7 @@ func (s *Server) accept(tlsConfig *tls.Config) {
 		}
 		var c net.Conn = nc
 		if tlsConfig != nil {
-			c = tls.Server(nc, tlsConfig) // the handshake runs on the first read
+			c = tls.Server(nc, tlsConfig)
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
@@ -204,6 +204,14 @@ func (s *Server) accept(tlsConfig *tls.Config) {
 		go func() {
 			defer s.wg.Done()
 			defer s.forget(c)
+			if tc, ok := c.(*tls.Conn); ok {
+				// Handshake first (Close unblocks it), so that it is counted before the
+				// connection answers anything: a client that read a reply sees it counted.
+				if err := tc.Handshake(); err != nil {
+					return
+				}
+				s.stats.handshake(tc.ConnectionState().DidResume)
+			}
 			newConn(s, c).serve()
 		}()
 	}
@@ -237,6 +245,12 @@ func (s *Server) Connections() int {
 	defer s.mu.Unlock()
 	return s.connections
 }
+
+// Handshakes returns the server's successful TLS handshakes so far, full and resumed. A
+// handshake is counted before the server answers anything on its connection, so after a
+// client read a reply on a connection, that connection's handshake is counted. A Node counts
+// across restarts.
+func (s *Server) Handshakes() Handshakes { return s.stats.tlsHandshakes() }
 
 // Requests returns how many requests (frames of any kind: OPTIONS, STARTUP, QUERY, ...) the
 // server has answered. A Node counts across restarts.

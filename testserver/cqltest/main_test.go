@@ -53,7 +53,31 @@ func (l *recLogger) add(level, msg string, fields []gocql.LogField) {
 func (l *recLogger) Error(msg string, f ...gocql.LogField)   { l.add("ERROR", msg, f) }
 func (l *recLogger) Warning(msg string, f ...gocql.LogField) { l.add("WARN", msg, f) }
 func (l *recLogger) Info(msg string, f ...gocql.LogField)    { l.add("INFO", msg, f) }
-func (l *recLogger) Debug(msg string, f ...gocql.LogField)   {}
+func (l *recLogger) Debug(msg string, f ...gocql.LogField)   { l.add("DEBUG", msg, f) }
+
+// timeouts are gocql's log lines for requests that got no answer in time: gocql logs them
+// (at debug level) when its request timeout or the caller's context runs out.
+func (l *recLogger) timeouts() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range l.lines {
+		if strings.Contains(line, "Request timed out") || strings.Contains(line, "context elapsed") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// requireAnswered asserts that the server answered every request gocql sent on the
+// connections of c: a request left unanswered makes gocql wait out its timeout (5 s in
+// newCluster) and log it, whether or not the session then opens.
+func requireAnswered(t *testing.T, c *gocql.ClusterConfig) {
+	t.Helper()
+	log, ok := c.Logger.(*recLogger)
+	require.True(t, ok, "the config comes from newCluster")
+	require.Empty(t, log.timeouts(), "requests gocql waited for in vain")
+}
 
 func (l *recLogger) String() string {
 	l.mu.Lock()
@@ -108,15 +132,15 @@ func newCluster(t *testing.T, srv *cqltest.Server) (*gocql.ClusterConfig, *recLo
 	return c, log
 }
 
-// connect opens a session, closing it when the test ends, and returns how long CreateSession took.
-func connect(t *testing.T, c *gocql.ClusterConfig) (*gocql.Session, time.Duration) {
+// connect opens a session, closing it when the test ends, and asserts that no request
+// gocql sent while opening it went unanswered (requireAnswered).
+func connect(t *testing.T, c *gocql.ClusterConfig) *gocql.Session {
 	t.Helper()
-	begin := time.Now()
 	s, err := c.CreateSession()
-	took := time.Since(begin)
 	require.NoError(t, err)
 	t.Cleanup(s.Close)
-	return s, took
+	requireAnswered(t, c)
+	return s
 }
 
 func releaseVersion(t *testing.T, s *gocql.Session) string {

@@ -231,7 +231,7 @@ func TestClose(t *testing.T) {
 
 	// A live session and a connection that never says anything must not hold Close up.
 	c, _ := newCluster(t, srv)
-	s, _ := connect(t, c)
+	s := connect(t, c)
 	idle := dialRaw(t, srv)
 
 	done := make(chan error, 1)
@@ -274,7 +274,7 @@ func TestClientDisconnects(t *testing.T) {
 	}
 	// A session still works after all that.
 	c, _ := newCluster(t, srv)
-	s, _ := connect(t, c)
+	s := connect(t, c)
 	require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 }
 

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/datastax/go-cassandra-native-protocol/frame"
+	"github.com/datastax/go-cassandra-native-protocol/message"
+	"github.com/datastax/go-cassandra-native-protocol/primitive"
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -34,9 +37,7 @@ func TestTLS(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.SslOpts = &gocql.SslOptions{Config: cfg}
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-		s, took := connect(t, c)
-		t.Logf("CreateSession with TLS + password took %v", took)
-		require.Less(t, took, sessionBudget)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		require.Equal(t, "app", srv.LastAuthUser())
 	})
@@ -44,7 +45,7 @@ func TestTLS(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.HostDialer = tlsDialer{cfg: set.ClientTLSConfig()}
 		c.Authenticator = gocql.PasswordAuthenticator{Username: "app", Password: "pw"}
-		s, _ := connect(t, c)
+		s := connect(t, c)
 		require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 	})
 	t.Run("untrusted server", func(t *testing.T) {
@@ -80,9 +81,7 @@ func TestMutualTLS(t *testing.T) {
 			c, _ := newCluster(t, srv)
 			c.ProtoVersion = v
 			c.SslOpts = &gocql.SslOptions{Config: set.ClientTLSConfig()}
-			s, took := connect(t, c)
-			t.Logf("v%d CreateSession with mutual TLS took %v", v, took)
-			require.Less(t, took, sessionBudget)
+			s := connect(t, c)
 			require.Equal(t, cqltest.DefaultReleaseVersion, releaseVersion(t, s))
 		}
 	})
@@ -129,15 +128,64 @@ func TestStall(t *testing.T) {
 		c, _ := newCluster(t, srv)
 		c.ProtoVersion = 4
 		c.ConnectTimeout = 200 * time.Millisecond
-		begin := time.Now()
 		_, err := c.CreateSession()
 		require.Error(t, err)
-		t.Logf("gocql against a stalled server, after %v: %v", time.Since(begin), err)
-		require.Less(t, time.Since(begin), 5*time.Second)
+		// The connect timeout fires, during the startup exchange or its first request
+		// (gocql has two messages for it): a stalled server fails the session, not hangs it.
+		require.Regexp(t, `no response (to connection startup|received from cassandra) within timeout`, err.Error())
 	})
 	t.Run("connections counted", func(t *testing.T) {
 		// The server accepts asynchronously and a stalled connection never answers, so there is
 		// no reply to wait for: poll.
 		require.Eventually(t, func() bool { return srv.Connections() >= 2 }, 5*time.Second, 5*time.Millisecond)
 	})
+}
+
+// TestHandshakes: a server counts its successful TLS handshakes, full and resumed, before
+// it answers anything on the connection; failed handshakes are in neither count.
+func TestHandshakes(t *testing.T) {
+	t.Parallel()
+	for _, v := range []struct {
+		name string
+		max  uint16
+	}{{"tls1.2", tls.VersionTLS12}, {"tls1.3", tls.VersionTLS13}} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			set := newPKI(t)
+			srvTLS := set.ServerTLSConfig()
+			srvTLS.MaxVersion = v.max
+			srv := start(t, cqltest.Options{TLS: srvTLS})
+			cfg := set.ClientTLSConfig()
+			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			// options dials, asks OPTIONS and reads the answer: the handshake is counted by
+			// then, and a TLS 1.3 session ticket (sent after the handshake) has been read.
+			options := func(cfg *tls.Config) (tls.ConnectionState, error) {
+				conn, err := tls.Dial("tcp", srv.Addr(), cfg)
+				if err != nil {
+					return tls.ConnectionState{}, err
+				}
+				defer conn.Close()
+				c := &rawClient{t: t, nc: conn, frames: frame.NewCodec()}
+				require.NoError(t, conn.SetDeadline(time.Now().Add(10*time.Second)))
+				_, ok := c.roundTrip(primitive.ProtocolVersion4, &message.Options{}).(*message.Supported)
+				require.True(t, ok)
+				return conn.ConnectionState(), nil
+			}
+			cs, err := options(cfg)
+			require.NoError(t, err)
+			require.False(t, cs.DidResume)
+			require.Equal(t, cqltest.Handshakes{Full: 1}, srv.Handshakes())
+
+			untrusted := set.ClientTLSConfig()
+			untrusted.RootCAs = set.OtherRoot.Pool()
+			_, err = options(untrusted)
+			require.ErrorContains(t, err, "certificate signed by unknown authority")
+
+			cs, err = options(cfg)
+			require.NoError(t, err)
+			require.True(t, cs.DidResume)
+			require.Equal(t, cqltest.Handshakes{Full: 1, Resumed: 1}, srv.Handshakes())
+			require.Equal(t, 2, srv.Handshakes().Total())
+		})
+	}
 }
