@@ -340,6 +340,11 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 		r.set().logger.Warn("connfactory: "+textsafe.Escape(w.Message), "profile", name, "path", w.Path)
 	}
 	r.connectors[name] = c
+	// Compiling starts no goroutine: the connector is handed out for use now, so its
+	// tls.reload ticker starts here, as it did when the factory's constructors started it.
+	if s, ok := c.(interface{ Start() }); ok {
+		s.Start()
+	}
 	return c, nil
 }
 

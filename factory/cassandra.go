@@ -147,7 +147,6 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
 	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
-	r.start()
 	return c, nil
 }
 
@@ -196,6 +195,13 @@ func (c *CassandraConnector) Warnings() []Warning { return append([]Warning(nil)
 // for sessions dialled earlier, use the new material.
 func (c *CassandraConnector) TLS() *ClientTLS { return c.tls }
 
+// Start starts the connector's background work: the periodic TLS reload, if the profile
+// sets tls.reload. Compiling starts no goroutine; the first Dial, Check, CheckDiscover or ClusterConfig starts it, so
+// a program calls Start only to have material reloaded before its first use
+// (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
+// does nothing. Close stops what it started.
+func (c *CassandraConnector) Start() { c.reload.use() }
+
 // Close marks the connector closed: Dial and Check then fail. It stops the TLS reload and
 // waits for it, so no goroutine of the connector is left. Sessions already dialled stay
 // open; they are the caller's to close. Close is idempotent.
@@ -213,7 +219,10 @@ func (c *CassandraConnector) Close() error {
 // to Dial for that.
 //
 // A session created from it directly gets gocql's error messages; Dial classifies them.
-func (c *CassandraConnector) ClusterConfig() *gocql.ClusterConfig { return c.clusterConfig(nil) }
+func (c *CassandraConnector) ClusterConfig() *gocql.ClusterConfig {
+	c.reload.use()
+	return c.clusterConfig(nil)
+}
 
 func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	hosts := make([]string, len(c.hosts))
@@ -267,6 +276,7 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // before any connection is made. With TLS, the pool's connections to one server share
 // one full handshake: the others resume its session.
 func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
+	c.reload.use()
 	defer c.reload.dialDone(schema.Cassandra, time.Now(), &retErr)
 	if c.closed.Load() {
 		return nil, errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
@@ -334,6 +344,7 @@ func (c *CassandraConnector) CheckDiscover(ctx context.Context) (*Report, error)
 }
 
 func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *Report, retErr error) {
+	c.reload.use()
 	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
 	start := time.Now()
 	newReport := func() *Report {

@@ -71,3 +71,10 @@ func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certi
 func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
 	return parseCRLs(nil, path, srcs, cas, now, stale)
 }
+
+// OnRiakLogging calls f on every installation of the riak-go-client logger adapter (the
+// first Riak dial installs it; later dials only retarget it) until t ends.
+func OnRiakLogging(t interface{ Cleanup(func()) }, f func()) {
+	riakLoggingHook.Store(&f)
+	t.Cleanup(func() { riakLoggingHook.Store(nil) })
+}

@@ -44,12 +44,13 @@ type reloader struct {
 	now       func() time.Time
 	interval  time.Duration
 
-	mu     sync.Mutex        // serialises reloads, so log lines and generations stay in order
-	last   [sha256.Size]byte // fingerprint of the material in use; guarded by mu
-	stopMu sync.Mutex
-	cancel context.CancelFunc // nil while no loop runs
-	done   chan struct{}      // closed when the loop has returned
-	closed bool
+	mu      sync.Mutex        // serialises reloads, so log lines and generations stay in order
+	last    [sha256.Size]byte // fingerprint of the material in use; guarded by mu
+	started sync.Once         // start, on the connector's first use (use)
+	stopMu  sync.Mutex
+	cancel  context.CancelFunc // nil while no loop runs
+	done    chan struct{}      // closed when the loop has returned
+	closed  bool
 }
 
 // newReloader prepares the reload of profile name's TLS section ct (nil: TLS off). It
@@ -119,6 +120,10 @@ func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 // path is the config path of the TLS section, profiles.NAME.tls: built when a line is
 // logged or an error made, not held by every compiled connector.
 func (r *reloader) path() string { return profilePath(r.profile) + ".tls" }
+
+// use starts the periodic reload on the connector's first use (Start, Dial, DialConn,
+// Check): compiling a connector starts no goroutine.
+func (r *reloader) use() { r.started.Do(r.start) }
 
 // start runs the periodic reload, if the profile asks for one.
 func (r *reloader) start() {

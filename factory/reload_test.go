@@ -248,6 +248,7 @@ func rlCassandra(t *testing.T, set *pki.Set) *rlBackend {
 	var c *factory.CassandraConnector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
 		c = cassConnector(t, cassProfile(srv.Addr(), sec), opts...)
+		c.Start()
 		b.cass, b.check = c, c.Check
 		return c.ReloadNow, c.TLS
 	}
@@ -284,6 +285,7 @@ func rlRiak(t *testing.T, set *pki.Set) *rlBackend {
 		})
 		opts = append([]factory.Option{debugLogger(log)}, opts...)
 		c = newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, sec), opts...)
+		c.Start()
 		b.check = c.Check
 		return c.ReloadNow, c.TLS
 	}
@@ -575,6 +577,7 @@ func TestReloadCloseDuringReload(t *testing.T) {
 			return nil, ctx.Err()
 		}))
 	require.NoError(t, err)
+	c.Start()
 	select {
 	case <-entered:
 	case <-time.After(10 * time.Second):

@@ -165,11 +165,9 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		}
 	}
 
-	installRiakLogging(o.logger)
 	r, rws := newReloader(name, p.TLS, c.tls, o)
 	c.reload = r
 	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
-	r.start()
 	return c, nil
 }
 
@@ -182,6 +180,13 @@ func (c *RiakConnector) Backend() schema.Backend { return schema.Riak }
 // Warnings are the profile's security warnings (TLS and auth).
 func (c *RiakConnector) Warnings() []Warning { return slices.Clone(c.warnings) }
 
+// Start starts the connector's background work: the periodic TLS reload, if the profile
+// sets tls.reload. Compiling starts no goroutine; the first Dial, DialConn, Check or NodeOptions starts it, so
+// a program calls Start only to have material reloaded before its first use
+// (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
+// does nothing. Close stops what it started.
+func (c *RiakConnector) Start() { c.reload.use() }
+
 // Close marks the connector closed: Dial, DialConn and Check then fail with a config
 // *Error. It stops the TLS reload and waits for it, so no goroutine of the connector is
 // left; clusters from Dial and connections from DialConn stay up and are the caller's to
@@ -190,6 +195,13 @@ func (c *RiakConnector) Close() error {
 	c.closed.Store(true)
 	c.reload.stop()
 	return nil
+}
+
+// firstUse does what compiling leaves to the first dial: it starts the TLS reload and
+// installs the riak-go-client logger adapter (installRiakLogging).
+func (c *RiakConnector) firstUse() {
+	installRiakLogging(c.logger)
+	c.reload.use()
 }
 
 // errIfClosed is the error of a use after Close.
@@ -221,6 +233,7 @@ func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
 // to passes Start without an error, and the cluster's first command then spins forever
 // (Stop does not end it). Prefer Dial, which preflights every host first.
 func (c *RiakConnector) NodeOptions() []*riak.NodeOptions {
+	c.firstUse()
 	out := make([]*riak.NodeOptions, 0, len(c.hosts))
 	for _, h := range c.hosts {
 		out = append(out, c.nodeOptions(h))
@@ -329,6 +342,7 @@ type riakResult struct {
 //
 // The caller stops the cluster with Stop.
 func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
+	c.firstUse()
 	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
@@ -509,6 +523,7 @@ func (e *riakAllFailed) Unwrap() []error {
 // mechanism is none. It speaks Riak PB framing, for programs using another client or
 // their own. On failure the error is that of riakAggregate: every host's failure.
 func (c *RiakConnector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
+	c.firstUse()
 	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
@@ -533,6 +548,7 @@ func (c *RiakConnector) DialConn(ctx context.Context) (_ net.Conn, retErr error)
 // none did, the last attempt, with the error of every host. Latency is the time from
 // the TCP dial to the last answer on the host reported.
 func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error) {
+	c.firstUse()
 	defer c.reload.checkDone(schema.Riak, time.Now(), &retRep, &retErr)
 	if err := c.errIfClosed(); err != nil {
 		rep := c.newReport()
@@ -602,20 +618,27 @@ func (c *RiakConnector) newReport() *Report {
 
 // riak-go-client logs through two package-level *log.Logger (SetLogger for warnings
 // and debug, SetErrorLogger for errors), to stderr by default, and its health check
-// logs every 125 ms while a node is down. The first NewRiakConnector replaces both,
-// once for the process, with an adapter to log/slog. Because they are global, the lines
-// of every cluster in the process go to one destination: the logger of the last Riak
-// connector compiled WithLogger, else slog.Default() (looked up per line, so a later
+// logs every 125 ms while a node is down. The first Riak dial (Dial, DialConn, Check or
+// NodeOptions of any RiakConnector; compiling does not) replaces both, once for the
+// process, with an adapter to log/slog. Because they are global, the lines of every
+// cluster in the process go to one destination: the logger of the Riak connector that
+// dialled last, compiled WithLogger, else slog.Default() (looked up per line, so a later
 // slog.SetDefault takes effect). Replacing them is a plain write the library's
 // goroutines read unsynchronised, hence once, before any cluster of ours runs; a
-// program that starts its own riak-go-client clusters should compile its connectors
-// first.
+// program that starts its own riak-go-client clusters should dial through a connector
+// (or call its NodeOptions) first.
 var (
+	// riakLoggingHook, if set (tests), is called by every installRiakLogging.
+	riakLoggingHook atomic.Pointer[func()]
+
 	riakLogOnce   sync.Once
 	riakLogTarget atomic.Pointer[slog.Logger]
 )
 
 func installRiakLogging(l *slog.Logger) {
+	if h := riakLoggingHook.Load(); h != nil {
+		(*h)()
+	}
 	if l != nil && l != slog.Default() {
 		riakLogTarget.Store(l)
 	}

@@ -613,7 +613,10 @@ func TestRiakDriverLogsGoToSlog(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
-	newRiak(t, riakProfile([]string{"127.0.0.1"}, schema.MechanismTrust, "trusted", "", riakTLS()), factory.WithLogger(logger))
+	c := newRiak(t, riakProfile([]string{riakDownAddr(t)}, schema.MechanismTrust, "trusted", "", riakTLS()), factory.WithLogger(logger))
+	// The adapter is installed on the first dial, not on compile.
+	_, err := c.DialConn(context.Background())
+	require.Error(t, err)
 
 	// A hand-built cluster on a dead node makes riak-go-client log its dial failure.
 	node, err := riak.NewNode(&riak.NodeOptions{RemoteAddress: riakDownAddr(t)})
