@@ -99,17 +99,6 @@ func (c *MaterialCache) digest(data []byte) [sha256.Size]byte {
 	return sum
 }
 
-// MaterialCacheStats counts what a MaterialCache did.
-type MaterialCacheStats struct {
-	// Entries are the parses currently held (some may already be unreferenced and about
-	// to be dropped by the garbage collector).
-	Entries int
-	// Parses counts cache misses: material parsed and added.
-	Parses uint64
-	// Hits counts lookups answered with an existing parse.
-	Hits uint64
-}
-
 // NewMaterialCache returns an empty cache; pass it to every Compile with WithMaterialCache.
 func NewMaterialCache() *MaterialCache {
 	return &MaterialCache{entries: map[cacheKey]weakRef{}}
@@ -119,17 +108,6 @@ func NewMaterialCache() *MaterialCache {
 // CA bundles and CRLs from c, sharing them with every other profile compiled with c.
 // Without it every profile parses its own material.
 func WithMaterialCache(c *MaterialCache) Option { return func(o *options) { o.cache = c } }
-
-// Stats reports the cache's counters. Nil-safe.
-func (c *MaterialCache) Stats() MaterialCacheStats {
-	if c == nil {
-		return MaterialCacheStats{}
-	}
-	c.mu.Lock()
-	n := len(c.entries)
-	c.mu.Unlock()
-	return MaterialCacheStats{Entries: n, Parses: c.parses.Load(), Hits: c.hits.Load()}
-}
 
 // cacheKind separates the kinds of parse, so the same bytes named as a CA and as a CRL
 // do not collide.

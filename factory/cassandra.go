@@ -399,13 +399,13 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *
 		firstErr = errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
 	} else {
 		for _, h := range c.hosts {
-			run(h, HostConfigured, "", discover && !havePeers)
+			run(h, hostConfigured, "", discover && !havePeers)
 		}
 		for _, p := range peers {
 			if c.isConfigured(ctx, p.host) {
 				continue
 			}
-			run(p.host, HostDiscovered, p.datacenter, false)
+			run(p.host, hostDiscovered, p.datacenter, false)
 		}
 	}
 	main.Hosts = hosts
@@ -453,7 +453,8 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 	// Without host lookup gocql knows no datacenter, and a DC-aware policy would treat the
 	// one host as remote.
 	cfg.PoolConfig.HostSelectionPolicy = gocql.RoundRobinHostPolicy()
-	r.Server = ServerReport{Address: h.hostport}
+	r.Server = (&Report{}).Server // what an earlier host filled in does not carry over
+	r.Server.Address = h.hostport
 
 	sess, err := cfg.CreateSession()
 	att.finish()
@@ -543,7 +544,7 @@ func (c *CassandraConnector) fillReport(r *Report, att *attempt) {
 	defer att.mu.Unlock()
 	if att.tlsState != nil {
 		r.TLS.ServerName = att.serverName
-		r.TLS.FillTLS(*att.tlsState, c.now())
+		r.fillTLS(*att.tlsState, c.now())
 	}
 	if c.tls != nil {
 		if cert := c.tls.ClientCertificate(); cert != nil {

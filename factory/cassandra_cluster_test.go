@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/advice"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
@@ -280,7 +281,7 @@ func TestCassandraClusterCertificates(t *testing.T) {
 			h := r.Hosts[1]
 			require.Contains(t, h.Error.Message, cl.Nodes[1].Addr())
 			require.Contains(t, err.Error(), cl.Nodes[1].Addr())
-			advice := factory.Advice(err)
+			advice := advice.For(err)
 			require.Contains(t, advice, "tls.server_name")
 			if tc.serverName == "" {
 				// Verified by IP: the advice names the address and both fixes.

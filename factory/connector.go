@@ -28,6 +28,9 @@ type Connector interface {
 	Check(ctx context.Context) (*Report, error)
 	// Warnings are what the profile asked for that weakens security or will soon break.
 	Warnings() []Warning
+	// TLS is the compiled TLS section, nil for a plaintext profile; a reload updates it
+	// in place.
+	TLS() *ClientTLS
 	// Close stops the connector's background work (reload). Sessions already dialled are
 	// the caller's to close.
 	Close() error

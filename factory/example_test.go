@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/advice"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
@@ -74,7 +75,7 @@ func ExampleKindOf() {
 	defer c.Close()
 	_, err = c.Check(context.Background())
 	fmt.Println(errors.Is(err, factory.ErrTLSUntrusted), factory.KindOf(err))
-	fmt.Println(factory.Advice(err))
+	fmt.Println(advice.For(err))
 	// Output:
 	// true tls_untrusted
 	// the server's certificate is not signed by a CA in tls.ca: add the CA that issued it (and any intermediate the server does not send)

@@ -8,9 +8,9 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// ExpiryWarningOf is t's tls.expiry_warning with its default (14 days) applied: how long
+// expiryWarningOf is t's tls.expiry_warning with its default (14 days) applied: how long
 // before it expires a certificate or a CRL becomes a warning.
-func ExpiryWarningOf(t *schema.TLS) time.Duration {
+func expiryWarningOf(t *schema.TLS) time.Duration {
 	if t != nil && t.ExpiryWarning > 0 {
 		return t.ExpiryWarning.Std()
 	}
@@ -159,13 +159,4 @@ func (c *ClientTLS) Material() MaterialInfo {
 		info.CRLs = append(info.CRLs, CRLInfo{Issuer: e.issuer, NextUpdate: e.nextUpdate, Path: e.path})
 	}
 	return info
-}
-
-// TLSOf returns c's compiled TLS section (nil for plaintext) for the connectors of this
-// package, and for any other Connector that has a TLS() *ClientTLS method.
-func TLSOf(c Connector) *ClientTLS {
-	if t, ok := c.(interface{ TLS() *ClientTLS }); ok {
-		return t.TLS()
-	}
-	return nil
 }

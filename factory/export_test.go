@@ -64,7 +64,7 @@ func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []
 // LoadKeyPair builds the client certificate at time.Now, key permissions warned about, not
 // refused: see loadKeyPair.
 func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
-	return loadKeyPair(path, cert, key, p12, false, time.Now(), ExpiryWarningOf(nil))
+	return loadKeyPair(path, cert, key, p12, false, time.Now(), expiryWarningOf(nil))
 }
 
 // ParseCRLs parses CRL sources without a cache: see parseCRLs.
@@ -78,3 +78,36 @@ func OnRiakLogging(t interface{ Cleanup(func()) }, f func()) {
 	riakLoggingHook.Store(&f)
 	t.Cleanup(func() { riakLoggingHook.Store(nil) })
 }
+
+// MaterialCacheStats counts what a MaterialCache did.
+type MaterialCacheStats struct {
+	// Entries are the parses currently held (some may already be unreferenced and about
+	// to be dropped by the garbage collector).
+	Entries int
+	// Parses counts cache misses: material parsed and added.
+	Parses uint64
+	// Hits counts lookups answered with an existing parse.
+	Hits uint64
+}
+
+// Stats reports the cache's counters. Nil-safe.
+func (c *MaterialCache) Stats() MaterialCacheStats {
+	if c == nil {
+		return MaterialCacheStats{}
+	}
+	c.mu.Lock()
+	n := len(c.entries)
+	c.mu.Unlock()
+	return MaterialCacheStats{Entries: n, Parses: c.parses.Load(), Hits: c.hits.Load()}
+}
+
+// Values of Report, DialEvent and ReloadEvent fields, by their former exported names.
+const (
+	HostConfigured  = hostConfigured
+	HostDiscovered  = hostDiscovered
+	OpDial          = opDial
+	OpCheck         = opCheck
+	ReloadOK        = reloadOK
+	ReloadUnchanged = reloadUnchanged
+	ReloadError     = reloadError
+)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/advice"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
@@ -67,8 +68,8 @@ func TestCassandraPlaintextAgainstTLSPort(t *testing.T) {
 	err := cassDialErr(t, c)
 	require.ErrorIs(t, err, factory.ErrProtocol)
 	require.ErrorIs(t, err, factory.ErrServerSpeaksTLS)
-	require.Contains(t, factory.Advice(err), "add a [tls] section")
-	require.NotContains(t, factory.Advice(err), "Riak")
+	require.Contains(t, advice.For(err), "add a [tls] section")
+	require.NotContains(t, advice.For(err), "Riak")
 
 	r, err := c.Check(context.Background())
 	require.ErrorIs(t, err, factory.ErrServerSpeaksTLS)

@@ -19,20 +19,18 @@ type Observer interface {
 	ReloadDone(ReloadEvent)
 }
 
-// Op is what a DialEvent reports.
-type Op string
-
-// The operations a DialEvent reports.
+// The operations a DialEvent reports (DialEvent.Op).
 const (
-	OpDial  Op = "dial"  // Dial, or a Riak connector's DialConn
-	OpCheck Op = "check" // Check
+	opDial  = "dial"  // Dial, or a Riak connector's DialConn
+	opCheck = "check" // Check
 )
 
 // DialEvent is one finished Dial, DialConn or Check.
 type DialEvent struct {
-	Profile  string
-	Backend  schema.Backend
-	Op       Op
+	Profile string
+	Backend schema.Backend
+	// Op is "dial" (Dial, or a Riak connector's DialConn) or "check" (Check).
+	Op       string
 	Duration time.Duration
 	// Err is nil on success; KindOf(Err) is its kind.
 	Err error
@@ -40,26 +38,26 @@ type DialEvent struct {
 	Report *Report
 }
 
-// ReloadResult is the outcome of one reload.
-type ReloadResult string
-
-// The outcomes of a reload.
+// The outcomes of a reload (ReloadEvent.Result).
 const (
-	ReloadOK        ReloadResult = "ok"        // new material compiled and swapped in
-	ReloadUnchanged ReloadResult = "unchanged" // the material read back was the same
-	ReloadError     ReloadResult = "error"     // it failed: the last good material stays
+	reloadOK        = "ok"        // new material compiled and swapped in
+	reloadUnchanged = "unchanged" // the material read back was the same
+	reloadError     = "error"     // it failed: the last good material stays
 )
 
-// ReloadResults lists every ReloadResult.
-var ReloadResults = []ReloadResult{ReloadOK, ReloadUnchanged, ReloadError}
+// ReloadResults lists every value of ReloadEvent.Result: "ok" (new material compiled and
+// swapped in), "unchanged" (the material read back was the same) and "error" (the reload
+// failed: the last good material stays).
+var ReloadResults = []string{reloadOK, reloadUnchanged, reloadError}
 
 // ReloadEvent is one finished reload attempt.
 type ReloadEvent struct {
 	Profile string
-	Result  ReloadResult
+	// Result is one of ReloadResults: "ok", "unchanged" or "error".
+	Result string
 	// Generation is the generation of the material in use after the attempt.
 	Generation uint64
-	// Err is the failure of a ReloadError.
+	// Err is the failure of an "error" result.
 	Err error
 }
 
@@ -79,7 +77,7 @@ func (r *reloader) dialDone(backend schema.Backend, start time.Time, err *error)
 	if len(r.observers) == 0 {
 		return
 	}
-	ev := DialEvent{Profile: r.profile, Backend: backend, Op: OpDial, Duration: time.Since(start), Err: *err}
+	ev := DialEvent{Profile: r.profile, Backend: backend, Op: opDial, Duration: time.Since(start), Err: *err}
 	for _, o := range r.observers {
 		o.DialDone(ev)
 	}
@@ -97,14 +95,14 @@ func (r *reloader) checkDone(backend schema.Backend, start time.Time, rep **Repo
 	if len(r.observers) == 0 {
 		return
 	}
-	ev := DialEvent{Profile: r.profile, Backend: backend, Op: OpCheck, Duration: time.Since(start), Err: *err, Report: *rep}
+	ev := DialEvent{Profile: r.profile, Backend: backend, Op: opCheck, Duration: time.Since(start), Err: *err, Report: *rep}
 	for _, o := range r.observers {
 		o.DialDone(ev)
 	}
 }
 
 // reloadDone reports a finished reload to the observers.
-func (r *reloader) reloadDone(res ReloadResult, err error) {
+func (r *reloader) reloadDone(res string, err error) {
 	if len(r.observers) == 0 {
 		return
 	}

@@ -183,15 +183,15 @@ func (r *reloader) reload(ctx context.Context) error {
 	return err
 }
 
-func (r *reloader) reloadLocked(ctx context.Context) (ReloadResult, error) {
+func (r *reloader) reloadLocked(ctx context.Context) (string, error) {
 	err := r.reloadMaterial(ctx)
 	switch {
 	case errors.Is(err, errUnchanged):
-		return ReloadUnchanged, nil
+		return reloadUnchanged, nil
 	case err != nil:
-		return ReloadError, err
+		return reloadError, err
 	}
-	return ReloadOK, nil
+	return reloadOK, nil
 }
 
 // errUnchanged is reloadMaterial's "the material read back was the same".

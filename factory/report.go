@@ -12,12 +12,28 @@ import (
 // before the failure, and Error says what went wrong. Its JSON form is the one
 // `connfactory check --json` prints.
 type Report struct {
-	Profile   string       `json:"profile"`
-	Backend   string       `json:"backend"`
-	OK        bool         `json:"ok"`
-	TLS       TLSReport    `json:"tls"`
-	Auth      AuthReport   `json:"auth"`
-	Server    ServerReport `json:"server"`
+	Profile string `json:"profile"`
+	Backend string `json:"backend"`
+	OK      bool   `json:"ok"`
+	// TLS describes the negotiated TLS session.
+	TLS struct {
+		Enabled    bool       `json:"enabled"`
+		Mode       string     `json:"mode,omitempty"`
+		Version    string     `json:"version,omitempty"`
+		Cipher     string     `json:"cipher,omitempty"`
+		ServerName string     `json:"server_name,omitempty"`
+		PeerChain  []CertInfo `json:"peer_chain,omitempty"`
+		ClientCert *CertInfo  `json:"client_cert,omitempty"`
+	} `json:"tls"`
+	Auth AuthReport `json:"auth"`
+	// Server describes the server that answered.
+	Server struct {
+		Address         string `json:"address,omitempty"`
+		Version         string `json:"version,omitempty"`
+		Datacenter      string `json:"datacenter,omitempty"`
+		Node            string `json:"node,omitempty"`
+		ProtocolVersion int    `json:"protocol_version,omitempty"`
+	} `json:"server"`
 	LatencyMS float64      `json:"latency_ms"`
 	Error     *ErrorReport `json:"error,omitempty"`
 	// Hosts has one entry per host checked: every configured host, then (CheckDiscover)
@@ -26,17 +42,6 @@ type Report struct {
 	Hosts    []HostReport  `json:"hosts,omitempty"`
 	Warnings []string      `json:"warnings,omitempty"`
 	Latency  time.Duration `json:"-"`
-}
-
-// TLSReport describes the negotiated TLS session.
-type TLSReport struct {
-	Enabled    bool       `json:"enabled"`
-	Mode       string     `json:"mode,omitempty"`
-	Version    string     `json:"version,omitempty"`
-	Cipher     string     `json:"cipher,omitempty"`
-	ServerName string     `json:"server_name,omitempty"`
-	PeerChain  []CertInfo `json:"peer_chain,omitempty"`
-	ClientCert *CertInfo  `json:"client_cert,omitempty"`
 }
 
 // CertInfo describes one certificate.
@@ -62,28 +67,20 @@ type AuthReport struct {
 	Result string `json:"result"`
 }
 
-// ServerReport describes the server that answered.
-type ServerReport struct {
-	Address         string `json:"address,omitempty"`
-	Version         string `json:"version,omitempty"`
-	Datacenter      string `json:"datacenter,omitempty"`
-	Node            string `json:"node,omitempty"`
-	ProtocolVersion int    `json:"protocol_version,omitempty"`
-}
-
 // Sources of a HostReport.
 const (
-	// HostConfigured is a host the profile lists.
-	HostConfigured = "configured"
-	// HostDiscovered is a node found through system.peers.
-	HostDiscovered = "discovered"
+	// hostConfigured is a host the profile lists.
+	hostConfigured = "configured"
+	// hostDiscovered is a node found through system.peers.
+	hostDiscovered = "discovered"
 )
 
 // HostReport is the outcome of one host of a check.
 type HostReport struct {
 	// Address is the host:port dialled (as configured, or the discovered rpc address).
 	Address string `json:"address"`
-	// Source is HostConfigured or HostDiscovered.
+	// Source is "configured" (a host the profile lists) or "discovered" (a node found
+	// through system.peers).
 	Source string `json:"source"`
 	// Datacenter is the host's data_center, from system.local, or from system.peers for a
 	// discovered node that could not be read.
@@ -144,17 +141,18 @@ func newCertInfo(c *x509.Certificate, now time.Time) CertInfo {
 	return ci
 }
 
-// FillTLS records a connection state in r.
-func (r *TLSReport) FillTLS(cs tls.ConnectionState, now time.Time) {
-	r.Enabled = true
-	r.Version = tls.VersionName(cs.Version)
-	r.Cipher = tls.CipherSuiteName(cs.CipherSuite)
-	if r.ServerName == "" {
-		r.ServerName = cs.ServerName
+// fillTLS records a connection state in r.TLS.
+func (r *Report) fillTLS(cs tls.ConnectionState, now time.Time) {
+	t := &r.TLS
+	t.Enabled = true
+	t.Version = tls.VersionName(cs.Version)
+	t.Cipher = tls.CipherSuiteName(cs.CipherSuite)
+	if t.ServerName == "" {
+		t.ServerName = cs.ServerName
 	}
-	r.PeerChain = r.PeerChain[:0]
+	t.PeerChain = t.PeerChain[:0]
 	for _, c := range cs.PeerCertificates {
-		r.PeerChain = append(r.PeerChain, newCertInfo(c, now))
+		t.PeerChain = append(t.PeerChain, newCertInfo(c, now))
 	}
 }
 

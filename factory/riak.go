@@ -574,7 +574,7 @@ func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error
 		} else {
 			failed = append(failed, riakResult{h, err})
 		}
-		hr := HostReport{Address: h, Source: HostConfigured}
+		hr := HostReport{Address: h, Source: hostConfigured}
 		hr.fill(r, c.tls.ServerName(h), err)
 		if !c.tls.Enabled() {
 			hr.TLS = nil

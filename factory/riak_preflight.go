@@ -107,7 +107,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 			return nil, p.fail(ctx, "TLS handshake", KindTLSHandshake, err)
 		}
 		conn = tc
-		rep.TLS.FillTLS(tc.ConnectionState(), p.c.now())
+		rep.fillTLS(tc.ConnectionState(), p.c.now())
 		if cc := p.c.tls.ClientCertificate(); cc != nil {
 			ci := newCertInfo(cc, p.c.now())
 			rep.TLS.ClientCert = &ci

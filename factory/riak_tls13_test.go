@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/advice"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -39,7 +40,7 @@ func TestRiakTLS13RefusedClientCertificate(t *testing.T) {
 			require.NotErrorIs(t, err, factory.ErrAuthFailed)
 			require.ErrorContains(t, err, "remote error: tls:")
 			require.Equal(t, string(factory.KindTLSHandshake), rep.Error.Kind)
-			require.NotContains(t, factory.Advice(err), "auth.password")
+			require.NotContains(t, advice.For(err), "auth.password")
 			_, err = c.DialConn(context.Background())
 			require.ErrorIs(t, err, factory.ErrTLSHandshake)
 		})

@@ -187,7 +187,7 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 	var (
 		ps    problemList
 		warns []Warning
-		m     = &material{expiryWarn: ExpiryWarningOf(t)}
+		m     = &material{expiryWarn: expiryWarningOf(t)}
 		err   error
 	)
 	m.bundle, err = loadTrustPool(cache, path, t)

@@ -16,7 +16,7 @@ type Check struct {
 	// Report is the check's report; for a profile that did not compile, a report with
 	// Profile, Backend and an Error of kind config.
 	Report *factory.Report
-	// Material is what the compiled profile holds (factory.TLSOf(c).Material()); zero
+	// Material is what the compiled profile holds (c.TLS().Material()); zero
 	// for a plaintext profile or one that did not compile.
 	Material factory.MaterialInfo
 }

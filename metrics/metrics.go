@@ -118,7 +118,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for _, res := range factory.ReloadResults {
 			c.reloads.WithLabelValues(name, string(res))
 		}
-		info := factory.TLSOf(conn).Material()
+		info := conn.TLS().Material()
 		ch <- prometheus.MustNewConstMetric(generationDesc, prometheus.GaugeValue, float64(info.Generation), name)
 		for _, s := range certSeries(info, nil) {
 			ch <- prometheus.MustNewConstMetric(certExpiryDesc, prometheus.GaugeValue, unix(s.at), name, s.source, s.subject)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/advice"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -247,9 +248,9 @@ func adviceFor(res checkResult) string {
 		return ""
 	}
 	if res.err != nil {
-		return factory.Advice(res.err)
+		return advice.For(res.err)
 	}
-	return factory.Advice(&factory.Error{Kind: factory.Kind(r.Error.Kind), Err: errors.New(r.Error.Message)})
+	return advice.For(&factory.Error{Kind: factory.Kind(r.Error.Kind), Err: errors.New(r.Error.Message)})
 }
 
 // writeHumanReport prints a result for a terminal. Every string that a server, a

@@ -4,7 +4,6 @@ import (
 	"io"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/metrics"
 )
 
@@ -19,7 +18,7 @@ func writePrometheus(w io.Writer, reg *connfactory.Registry, results []checkResu
 			continue
 		}
 		if c, err := reg.Connector(res.report.Profile); err == nil {
-			mc.Material = factory.TLSOf(c).Material()
+			mc.Material = c.TLS().Material()
 		}
 		checks = append(checks, mc)
 	}
