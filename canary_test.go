@@ -23,6 +23,8 @@ import (
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
+	"github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -463,8 +465,8 @@ func TestCanaryConnectors(t *testing.T) {
 		fx.requireNoCanaryFmt(t, name+" factory.Report", *report)
 
 		switch cc := c.(type) {
-		case *factory.CassandraConnector:
-			fx.requireNoCanaryFmt(t, name+" *factory.CassandraConnector", cc)
+		case *cassandra.Connector:
+			fx.requireNoCanaryFmt(t, name+" *cassandra.Connector", cc)
 			fx.requireNoCanaryFmt(t, name+" *factory.ClientTLS", cc.TLS())
 			fx.requireNoCanaryFmt(t, name+" *tls.Config", cc.TLS().Config("localhost:1"))
 			cluster := cc.ClusterConfig()
@@ -486,8 +488,8 @@ func TestCanaryConnectors(t *testing.T) {
 				require.ErrorIs(t, err, factory.ErrAuthFailed, name)
 				fx.requireNoCanaryFmt(t, name+" dial error", err)
 			}
-		case *factory.RiakConnector:
-			fx.requireNoCanaryFmt(t, name+" *factory.RiakConnector", cc)
+		case *riak.Connector:
+			fx.requireNoCanaryFmt(t, name+" *riak.Connector", cc)
 			fx.requireNoCanaryFmt(t, name+" *factory.ClientTLS", cc.TLS())
 			opts := cc.NodeOptions()
 			require.NotEmpty(t, opts)

@@ -11,7 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
-	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
+	"github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -74,10 +75,10 @@ func TestCanaryEveryPublicType(t *testing.T) {
 		fx.requireNoCanaryAnywhere(t, name+" connector", c)
 		fx.requireNoCanaryAnywhere(t, name+" connector value", derefCopy(c))
 		switch cc := c.(type) {
-		case *factory.CassandraConnector:
+		case *cassandra.Connector:
 			fx.requireNoCanaryAnywhere(t, name+" *ClientTLS", cc.TLS())
 			fx.requireNoCanaryAnywhere(t, name+" ClientTLS", derefCopy(cc.TLS()))
-		case *factory.RiakConnector:
+		case *riak.Connector:
 			fx.requireNoCanaryAnywhere(t, name+" *ClientTLS", cc.TLS())
 			fx.requireNoCanaryAnywhere(t, name+" ClientTLS", derefCopy(cc.TLS()))
 		}

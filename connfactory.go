@@ -27,6 +27,8 @@ import (
 	riak "github.com/basho/riak-go-client"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
+	riakfactory "github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/loaders"
@@ -408,12 +410,12 @@ func cloneTLS(t *schema.TLS) *schema.TLS {
 }
 
 // Cassandra compiles the named profile, which must be a Cassandra profile.
-func (r *Registry) Cassandra(name string) (*factory.CassandraConnector, error) {
+func (r *Registry) Cassandra(name string) (*cassandra.Connector, error) {
 	c, err := r.Connector(name)
 	if err != nil {
 		return nil, err
 	}
-	cc, ok := c.(*factory.CassandraConnector)
+	cc, ok := c.(*cassandra.Connector)
 	if !ok {
 		return nil, &factory.Error{Kind: factory.KindConfig,
 			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}
@@ -422,12 +424,12 @@ func (r *Registry) Cassandra(name string) (*factory.CassandraConnector, error) {
 }
 
 // Riak compiles the named profile, which must be a Riak profile.
-func (r *Registry) Riak(name string) (*factory.RiakConnector, error) {
+func (r *Registry) Riak(name string) (*riakfactory.Connector, error) {
 	c, err := r.Connector(name)
 	if err != nil {
 		return nil, err
 	}
-	rc, ok := c.(*factory.RiakConnector)
+	rc, ok := c.(*riakfactory.Connector)
 	if !ok {
 		return nil, &factory.Error{Kind: factory.KindConfig,
 			Err: fmt.Errorf("%w: %q is a %s profile", ErrWrongBackend, name, c.Backend())}

@@ -12,6 +12,7 @@ import (
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 
@@ -71,7 +72,7 @@ func TestSandboxCluster(t *testing.T) {
 	for _, name := range reg.Profiles() {
 		c, err := reg.Connector(name)
 		require.NoError(t, err)
-		cc, ok := c.(*factory.CassandraConnector)
+		cc, ok := c.(*cassandra.Connector)
 		if !ok {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
@@ -21,7 +22,7 @@ func TestCassandraRefusedCredentialsWordings(t *testing.T) {
 			env := cassTLSServer(t, func(o *cqltest.Options) { o.AuthFailureMessage = msg })
 			p := cassProfile(env.localhost(), cassTLS(env.set, false))
 			p.Auth.Password = cassSecret("wrong")
-			c, err := factory.NewCassandraConnector("compat", p)
+			c, err := cassandra.New("compat", p)
 			require.NoError(t, err)
 			defer c.Close()
 			rep, err := c.Check(context.Background())

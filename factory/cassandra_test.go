@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -101,11 +102,11 @@ func cassProfile(host string, tlsSec *schema.TLS) *schema.Profile {
 	}
 }
 
-func cassConnector(t testing.TB, p *schema.Profile, opts ...factory.Option) *factory.CassandraConnector {
+func cassConnector(t testing.TB, p *schema.Profile, opts ...factory.Option) *cassandra.Connector {
 	t.Helper()
 	log := &syncBuffer{} // shown when the test fails
 	opts = append([]factory.Option{debugLogger(log)}, opts...)
-	c, err := factory.NewCassandraConnector("cass_test", p, opts...)
+	c, err := cassandra.New("cass_test", p, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		require.NoError(t, c.Close())
@@ -116,7 +117,7 @@ func cassConnector(t testing.TB, p *schema.Profile, opts ...factory.Option) *fac
 	return c
 }
 
-func cassDial(t testing.TB, c *factory.CassandraConnector) *gocql.Session {
+func cassDial(t testing.TB, c *cassandra.Connector) *gocql.Session {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -133,7 +134,7 @@ func cassReleaseVersion(t testing.TB, s *gocql.Session) {
 }
 
 // cassDialErr dials and returns the error, which must be a classified *Error.
-func cassDialErr(t testing.TB, c *factory.CassandraConnector) error {
+func cassDialErr(t testing.TB, c *cassandra.Connector) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -594,7 +595,7 @@ func TestCassandraClusterConfig(t *testing.T) {
 
 	p2 := cassProfile("db1.example", nil)
 	p2.Consistency = "ONE"
-	c2, err := factory.NewCassandraConnector("plain", p2)
+	c2, err := cassandra.New("plain", p2)
 	require.NoError(t, err)
 	require.Equal(t, gocql.One, c2.ClusterConfig().Consistency)
 	require.Equal(t, 5*time.Second, c2.ClusterConfig().ConnectTimeout)
@@ -626,7 +627,7 @@ func TestCassandraConfigErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := cassProfile("db1.example", nil)
 			tc.mutate(p)
-			c, err := factory.NewCassandraConnector("bad", p)
+			c, err := cassandra.New("bad", p)
 			require.Nil(t, c)
 			require.ErrorIs(t, err, factory.ErrConfig)
 			require.ErrorIs(t, err, schema.ErrInvalid)
@@ -636,14 +637,14 @@ func TestCassandraConfigErrors(t *testing.T) {
 	// TLS problems and the connector's own are reported together.
 	p := cassProfile("db1.example", &schema.TLS{CA: []schema.MaterialSource{cassMaterial([]byte("not pem"))}})
 	p.ProtocolVersion = 1
-	_, err := factory.NewCassandraConnector("bad", p)
+	_, err := cassandra.New("bad", p)
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Contains(t, err.Error(), "profiles.bad.protocol_version")
 	require.Contains(t, err.Error(), "profiles.bad.tls.ca")
 }
 
 func TestCassandraClosedConnector(t *testing.T) {
-	c, err := factory.NewCassandraConnector("x", cassProfile("127.0.0.1", nil))
+	c, err := cassandra.New("x", cassProfile("127.0.0.1", nil))
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 	_, err = c.Dial(context.Background())

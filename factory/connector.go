@@ -2,6 +2,11 @@
 // riak-go-client node whose dial is bounded by a context, verifies the server's chain, name
 // and revocation, reloads rotated material, and fails with a classified error (Kind).
 //
+// This package links neither driver: it holds what the backends share (TLS compilation,
+// material cache, errors, reports, reload, observers). The connectors are in
+// factory/cassandra and factory/riak; Compile builds a profile with whichever of them the
+// program links (each registers itself when imported; package connfactory links both).
+//
 // The factory never reads files or the environment: material arrives resolved in the
 // schema types (see package loaders), so a Go program can feed it directly.
 package factory
@@ -13,6 +18,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/factorycore"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/validate"
 )
@@ -89,7 +95,7 @@ func WithReloadCallback(f func(profile string, err error)) Option {
 func withClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 func buildOptions(opts []Option) options {
-	o := options{logger: slog.Default(), now: time.Now, riakAuthWait: riakAuthVerdictWait}
+	o := options{logger: slog.Default(), now: time.Now}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -97,22 +103,16 @@ func buildOptions(opts []Option) options {
 }
 
 // Compile turns profile name, already validated and with its material resolved, into a
-// *CassandraConnector or a *RiakConnector. Compile errors are *Error of kind config
+// *cassandra.Connector or a *riak.Connector, by the backend packages linked into the program
+// (factory/cassandra and factory/riak register themselves; factory imports neither). Compile errors are *Error of kind config
 // wrapping a schema.Problems.
 func Compile(name string, p *schema.Profile, opts ...Option) (Connector, error) {
-	switch p.Backend {
-	case schema.Cassandra:
-		c, err := NewCassandraConnector(name, p, opts...)
-		if err != nil {
-			return nil, err // not a typed nil in the interface
-		}
-		return c, nil
-	case schema.Riak:
-		c, err := NewRiakConnector(name, p, opts...)
-		if err != nil {
-			return nil, err
-		}
-		return c, nil
+	if f, ok := factorycore.Lookup(p.Backend); ok {
+		return f.(func(string, *schema.Profile, ...Option) (Connector, error))(name, p, opts...)
+	}
+	if slices.Contains(schema.Backends, p.Backend) {
+		return nil, configError(schema.Problem{Path: profilePath(name) + ".backend", Message: fmt.Sprintf(
+			"backend %q is not linked into this program: import github.com/connfactory/connfactory/factory/%s", p.Backend, p.Backend)})
 	}
 	return nil, configError(schema.Problem{Path: profilePath(name) + ".backend",
 		Message: fmt.Sprintf("unknown backend %q (accepted: %s)", p.Backend, schema.Accepted(schema.Backends))})

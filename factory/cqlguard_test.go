@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -92,7 +93,7 @@ func readCQLFrame(c net.Conn) ([9]byte, error) {
 // a protocol error at the header, without the allocation, and the check does not wait
 // for a body that never comes.
 func TestCassandraHugeFrameRefused(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	for _, tc := range []struct {
 		name     string
 		opcode   byte
@@ -167,7 +168,7 @@ func v5SegmentPeer(t *testing.T, announce uint32) string {
 // TestCassandraHugeV5FrameRefused: under protocol 5, a frame spread over segments is
 // bounded too (gocql would allocate the 1 GiB its header announces).
 func TestCassandraHugeV5FrameRefused(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	addr := v5SegmentPeer(t, 1<<30)
 	p := cassProfile(addr, nil)
 	p.Auth = nil
@@ -198,44 +199,4 @@ func cqlSegment(payload []byte, selfContained bool) []byte {
 	seg = append(seg, byte(crc), byte(crc>>8), byte(crc>>16))
 	seg = append(seg, payload...)
 	return binary.LittleEndian.AppendUint32(seg, gocql.Crc32(payload))
-}
-
-// cqlFrame is a frame of protocol version v with a body of n bytes.
-func cqlFrame(v, op byte, n int) []byte {
-	f := []byte{0x80 | v, 0, 0, 1, op, 0, 0, 0, 0}
-	binary.BigEndian.PutUint32(f[5:], uint32(n))
-	return append(f, make([]byte, n)...)
-}
-
-// TestCQLGuardFollowsTheStream: legitimate traffic, whatever the read sizes, passes
-// the guard: the handshake in legacy framing, then protocol 5 segments, self-contained
-// ones and a 300 KiB frame spread over three; the same stream with a frame announcing
-// more than it carries, over the bound, does not.
-func TestCQLGuardFollowsTheStream(t *testing.T) {
-	big := cqlFrame(5, 0x08, 300<<10)
-	var segs []byte
-	for rest := big; len(rest) > 0; {
-		n := min(len(rest), 1<<17-1)
-		segs = append(segs, cqlSegment(rest[:n], false)...)
-		rest = rest[n:]
-	}
-	small := append(cqlFrame(5, 0x08, 10), cqlFrame(5, 0x08, 0)...)
-	stream := append(append(append(append(cqlFrame(5, 0x06, 2), cqlFrame(5, 0x02, 0)...),
-		cqlSegment(small, true)...), segs...), cqlSegment(small, true)...)
-	stream = append(stream, segs...)
-	legacy := append(append(cqlFrame(4, 0x06, 100), cqlFrame(4, 0x02, 0)...), cqlFrame(4, 0x08, 2<<20)...)
-	for _, chunk := range []int{7, 9, 4096, 1 << 20} { // 7 and 9 split every header
-		require.NoError(t, factory.CQLGuardScan(stream, chunk), "chunk %d", chunk)
-		require.NoError(t, factory.CQLGuardScan(legacy, chunk), "chunk %d", chunk)
-	}
-
-	lie := append([]byte(nil), segs...)
-	binary.BigEndian.PutUint32(lie[6+5:], factory.CQLMaxFrame+1) // the first segment's frame header
-	bad := append(append(cqlFrame(5, 0x06, 2), cqlFrame(5, 0x02, 0)...), lie...)
-	for _, chunk := range []int{1, 7, 4096} {
-		require.ErrorContains(t, factory.CQLGuardScan(bad, chunk), "announced a CQL frame of 268435457 bytes", "chunk %d", chunk)
-	}
-	// Legacy framing after the handshake: gocql's own bound.
-	over := append(append(cqlFrame(4, 0x06, 2), cqlFrame(4, 0x02, 0)...), 0x84, 0, 0, 1, 0x08, 0x10, 0, 0, 1)
-	require.ErrorContains(t, factory.CQLGuardScan(over, 3), "announced a CQL frame of 268435457 bytes")
 }

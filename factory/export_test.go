@@ -9,26 +9,12 @@ import (
 )
 
 // WithRiakAuthWait shortens the Riak preflight's wait for a verdict on credentials, so
-// that tests of a server that never answers do not wait RiakAuthVerdictWait.
+// that tests of a server that never answers do not wait the default (5.5s).
 func WithRiakAuthWait(d time.Duration) Option { return func(o *options) { o.riakAuthWait = d } }
 
 // CRLIssuerIndex is the identity of c's CRL issuer index, so that tests can see whether
 // profiles share one.
 func CRLIssuerIndex(c *ClientTLS) any { return c.mat.Load().crls.issuers }
-
-// CQLGuardScan feeds stream, chunk bytes at a time, to a frame guard that parses
-// segments, and returns its first error.
-func CQLGuardScan(stream []byte, chunk int) error {
-	g := &cqlGuard{segments: true}
-	for len(stream) > 0 {
-		n := min(chunk, len(stream))
-		if err := g.scan(stream[:n]); err != nil {
-			return err
-		}
-		stream = stream[n:]
-	}
-	return nil
-}
 
 // The factory's internals that tests reach by their former exported names (issue 15:
 // exports only for users).
@@ -42,10 +28,7 @@ var (
 
 // Limits the tests check against.
 const (
-	CQLMaxFrame          = cqlMaxFrame
-	CQLMaxHandshakeFrame = cqlMaxHandshakeFrame
-	RiakAuthVerdictWait  = riakAuthVerdictWait
-	SessionCacheSize     = sessionCacheSize
+	SessionCacheSize = sessionCacheSize
 )
 
 // CRLSet is a compiled set of CRLs, as ParseCRLs returns it.
@@ -70,13 +53,6 @@ func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certi
 // ParseCRLs parses CRL sources without a cache: see parseCRLs.
 func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
 	return parseCRLs(nil, path, srcs, cas, now, stale)
-}
-
-// OnRiakLogging calls f on every installation of the riak-go-client logger adapter (the
-// first Riak dial installs it; later dials only retarget it) until t ends.
-func OnRiakLogging(t interface{ Cleanup(func()) }, f func()) {
-	riakLoggingHook.Store(&f)
-	t.Cleanup(func() { riakLoggingHook.Store(nil) })
 }
 
 // MaterialCacheStats counts what a MaterialCache did.

@@ -50,7 +50,7 @@ func TestCompileStartsNoGoroutine(t *testing.T) {
 func TestRiakCompileLeavesDriverLogger(t *testing.T) {
 	riakLeakCheck(t)
 	var installs atomic.Int32
-	factory.OnRiakLogging(t, func() { installs.Add(1) })
+	onRiakLogging(t, func() { installs.Add(1) })
 	c := newRiak(t, riakProfile([]string{riakDownAddr(t)}, schema.MechanismTrust, "trusted", "", riakTLS()))
 	other, err := factory.Compile("riak_other", riakProfile([]string{"127.0.0.1"}, "", "", "", nil))
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -378,7 +379,7 @@ func TestKeyStoresDialRiak(t *testing.T) {
 		require.True(t, ev.OK, "%+v", ev)
 	}
 	// A key store whose key names another user: compile refuses it as for tls.cert.
-	_, err := factory.NewRiakConnector("riak_test", riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "",
+	_, err := riak.New("riak_test", riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "",
 		storeTLS(ts, keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: riakPKI.Client}), ksPass))))
 	require.ErrorContains(t, err, "client certificate's CN is \"app\"")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -136,7 +137,7 @@ func BenchmarkPoolOpen(b *testing.B) {
 			// starts empty, as in a process that opens its pool once.
 			ours := func() time.Duration {
 				b.StopTimer()
-				c, err := factory.NewCassandraConnector("pool_bench", p, quiet)
+				c, err := cassandra.New("pool_bench", p, quiet)
 				require.NoError(b, err)
 				defer func() { require.NoError(b, c.Close()) }()
 				b.StartTimer()

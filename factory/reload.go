@@ -275,29 +275,3 @@ func (r *reloader) reloadMaterial(ctx context.Context) error {
 	r.log.Info("tls material reloaded", attrs...)
 	return nil
 }
-
-// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
-// whatever tls.reload says (a SIGHUP handler, a test, a rotation hook). On success,
-// handshakes that start afterwards use the new material (and TLS().Generation counts
-// one more; material found unchanged is not recompiled and counts nothing); on failure
-// the last good material stays in use. Either way the outcome is logged and passed to the reload
-// callback. The error is an *Error (kind config for material that does not compile).
-// ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
-// connector is closed.
-func (c *CassandraConnector) ReloadNow(ctx context.Context) error {
-	if c.closed.Load() {
-		return errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
-	}
-	return c.reload.reload(ctx)
-}
-
-// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
-// whatever tls.reload says. See CassandraConnector.ReloadNow: the behaviour is the same,
-// including for riak-go-client nodes from NodeOptions or Dial, whose next connections
-// present the new material.
-func (c *RiakConnector) ReloadNow(ctx context.Context) error {
-	if err := c.errIfClosed(); err != nil {
-		return err
-	}
-	return c.reload.reload(ctx)
-}

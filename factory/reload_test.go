@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
+	"github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -235,7 +237,7 @@ type rlBackend struct {
 	// certificate the server saw on it. It does not call t: rotation tests run it from
 	// several goroutines.
 	dial func() (*big.Int, error)
-	cass *factory.CassandraConnector // the Cassandra connector, once connected
+	cass *cassandra.Connector // the Cassandra connector, once connected
 	// check runs the connector's Check: exactly one connection.
 	check func(context.Context) (*factory.Report, error)
 }
@@ -245,7 +247,7 @@ func rlCassandra(t *testing.T, set *pki.Set) *rlBackend {
 	b := &rlBackend{name: "cassandra", peers: &rlPeers{}}
 	srv := cassStart(t, cqltest.Options{TLS: b.peers.config(set.ServerTLSConfig()),
 		Credentials: map[string]string{cassUser: cassPassword}})
-	var c *factory.CassandraConnector
+	var c *cassandra.Connector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
 		c = cassConnector(t, cassProfile(srv.Addr(), sec), opts...)
 		c.Start()
@@ -275,7 +277,7 @@ func rlRiak(t *testing.T, set *pki.Set) *rlBackend {
 	opts := riaktest.Options{Security: true, TLS: b.peers.config(set.ServerTLSConfig()),
 		Users: []riaktest.User{{Name: "pwuser", Source: riaktest.SourcePassword, Password: riakPassword}}}
 	srv := startRiak(t, opts)
-	var c *factory.RiakConnector
+	var c *riak.Connector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
 		log := &syncBuffer{}
 		t.Cleanup(func() {
@@ -524,7 +526,7 @@ func TestReloadWithoutRefresher(t *testing.T) {
 
 	// Plaintext: nothing to reload.
 	plain := cassProfile("localhost:9042", &schema.TLS{Mode: schema.TLSDisable, Reload: schema.Duration(time.Second)})
-	pc, err := factory.NewCassandraConnector("plain", plain, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return nil, nil }))
+	pc, err := cassandra.New("plain", plain, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return nil, nil }))
 	require.NoError(t, err)
 	require.True(t, hasWarning(pc.Warnings(), "profiles.plain.tls.reload", "does not use TLS"))
 	require.ErrorIs(t, pc.ReloadNow(context.Background()), factory.ErrConfig)
@@ -566,7 +568,7 @@ func TestReloadCloseDuringReload(t *testing.T) {
 	reloads := newRLReloads()
 	sec := cassTLS(set, true)
 	sec.Reload = schema.Duration(time.Millisecond)
-	c, err := factory.NewCassandraConnector("cass_test", cassProfile("localhost:9042", sec), reloads.option(),
+	c, err := cassandra.New("cass_test", cassProfile("localhost:9042", sec), reloads.option(),
 		factory.WithLogger(slog.New(slog.DiscardHandler)),
 		factory.WithTLSRefresher(func(ctx context.Context) (*schema.TLS, error) {
 			select {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	riakfactory "github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
@@ -103,9 +104,9 @@ func riakProfile(hosts []string, mech schema.Mechanism, user, password string, t
 	return p
 }
 
-func newRiak(t testing.TB, p *schema.Profile, opts ...factory.Option) *factory.RiakConnector {
+func newRiak(t testing.TB, p *schema.Profile, opts ...factory.Option) *riakfactory.Connector {
 	t.Helper()
-	c, err := factory.NewRiakConnector("riak_test", p, opts...)
+	c, err := riakfactory.New("riak_test", p, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, c.Close()) })
 	return c
@@ -250,7 +251,7 @@ func TestRiakCompileErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := factory.NewRiakConnector("riak_test", tc.p)
+			_, err := riakfactory.New("riak_test", tc.p)
 			require.ErrorIs(t, err, factory.ErrConfig)
 			require.ErrorIs(t, err, schema.ErrInvalid)
 			require.ErrorContains(t, err, tc.path+": ")
@@ -264,7 +265,7 @@ func TestRiakCompileErrors(t *testing.T) {
 }
 
 func TestRiakClosed(t *testing.T) {
-	c, err := factory.NewRiakConnector("riak_test", riakProfile([]string{"127.0.0.1"}, "", "", "", nil))
+	c, err := riakfactory.New("riak_test", riakProfile([]string{"127.0.0.1"}, "", "", "", nil))
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 	require.NoError(t, c.Close())

@@ -170,25 +170,6 @@ func (k keyedSessions) Put(_ string, cs *tls.ClientSessionState) {
 // sessionKey is the session cache key of a connection to addr verifying name.
 func sessionKey(addr, name string) string { return addr + "\x00" + name }
 
-// releaseConn releases a leading handshake's waiters at its first read or its close:
-// with TLS 1.3 the server's session ticket arrives after the handshake and crypto/tls
-// reads it with the first application data, so by then it is cached (or will not come).
-type releaseConn struct {
-	*tls.Conn
-	release func()
-}
-
-func (r *releaseConn) Read(p []byte) (int, error) {
-	n, err := r.Conn.Read(p)
-	r.release()
-	return n, err
-}
-
-func (r *releaseConn) Close() error {
-	r.release()
-	return r.Conn.Close()
-}
-
 // verdicts are the chain verification results of one material generation, by the
 // SHA-256 of the leaf: a resumed handshake presents the original certificates again, and
 // re-running x509 chain building for them would only repeat the answer.

@@ -17,6 +17,7 @@ import (
 	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/connfactorytest"
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
@@ -197,7 +198,7 @@ func demoCluster(ctx context.Context, out io.Writer, dir string) (ok bool, err e
 	if err != nil {
 		return false, err
 	}
-	sess, err := c.(*factory.CassandraConnector).Dial(ctx)
+	sess, err := c.(*cassandra.Connector).Dial(ctx)
 	if err != nil {
 		fmt.Fprintf(out, "\n  dial sandbox_cassandra_dc2: %v\n", err)
 		return false, nil

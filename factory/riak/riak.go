@@ -1,6 +1,10 @@
-package factory
+// Package riak is the Riak KV connector of package factory: New compiles a profile into a
+// *Connector whose riak-go-client nodes dial through the factory's TLS layer, after a
+// preflight. Importing it registers the backend with factory.Compile.
+package riak
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,13 +20,15 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/validate"
 )
 
-// RiakConnector is a compiled Riak KV profile: riak-go-client node options whose TLS is
+// Connector is a compiled Riak KV profile: riak-go-client node options whose TLS is
 // the factory's (server name always set, chain, name and CRL verified, live material),
 // and a Dial that never hands back a cluster riak-go-client would spin on.
 //
@@ -33,15 +39,15 @@ import (
 // certificate and an empty password, and the server accepts it only when the
 // certificate's CN is the username (checked at compile time too).
 //
-// A RiakConnector is safe for concurrent use.
-type RiakConnector struct {
+// A Connector is safe for concurrent use.
+type Connector struct {
 	name           string
 	hosts          []string // host:port, default port applied
 	mechanism      schema.Mechanism
 	username       string
-	password       sealed.Box[schema.Secret] // sealed: fmt of a RiakConnector value must not print it
-	tls            *ClientTLS                // nil for mechanism none
-	warnings       []Warning
+	password       sealed.Box[schema.Secret] // sealed: fmt of a Connector value must not print it
+	tls            *factory.ClientTLS        // nil for mechanism none
+	warnings       []factory.Warning
 	connectTimeout time.Duration
 	authWait       time.Duration
 	timeout        time.Duration
@@ -50,45 +56,45 @@ type RiakConnector struct {
 	idleTimeout    time.Duration // pool.idle_timeout, 0: riak-go-client's 10s
 	logger         *slog.Logger
 	now            func() time.Time
-	reload         *reloader // never nil
+	reload         factorykit.Reloader // never nil
 	closed         atomic.Bool
 }
 
-var _ Connector = (*RiakConnector)(nil)
+var _ factory.Connector = (*Connector)(nil)
 
 // secret is the password ("" for none).
-func (c *RiakConnector) secret() schema.Secret {
+func (c *Connector) secret() schema.Secret {
 	if pw := c.password.Get(); pw != nil {
 		return *pw
 	}
 	return ""
 }
 
-// NewRiakConnector compiles Riak profile name. p must be validated and its material
+// New compiles Riak profile name. p must be validated and its material
 // resolved; the factory re-checks what it relies on and reports a config-kind *Error
 // wrapping schema.Problems otherwise. Among those: a mechanism other than none without
 // TLS (Riak refuses authentication over plaintext), TLS with mechanism none (Riak speaks
 // TLS only to clients that then authenticate), and certificate auth whose client
 // certificate's CN is not auth.username.
-func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConnector, error) {
-	o := buildOptions(opts)
-	base := profilePath(name)
+func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, error) {
+	o := factorykit.BuildOptions(opts)
+	base := factorykit.ProfilePath(name)
 	if p == nil {
-		return nil, configError(schema.Problem{Path: base, Message: "no profile"})
+		return nil, factorykit.ConfigError(schema.Problem{Path: base, Message: "no profile"})
 	}
 	var probs schema.Problems
 	if p.Backend != schema.Riak {
 		probs = append(probs, schema.Problem{Path: base + ".backend",
 			Message: fmt.Sprintf("backend %q is not riak", p.Backend)})
 	}
-	c := &RiakConnector{
+	c := &Connector{
 		name:           name,
 		mechanism:      p.Auth.EffectiveMechanism(),
 		connectTimeout: p.ConnectTimeout.Std(),
-		authWait:       o.riakAuthWait,
+		authWait:       cmp.Or(o.RiakAuthWait, riakAuthVerdictWait),
 		timeout:        p.Timeout.Std(),
-		logger:         o.logger,
-		now:            o.now,
+		logger:         o.Logger,
+		now:            o.Now,
 	}
 	if c.connectTimeout <= 0 {
 		c.connectTimeout, _ = time.ParseDuration(schema.DefaultConnectTimeout)
@@ -112,7 +118,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 	}
 
 	var pps []schema.Problem
-	c.minConns, c.maxConns, c.idleTimeout, pps = compilePool(base, p.Pool, schema.Riak)
+	c.minConns, c.maxConns, c.idleTimeout, pps = factorykit.CompilePool(base, p.Pool, schema.Riak)
 	probs = append(probs, pps...)
 
 	// The mechanism, its username and password, and TLS with every mechanism but none
@@ -125,7 +131,7 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		pw := p.Auth.Password.Secret()
 		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
-			c.warnings = append(c.warnings, Warning{Path: base + ".auth.per_host",
+			c.warnings = append(c.warnings, factory.Warning{Path: base + ".auth.per_host",
 				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
 		}
 	}
@@ -133,90 +139,90 @@ func NewRiakConnector(name string, p *schema.Profile, opts ...Option) (*RiakConn
 		// The server ignores it; sending it anyway would put a secret on the wire for
 		// nothing.
 		c.password.Set(nil)
-		c.warnings = append(c.warnings, Warning{Path: base + ".auth.password",
+		c.warnings = append(c.warnings, factory.Warning{Path: base + ".auth.password",
 			Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
 	}
 	if len(probs) > 0 {
-		return nil, configError(probs...)
+		return nil, factorykit.ConfigError(probs...)
 	}
 
 	if c.mechanism != schema.MechanismNone {
-		ct, ws, err := CompileTLS(base+".tls", p.TLS, opts...)
+		ct, ws, err := factory.CompileTLS(base+".tls", p.TLS, opts...)
 		if err != nil {
 			return nil, err
 		}
 		c.tls = ct
 		c.warnings = append(c.warnings, ws...)
 		if c.tls == nil {
-			return nil, configError(schema.Problem{Path: base + ".tls",
+			return nil, factorykit.ConfigError(schema.Problem{Path: base + ".tls",
 				Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
 		}
 		if c.mechanism == schema.MechanismCertificate {
 			cert := c.tls.ClientCertificate()
 			switch {
 			case cert == nil:
-				return nil, configError(schema.Problem{Path: base + ".tls.cert",
+				return nil, factorykit.ConfigError(schema.Problem{Path: base + ".tls.cert",
 					Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, tls.pkcs12 or tls.keystore)"})
 			case cert.Subject.CommonName != c.username:
-				return nil, configError(schema.Problem{Path: base + ".auth.username",
+				return nil, factorykit.ConfigError(schema.Problem{Path: base + ".auth.username",
 					Message: fmt.Sprintf("is %q but the client certificate's CN is %q: Riak accepts a certificate only for the user its CN names",
 						c.username, cert.Subject.CommonName)})
 			}
 		}
 	}
 
-	r, rws := newReloader(name, p.TLS, c.tls, o)
+	r, rws := factorykit.NewReloader(name, p.TLS, c.tls, opts)
 	c.reload = r
-	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
+	c.warnings = factorykit.WithProfileWarnings(name, p, append(c.warnings, rws...))
 	return c, nil
 }
 
 // Name is the profile name.
-func (c *RiakConnector) Name() string { return c.name }
+func (c *Connector) Name() string { return c.name }
 
 // Backend is schema.Riak.
-func (c *RiakConnector) Backend() schema.Backend { return schema.Riak }
+func (c *Connector) Backend() schema.Backend { return schema.Riak }
 
 // Warnings are the profile's security warnings (TLS and auth).
-func (c *RiakConnector) Warnings() []Warning { return slices.Clone(c.warnings) }
+func (c *Connector) Warnings() []factory.Warning { return slices.Clone(c.warnings) }
 
 // Start starts the connector's background work: the periodic TLS reload, if the profile
 // sets tls.reload. Compiling starts no goroutine; the first Dial, DialConn, Check or NodeOptions starts it, so
 // a program calls Start only to have material reloaded before its first use
 // (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
 // does nothing. Close stops what it started.
-func (c *RiakConnector) Start() { c.reload.use() }
+func (c *Connector) Start() { c.reload.Use() }
 
 // Close marks the connector closed: Dial, DialConn and Check then fail with a config
 // *Error. It stops the TLS reload and waits for it, so no goroutine of the connector is
 // left; clusters from Dial and connections from DialConn stay up and are the caller's to
 // stop and close. Close is idempotent.
-func (c *RiakConnector) Close() error {
+func (c *Connector) Close() error {
 	c.closed.Store(true)
-	c.reload.stop()
+	c.reload.Stop()
 	return nil
 }
 
 // firstUse does what compiling leaves to the first dial: it starts the TLS reload and
 // installs the riak-go-client logger adapter (installRiakLogging).
-func (c *RiakConnector) firstUse() {
+func (c *Connector) firstUse() {
 	installRiakLogging(c.logger)
-	c.reload.use()
+	c.reload.Use()
 }
 
 // errIfClosed is the error of a use after Close.
-func (c *RiakConnector) errIfClosed() error {
+func (c *Connector) errIfClosed() error {
 	if c.closed.Load() {
-		return errorf(KindConfig, "", "riak connector %q is closed", c.name)
+		return factorykit.Errorf(factory.KindConfig, "", "riak connector %q is closed", c.name)
 	}
 	return nil
 }
 
 // TLS is the compiled TLS configuration, nil for mechanism none.
-func (c *RiakConnector) TLS() *ClientTLS { return c.tls }
+func (c *Connector) TLS() *factory.ClientTLS { return c.tls }
 
 // Hosts are the profile's hosts as host:port, default port applied, duplicates removed.
-func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
+func (c *Connector) Hosts() []string { return slices.Clone(c.hosts) }
 
 // NodeOptions returns copies of the riak-go-client options Dial uses, one per host, for
 // inspection or for a program that builds its own cluster; changing them does not change
@@ -232,7 +238,7 @@ func (c *RiakConnector) Hosts() []string { return slices.Clone(c.hosts) }
 // Beware: with these options alone, a node riak-go-client cannot reach or authenticate
 // to passes Start without an error, and the cluster's first command then spins forever
 // (Stop does not end it). Prefer Dial, which preflights every host first.
-func (c *RiakConnector) NodeOptions() []*riak.NodeOptions {
+func (c *Connector) NodeOptions() []*riak.NodeOptions {
 	c.firstUse()
 	out := make([]*riak.NodeOptions, 0, len(c.hosts))
 	for _, h := range c.hosts {
@@ -241,13 +247,13 @@ func (c *RiakConnector) NodeOptions() []*riak.NodeOptions {
 	return out
 }
 
-func (c *RiakConnector) nodeOptions(host string) *riak.NodeOptions {
+func (c *Connector) nodeOptions(host string) *riak.NodeOptions {
 	no := &riak.NodeOptions{
 		RemoteAddress:  host,
 		ConnectTimeout: c.connectTimeout,
 		RequestTimeout: c.timeout,
-		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (compilePool)
-		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (compilePool)
+		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
+		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
 		IdleTimeout:    c.idleTimeout,
 	}
 	if c.maxConns == 0 && c.minConns > riakDefaultMaxConnections {
@@ -281,22 +287,22 @@ func adjustNode(no *riak.NodeOptions, adjust []func(*riak.NodeOptions)) error {
 		}
 		return o
 	}
-	err := applyAdjust(no, adjust, snap, func(before, after owned) []ownedField {
+	err := factorykit.ApplyAdjust(no, adjust, snap, func(before, after owned) []factorykit.OwnedField {
 		same := after.auth == before.auth // fields of a replaced AuthOptions are not listed
-		return []ownedField{
-			{"RemoteAddress", after.addr == before.addr},
-			{"ConnectTimeout", after.connect == before.connect},
-			{"AuthOptions", same},
-			{"AuthOptions.User", !same || after.authVal.User == before.authVal.User},
-			{"AuthOptions.Password", !same || after.authVal.Password == before.authVal.Password},
-			{"AuthOptions.TlsConfig", !same || after.authVal.TlsConfig == before.authVal.TlsConfig},
+		return []factorykit.OwnedField{
+			{Name: "RemoteAddress", Same: after.addr == before.addr},
+			{Name: "ConnectTimeout", Same: after.connect == before.connect},
+			{Name: "AuthOptions", Same: same},
+			{Name: "AuthOptions.User", Same: !same || after.authVal.User == before.authVal.User},
+			{Name: "AuthOptions.Password", Same: !same || after.authVal.Password == before.authVal.Password},
+			{Name: "AuthOptions.TlsConfig", Same: !same || after.authVal.TlsConfig == before.authVal.TlsConfig},
 		}
 	}, "riak.NodeOptions", "the host the preflight checked, TLS and its verification, the credentials and connect_timeout")
 	if err != nil {
 		return err
 	}
 	if no.MaxConnections != 0 && no.MinConnections > no.MaxConnections {
-		return &Error{Kind: KindConfig, Err: fmt.Errorf("adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
+		return &factory.Error{Kind: factory.KindConfig, Err: fmt.Errorf("adjust set riak.NodeOptions.MinConnections %d above MaxConnections %d",
 			no.MinConnections, no.MaxConnections)}
 	}
 	return nil
@@ -341,9 +347,9 @@ type riakResult struct {
 // session cache), so a pool of any size costs one full handshake per host.
 //
 // The caller stops the cluster with Stop.
-func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
+func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
 	c.firstUse()
-	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
+	defer c.reload.DialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
 	}
@@ -361,7 +367,7 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			conn, err := c.preflight(ctx, h, &Report{}, false)
+			conn, err := c.preflight(ctx, h, &factory.Report{}, false)
 			if err == nil {
 				_ = conn.Close()
 			}
@@ -380,7 +386,7 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 		}
 		n, err := riak.NewNode(opts[r.host])
 		if err != nil {
-			failed = append(failed, riakResult{r.host, classify(err, KindUnreachable, r.host)})
+			failed = append(failed, riakResult{r.host, factorykit.Classify(err, factory.KindUnreachable, r.host)})
 			continue
 		}
 		nodes = append(nodes, n)
@@ -391,15 +397,15 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 	}
 	for _, f := range failed {
 		c.logger.Warn("riak: host left out of the cluster: its preflight failed",
-			"profile", c.name, "host", f.host, "kind", string(KindOf(f.err)), "error", f.err.Error())
+			"profile", c.name, "host", f.host, "kind", string(factory.KindOf(f.err)), "error", f.err.Error())
 	}
 
 	cluster, err := riak.NewCluster(&riak.ClusterOptions{Nodes: nodes, NoDefaultNode: true})
 	if err != nil {
-		return nil, &Error{Kind: KindConfig, Err: fmt.Errorf("riak: new cluster: %w", err)}
+		return nil, &factory.Error{Kind: factory.KindConfig, Err: fmt.Errorf("riak: new cluster: %w", err)}
 	}
 	if err := cluster.Start(); err != nil {
-		return nil, &Error{Kind: KindProtocol, Err: fmt.Errorf("riak: start cluster: %w", err)}
+		return nil, &factory.Error{Kind: factory.KindProtocol, Err: fmt.Errorf("riak: start cluster: %w", err)}
 	}
 	// Start returns nil even when a node's first connection failed. Node.String is the
 	// only exported view of a node's pool ("addr|connections|idle"): a node without a
@@ -416,7 +422,7 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 	}
 	if live == 0 {
 		_ = cluster.Stop()
-		return nil, &Error{Kind: KindUnreachable, Err: errors.New(
+		return nil, &factory.Error{Kind: factory.KindUnreachable, Err: errors.New(
 			"riak: the preflight passed but riak-go-client could not open its own connection to any host (see the riak-go-client log lines)")}
 	}
 	reqTimeout := c.timeout
@@ -437,12 +443,12 @@ func (c *RiakConnector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptio
 // cluster ever runs, if it meets only nodes being health-checked, spins forever (after
 // Stop too); every later command gives up after one round. Running the first command
 // here, on a connection known to be open, moves the index for good.
-func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTimeout time.Duration) error {
+func (c *Connector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTimeout time.Duration) error {
 	done := make(chan riak.Command, 1)
 	ping := &riak.PingCommand{}
 	async := &riak.Async{Command: ping, Done: done}
 	if err := cluster.ExecuteAsync(async); err != nil {
-		return &Error{Kind: KindProtocol, Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
+		return &factory.Error{Kind: factory.KindProtocol, Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
 	}
 	// The ping is bounded by riak-go-client's request timeout on each of its attempts;
 	// this timer only guards against the spin described above.
@@ -455,10 +461,10 @@ func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster, re
 			err = ping.Error()
 		}
 		if err != nil {
-			return &Error{Kind: classifyNet(err, KindProtocol), Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
+			return &factory.Error{Kind: factorykit.ClassifyNet(err, factory.KindProtocol), Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
 		}
 		if !ping.Success() {
-			return &Error{Kind: KindProtocol, Err: errors.New("riak: first ping through the cluster was not answered")}
+			return &factory.Error{Kind: factory.KindProtocol, Err: errors.New("riak: first ping through the cluster was not answered")}
 		}
 		return nil
 	case <-ctx.Done():
@@ -466,7 +472,7 @@ func (c *RiakConnector) firstPing(ctx context.Context, cluster *riak.Cluster, re
 	}
 	c.logger.Error("riak: riak-go-client did not finish its first ping; one of its goroutines may keep running",
 		"profile", c.name)
-	return &Error{Kind: KindTimeout, Err: errors.New("riak: riak-go-client did not finish its first ping through the cluster in time")}
+	return &factory.Error{Kind: factory.KindTimeout, Err: errors.New("riak: riak-go-client did not finish its first ping through the cluster in time")}
 }
 
 // riakNodeConnections reads a node's connection count from Node.String.
@@ -489,7 +495,7 @@ func riakAggregate(failed []riakResult) error {
 	}
 	pick := failed[0].err
 	for _, f := range failed {
-		if k := KindOf(f.err); k != KindUnreachable && k != KindTimeout {
+		if k := factory.KindOf(f.err); k != factory.KindUnreachable && k != factory.KindTimeout {
 			pick = f.err
 			break
 		}
@@ -498,7 +504,7 @@ func riakAggregate(failed []riakResult) error {
 	for i, f := range failed {
 		msgs[i] = f.err.Error()
 	}
-	return &Error{Kind: KindOf(pick), Err: &riakAllFailed{msg: "riak: no host passed the preflight: " + strings.Join(msgs, "; "), errs: failed}}
+	return &factory.Error{Kind: factory.KindOf(pick), Err: &riakAllFailed{msg: "riak: no host passed the preflight: " + strings.Join(msgs, "; "), errs: failed}}
 }
 
 // riakAllFailed keeps every host's error reachable through errors.As.
@@ -522,15 +528,15 @@ func (e *riakAllFailed) Unwrap() []error {
 // none), one RpbPingReq answered, deadlines cleared. It is a *tls.Conn unless the
 // mechanism is none. It speaks Riak PB framing, for programs using another client or
 // their own. On failure the error is that of riakAggregate: every host's failure.
-func (c *RiakConnector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
+func (c *Connector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
 	c.firstUse()
-	defer c.reload.dialDone(schema.Riak, time.Now(), &retErr)
+	defer c.reload.DialDone(schema.Riak, time.Now(), &retErr)
 	if err := c.errIfClosed(); err != nil {
 		return nil, err
 	}
 	var failed []riakResult
 	for _, h := range c.hosts {
-		conn, err := c.preflight(ctx, h, &Report{}, false)
+		conn, err := c.preflight(ctx, h, &factory.Report{}, false)
 		if err == nil {
 			return conn, nil
 		}
@@ -547,9 +553,9 @@ func (c *RiakConnector) DialConn(ctx context.Context) (_ net.Conn, retErr error)
 // the host that passed (hosts that failed before it are listed in its warnings), or, if
 // none did, the last attempt, with the error of every host. Latency is the time from
 // the TCP dial to the last answer on the host reported.
-func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error) {
+func (c *Connector) Check(ctx context.Context) (retRep *factory.Report, retErr error) {
 	c.firstUse()
-	defer c.reload.checkDone(schema.Riak, time.Now(), &retRep, &retErr)
+	defer c.reload.CheckDone(schema.Riak, time.Now(), &retRep, &retErr)
 	if err := c.errIfClosed(); err != nil {
 		rep := c.newReport()
 		rep.Fail(err)
@@ -559,8 +565,8 @@ func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error
 	// tried) and lists each in Hosts; it is OK only when every host is.
 	var (
 		failed []riakResult
-		rep    *Report
-		hosts  []HostReport
+		rep    *factory.Report
+		hosts  []factory.HostReport
 	)
 	for _, h := range c.hosts {
 		r := c.newReport()
@@ -574,8 +580,8 @@ func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error
 		} else {
 			failed = append(failed, riakResult{h, err})
 		}
-		hr := HostReport{Address: h, Source: hostConfigured}
-		hr.fill(r, c.tls.ServerName(h), err)
+		hr := factory.HostReport{Address: h, Source: factorykit.HostConfigured}
+		factorykit.FillHost(&hr, r, c.tls.ServerName(h), err)
 		if !c.tls.Enabled() {
 			hr.TLS = nil
 		}
@@ -606,8 +612,8 @@ func (c *RiakConnector) Check(ctx context.Context) (retRep *Report, retErr error
 	return rep, err
 }
 
-func (c *RiakConnector) newReport() *Report {
-	rep := &Report{Profile: c.name, Backend: string(schema.Riak)}
+func (c *Connector) newReport() *factory.Report {
+	rep := &factory.Report{Profile: c.name, Backend: string(schema.Riak)}
 	// What the profile asked for, so that a failed handshake still reports TLS as on.
 	rep.TLS.Enabled, rep.TLS.Mode = c.tls.Enabled(), string(c.tls.Mode())
 	for _, w := range c.warnings {
@@ -619,7 +625,7 @@ func (c *RiakConnector) newReport() *Report {
 // riak-go-client logs through two package-level *log.Logger (SetLogger for warnings
 // and debug, SetErrorLogger for errors), to stderr by default, and its health check
 // logs every 125 ms while a node is down. The first Riak dial (Dial, DialConn, Check or
-// NodeOptions of any RiakConnector; compiling does not) replaces both, once for the
+// NodeOptions of any Connector; compiling does not) replaces both, once for the
 // process, with an adapter to log/slog. Because they are global, the lines of every
 // cluster in the process go to one destination: the logger of the Riak connector that
 // dialled last, compiled WithLogger, else slog.Default() (looked up per line, so a later
@@ -628,15 +634,12 @@ func (c *RiakConnector) newReport() *Report {
 // program that starts its own riak-go-client clusters should dial through a connector
 // (or call its NodeOptions) first.
 var (
-	// riakLoggingHook, if set (tests), is called by every installRiakLogging.
-	riakLoggingHook atomic.Pointer[func()]
-
 	riakLogOnce   sync.Once
 	riakLogTarget atomic.Pointer[slog.Logger]
 )
 
 func installRiakLogging(l *slog.Logger) {
-	if h := riakLoggingHook.Load(); h != nil {
+	if h := factorykit.RiakLoggingHook.Load(); h != nil {
 		(*h)()
 	}
 	if l != nil && l != slog.Default() {

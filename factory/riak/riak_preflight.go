@@ -1,4 +1,4 @@
-package factory
+package riak
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 
 	rpb "github.com/basho/riak-go-client/rpb/riak"
 
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/internal/riakpb"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -37,9 +39,9 @@ var riakLongAgo = time.Unix(1, 0)
 
 // riakPreflight is one run of the preflight against one host.
 type riakPreflight struct {
-	c    *RiakConnector
+	c    *Connector
 	host string
-	rep  *Report
+	rep  *factory.Report
 	info bool // also ask RpbGetServerInfoReq (Check)
 	// budget describes the bound in force, for timeout messages.
 	budget string
@@ -51,7 +53,7 @@ type riakPreflight struct {
 // preflight runs the handshake against host and returns the authenticated connection
 // with its deadlines cleared, ready for PB traffic. rep (never nil) records how far it
 // got. With info, it also asks for the server's node name and version.
-func (c *RiakConnector) preflight(ctx context.Context, host string, rep *Report, info bool) (net.Conn, error) {
+func (c *Connector) preflight(ctx context.Context, host string, rep *factory.Report, info bool) (net.Conn, error) {
 	p := &riakPreflight{c: c, host: host, rep: rep, info: info, outer: ctx,
 		budget: "connect_timeout " + c.connectTimeout.String()}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.connectTimeout {
@@ -76,7 +78,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	raw, err := d.DialContext(ctx, "tcp", p.host)
 	if err != nil {
-		return nil, p.fail(ctx, "connect", KindUnreachable, err)
+		return nil, p.fail(ctx, "connect", factory.KindUnreachable, err)
 	}
 	ok := false
 	var conn net.Conn = raw
@@ -97,19 +99,19 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		rep.Auth.Result = "none"
 	} else {
 		if err := riakRoundTrip(raw, riakpb.StartTLS, nil, riakpb.StartTLS, nil); err != nil {
-			return nil, p.fail(ctx, "RpbStartTls", KindProtocol, err)
+			return nil, p.fail(ctx, "RpbStartTls", factory.KindProtocol, err)
 		}
 		// riak-go-client's pool dials the same host:port with a Config keyed alike
 		// (nodeOptions), so it resumes this handshake's session.
-		tc, release, err := p.c.tls.handshakeShared(ctx, raw, p.host, p.host)
+		tc, release, err := factorykit.HandshakeShared(p.c.tls, ctx, raw, p.host, p.host)
 		defer release() // the answers read below carry a TLS 1.3 session ticket first
 		if err != nil {
-			return nil, p.fail(ctx, "TLS handshake", KindTLSHandshake, err)
+			return nil, p.fail(ctx, "TLS handshake", factory.KindTLSHandshake, err)
 		}
 		conn = tc
-		rep.fillTLS(tc.ConnectionState(), p.c.now())
+		factorykit.FillTLS(rep, tc.ConnectionState(), p.c.now())
 		if cc := p.c.tls.ClientCertificate(); cc != nil {
-			ci := newCertInfo(cc, p.c.now())
+			ci := factorykit.NewCertInfo(cc, p.c.now())
 			rep.TLS.ClientCert = &ci
 		}
 		// Riak answers refused credentials only after a delay (5 s): wait for that verdict,
@@ -129,13 +131,13 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		}
 		if err := riakRoundTrip(conn, riakpb.AuthReq, req, riakpb.AuthResp, nil); err != nil {
 			rep.Auth.Result = "failed"
-			return nil, p.fail(ctx, "RpbAuthReq", KindAuthFailed, err)
+			return nil, p.fail(ctx, "RpbAuthReq", factory.KindAuthFailed, err)
 		}
 		rep.Auth.Result = "ok"
 	}
 
 	if err := riakRoundTrip(conn, riakpb.PingReq, nil, riakpb.PingResp, nil); err != nil {
-		return nil, p.fail(ctx, "RpbPingReq", KindProtocol, err)
+		return nil, p.fail(ctx, "RpbPingReq", factory.KindProtocol, err)
 	}
 	if p.info {
 		var si rpb.RpbGetServerInfoResp
@@ -146,7 +148,7 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 			// Permission to ask is the server's business; the connection works.
 			rep.Warnings = append(rep.Warnings, "riak: RpbGetServerInfoReq refused: "+se.Message)
 		case err != nil:
-			return nil, p.fail(ctx, "RpbGetServerInfoReq", KindProtocol, err)
+			return nil, p.fail(ctx, "RpbGetServerInfoReq", factory.KindProtocol, err)
 		default:
 			rep.Server.Node = string(si.GetNode())
 			rep.Server.Version = string(si.GetServerVersion())
@@ -157,10 +159,10 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 	// reports the abort already ran, the context ended at the finish line and the
 	// deadline may be in the past, so the connection is not handed out.
 	if !stop() {
-		return nil, p.fail(ctx, "RpbPingReq", KindTimeout, ctx.Err())
+		return nil, p.fail(ctx, "RpbPingReq", factory.KindTimeout, ctx.Err())
 	}
 	if err := raw.SetDeadline(time.Time{}); err != nil {
-		return nil, p.fail(ctx, "clear deadline", KindProtocol, err)
+		return nil, p.fail(ctx, "clear deadline", factory.KindProtocol, err)
 	}
 	ok = true
 	return conn, nil
@@ -168,17 +170,17 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 
 // fail classifies err, raised at stage, as an *Error for the host. fallback is the kind
 // when nothing more specific is known.
-func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, err error) error {
-	var fe *Error
+func (p *riakPreflight) fail(ctx context.Context, stage string, fallback factory.Kind, err error) error {
+	var fe *factory.Error
 	if errors.As(err, &fe) {
 		// Already classified (the TLS layer). A failure caused by our deadline is a
 		// timeout whatever it looked like, and gets the stage's explanation.
-		if ctx.Err() == nil && fe.Kind != KindTimeout {
+		if ctx.Err() == nil && fe.Kind != factory.KindTimeout {
 			return err
 		}
 		err = fe.Err
 	}
-	if ctx.Err() != nil || classifyNet(err, "") == KindTimeout || (fe != nil && fe.Kind == KindTimeout) {
+	if ctx.Err() != nil || factorykit.ClassifyNet(err, "") == factory.KindTimeout || (fe != nil && fe.Kind == factory.KindTimeout) {
 		msg := fmt.Sprintf("riak %s: no answer within %s", stage, p.budget)
 		if errors.Is(ctx.Err(), context.Canceled) {
 			msg = fmt.Sprintf("riak %s: cancelled by the caller", stage)
@@ -193,19 +195,19 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 				msg += " (the port accepts TCP but does not answer Riak Protocol Buffers)"
 			}
 		}
-		return &Error{Kind: KindTimeout, Host: p.host, Err: fmt.Errorf("%s: %w", msg, err)}
+		return &factory.Error{Kind: factory.KindTimeout, Host: p.host, Err: fmt.Errorf("%s: %w", msg, err)}
 	}
-	if k := classifyNet(err, ""); k == KindUnreachable {
-		return &Error{Kind: k, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
+	if k := factorykit.ClassifyNet(err, ""); k == factory.KindUnreachable {
+		return &factory.Error{Kind: k, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
 	}
 	if stage == "connect" {
 		// DNS failures and the like: the host cannot be reached as written.
-		return &Error{Kind: KindUnreachable, Host: p.host, Err: fmt.Errorf("riak connect: %w", err)}
+		return &factory.Error{Kind: factory.KindUnreachable, Host: p.host, Err: fmt.Errorf("riak connect: %w", err)}
 	}
 	if isTLSAlert(err) {
 		// A TLS alert after the handshake: the server refused our certificate (TLS 1.3
 		// reports it at the first read, here the RpbAuthReq step).
-		return classifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
+		return factorykit.ClassifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
 	}
 
 	var se *riakServerError
@@ -214,14 +216,14 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback Kind, e
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		if stage == "RpbAuthReq" {
-			return &Error{Kind: KindAuthFailed, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection instead of answering (it does so after repeated authentication failures): %w", stage, err)}
+			return &factory.Error{Kind: factory.KindAuthFailed, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection instead of answering (it does so after repeated authentication failures): %w", stage, err)}
 		}
-		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection (is this a Riak Protocol Buffers port?): %w", stage, err)}
+		return &factory.Error{Kind: factory.KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: the server closed the connection (is this a Riak Protocol Buffers port?): %w", stage, err)}
 	}
 	if errors.Is(err, riakpb.ErrFrame) {
-		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w (is this a Riak Protocol Buffers port?)", stage, err)}
+		return &factory.Error{Kind: factory.KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w (is this a Riak Protocol Buffers port?)", stage, err)}
 	}
-	return &Error{Kind: fallback, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
+	return &factory.Error{Kind: fallback, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
 }
 
 // serverError turns an RpbErrorResp into a kind, with advice where Riak's text is terse.
@@ -229,23 +231,23 @@ func (p *riakPreflight) serverError(stage string, se *riakServerError) error {
 	c := p.c
 	switch {
 	case se.Message == riakpb.MsgSecurityOff:
-		return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf(
+		return &factory.Error{Kind: factory.KindProtocol, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server said %q: its security is off (riak-admin security status), so it takes neither TLS nor authentication; "+
 				"enable security on the server (riak-admin security enable), or connect in plaintext with auth.mechanism = \"none\" and no [tls]: %w",
 			stage, se.Message, se)}
 	case se.Message == riakpb.MsgStartTLSFirst || se.Message == riakpb.MsgAuthenticateFirst:
-		return &Error{Kind: KindAuthRequired, Host: p.host, Err: fmt.Errorf(
+		return &factory.Error{Kind: factory.KindAuthRequired, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server said %q: it has security enabled and serves only authenticated TLS clients; "+
 				"set auth.mechanism (trust, password, pam or certificate), auth.username and [tls]: %w", stage, se.Message, se)}
 	case se.Message == riakpb.MsgAuthFailed || stage == "RpbAuthReq":
-		return &Error{Kind: KindAuthFailed, Host: p.host, Err: fmt.Errorf(
+		return &factory.Error{Kind: factory.KindAuthFailed, Host: p.host, Err: fmt.Errorf(
 			"riak %s: the server refused user %q with mechanism %s: %s: %w", stage, c.username, c.mechanism, c.authHint(), se)}
 	}
-	return &Error{Kind: KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, se)}
+	return &factory.Error{Kind: factory.KindProtocol, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, se)}
 }
 
 // authHint says what to look at when the server refused the credentials.
-func (c *RiakConnector) authHint() string {
+func (c *Connector) authHint() string {
 	switch c.mechanism {
 	case schema.MechanismTrust:
 		return "the server has no trust source for this user from this address (riak-admin security add-source)"

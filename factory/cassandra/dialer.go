@@ -1,4 +1,4 @@
-package factory
+package cassandra
 
 import (
 	"context"
@@ -11,13 +11,15 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorykit"
 )
 
 // hostDialer is the factory's gocql.HostDialer: TCP and TLS bounded by gocql's context,
 // the attempt's context and connect_timeout, verifying the configured name of each host.
 // gocql only gives it an IP address; hostNames maps that back to what the profile says.
 type hostDialer struct {
-	c *CassandraConnector
+	c *Connector
 	// att is the Dial or Check call the dialer serves, nil for ClusterConfig. Once the
 	// call returns, the dialer keeps serving its session without it.
 	att *attempt
@@ -69,15 +71,15 @@ func (d *hostDialer) dial(ctx context.Context, addr, name string) (net.Conn, *tl
 	var nd net.Dialer
 	raw, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return nil, nil, d.classifyDial(ctx, err, KindUnreachable, name)
+		return nil, nil, d.classifyDial(ctx, err, factory.KindUnreachable, name)
 	}
 	if d.c.tls == nil {
 		return raw, nil, nil
 	}
-	tc, release, err := d.c.tls.handshakeShared(ctx, raw, name, addr)
+	tc, release, err := factorykit.HandshakeShared(d.c.tls, ctx, raw, name, addr)
 	if err != nil {
 		_ = raw.Close()
-		return nil, nil, d.classifyDial(ctx, err, KindTLSHandshake, name)
+		return nil, nil, d.classifyDial(ctx, err, factory.KindTLSHandshake, name)
 	}
 	cs := tc.ConnectionState()
 	// gocql reads the server's first answer on it at once: by then a TLS 1.3 session
@@ -88,16 +90,16 @@ func (d *hostDialer) dial(ctx context.Context, addr, name string) (net.Conn, *tl
 // classifyDial makes err an *Error. A connection that ran out of time is timeout whatever
 // the layer reports (a TLS handshake cut by the deadline reads as a TLS failure).
 // The message says which stage stalled: "no TLS handshake within connect_timeout 1s".
-func (d *hostDialer) classifyDial(ctx context.Context, err error, k Kind, name string) error {
+func (d *hostDialer) classifyDial(ctx context.Context, err error, k factory.Kind, name string) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		stage := "no connection"
-		if k == KindTLSHandshake {
+		if k == factory.KindTLSHandshake {
 			stage = "no TLS handshake"
 		}
-		return &Error{Kind: KindTimeout, Host: name, Err: &stalled{
+		return &factory.Error{Kind: factory.KindTimeout, Host: name, Err: &stalled{
 			msg: fmt.Sprintf("%s within connect_timeout %s", stage, d.c.connectTimeout), cause: err}}
 	}
-	return classify(err, k, name)
+	return factorykit.Classify(err, k, name)
 }
 
 // stalled is a stage that ran out of time: its message says which stage, and the
@@ -112,7 +114,7 @@ func (e *stalled) Error() string { return e.msg }
 func (e *stalled) Unwrap() error { return e.cause }
 
 // tlsServerName is the name the TLS layer verifies for hostport, "" without TLS.
-func (c *CassandraConnector) tlsServerName(hostport string) string {
+func (c *Connector) tlsServerName(hostport string) string {
 	if c.tls == nil {
 		return ""
 	}
@@ -246,7 +248,7 @@ func (o *attemptConn) Read(p []byte) (int, error) {
 		})
 	}
 	if err != nil && o.tls && strings.Contains(err.Error(), "remote error: tls:") {
-		o.att.recordDialError(classifyTLSError(err, o.name), o.name)
+		o.att.recordDialError(factorykit.ClassifyTLSError(err, o.name), o.name)
 	}
 	return n, err
 }
@@ -349,4 +351,23 @@ func (n *hostNames) resolve(ctx context.Context) {
 		}
 		n.byAddr[k] = v
 	}
+}
+
+// releaseConn releases a leading handshake's waiters at its first read or its close:
+// with TLS 1.3 the server's session ticket arrives after the handshake and crypto/tls
+// reads it with the first application data, so by then it is cached (or will not come).
+type releaseConn struct {
+	*tls.Conn
+	release func()
+}
+
+func (r *releaseConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.release()
+	return n, err
+}
+
+func (r *releaseConn) Close() error {
+	r.release()
+	return r.Conn.Close()
 }

@@ -1,4 +1,7 @@
-package factory
+// Package cassandra is the Cassandra connector of package factory: New compiles a profile
+// into a *Connector whose gocql ClusterConfig dials through the factory's TLS layer.
+// Importing it registers the backend with factory.Compile.
+package cassandra
 
 import (
 	"context"
@@ -13,6 +16,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -33,7 +38,7 @@ const (
 	cassandraQueryRetries = 2
 )
 
-// CassandraConnector is a compiled Cassandra profile: a gocql cluster configuration whose
+// Connector is a compiled Cassandra profile: a gocql cluster configuration whose
 // connections go through the factory's own dialer (TCP and TLS bounded by the context and
 // connect_timeout, the server name of each configured host, the CRL check and the live TLS
 // material) and authenticate with the profile's mechanism.
@@ -48,8 +53,8 @@ const (
 // bounds TCP + TLS in the factory's dialer, and gocql's ConnectTimeout (set to the same
 // value) bounds the CQL handshake and authentication that follow on that connection.
 //
-// A CassandraConnector is safe for concurrent use.
-type CassandraConnector struct {
+// A Connector is safe for concurrent use.
+type Connector struct {
 	name           string
 	log            *slog.Logger
 	now            func() time.Time
@@ -64,9 +69,9 @@ type CassandraConnector struct {
 	timeout        time.Duration
 	numConns       int                  // pool.connections_per_host, 0: gocql's default (2)
 	auth           sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
-	tls            *ClientTLS
-	warnings       []Warning
-	reload         *reloader // never nil
+	tls            *factory.ClientTLS
+	warnings       []factory.Warning
+	reload         factorykit.Reloader // never nil
 	closed         atomic.Bool
 }
 
@@ -78,19 +83,19 @@ type cassHost struct {
 	ip       net.IP // non-nil when host is an IP literal
 }
 
-// NewCassandraConnector compiles profile name (already validated, material resolved) into
+// New compiles profile name (already validated, material resolved) into
 // a connector. It checks what it relies on itself (hosts, protocol version, consistency,
 // mechanism, TLS material) and fails with a config-kind *Error listing every problem.
-func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*CassandraConnector, error) {
-	path := profilePath(name)
+func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, error) {
+	path := factorykit.ProfilePath(name)
 	if p == nil {
-		return nil, configError(schema.Problem{Path: path, Message: "profile is missing"})
+		return nil, factorykit.ConfigError(schema.Problem{Path: path, Message: "profile is missing"})
 	}
-	o := buildOptions(opts)
-	c := &CassandraConnector{
+	o := factorykit.BuildOptions(opts)
+	c := &Connector{
 		name:     name,
-		log:      o.logger.With("profile", name, "backend", string(schema.Cassandra)),
-		now:      o.now,
+		log:      o.Logger.With("profile", name, "backend", string(schema.Cassandra)),
+		now:      o.Now,
 		keyspace: p.Keyspace,
 		dc:       p.LocalDatacenter,
 	}
@@ -120,7 +125,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	c.connectTimeout = orDefault(p.ConnectTimeout.Std(), schema.DefaultConnectTimeout)
 	c.timeout = orDefault(p.Timeout.Std(), schema.DefaultTimeout)
 	var pps []schema.Problem
-	c.numConns, _, _, pps = compilePool(path, p.Pool, schema.Cassandra)
+	c.numConns, _, _, pps = factorykit.CompilePool(path, p.Pool, schema.Cassandra)
 	ps = append(ps, pps...)
 
 	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
@@ -128,7 +133,7 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	ps = append(ps, aps...)
 	c.warnings = append(c.warnings, aws...)
 
-	ct, tws, err := CompileTLS(path+".tls", p.TLS, opts...)
+	ct, tws, err := factory.CompileTLS(path+".tls", p.TLS, opts...)
 	if err != nil {
 		var tps schema.Problems
 		if len(ps) == 0 || !errors.As(err, &tps) {
@@ -141,17 +146,17 @@ func NewCassandraConnector(name string, p *schema.Profile, opts ...Option) (*Cas
 	}
 	c.warnings = append(c.warnings, tws...)
 	if len(ps) > 0 {
-		return nil, configError(ps...)
+		return nil, factorykit.ConfigError(ps...)
 	}
 	c.names = newHostNames(c.hosts)
-	r, rws := newReloader(name, p.TLS, c.tls, o)
+	r, rws := factorykit.NewReloader(name, p.TLS, c.tls, opts)
 	c.reload = r
-	c.warnings = withProfileWarnings(name, p, append(c.warnings, rws...))
+	c.warnings = factorykit.WithProfileWarnings(name, p, append(c.warnings, rws...))
 	return c, nil
 }
 
 // compileHosts parses host[:port] entries with schema.ParseHost, adding the default port.
-func (c *CassandraConnector) compileHosts(path string, hosts []string) []schema.Problem {
+func (c *Connector) compileHosts(path string, hosts []string) []schema.Problem {
 	var ps []schema.Problem
 	if len(hosts) == 0 {
 		return []schema.Problem{{Path: path + ".hosts", Message: "at least one host is required"}}
@@ -182,32 +187,34 @@ func orDefault(d time.Duration, def string) time.Duration {
 }
 
 // Name is the profile name.
-func (c *CassandraConnector) Name() string { return c.name }
+func (c *Connector) Name() string { return c.name }
 
 // Backend is schema.Cassandra.
-func (c *CassandraConnector) Backend() schema.Backend { return schema.Cassandra }
+func (c *Connector) Backend() schema.Backend { return schema.Cassandra }
 
 // Warnings are what the profile asked for that weakens security.
-func (c *CassandraConnector) Warnings() []Warning { return append([]Warning(nil), c.warnings...) }
+func (c *Connector) Warnings() []factory.Warning {
+	return append([]factory.Warning(nil), c.warnings...)
+}
 
 // TLS is the connector's compiled TLS layer, nil for a plaintext profile. A reload updates
 // it in place (ClientTLS.Update): connections opened afterwards, including those gocql opens
 // for sessions dialled earlier, use the new material.
-func (c *CassandraConnector) TLS() *ClientTLS { return c.tls }
+func (c *Connector) TLS() *factory.ClientTLS { return c.tls }
 
 // Start starts the connector's background work: the periodic TLS reload, if the profile
 // sets tls.reload. Compiling starts no goroutine; the first Dial, Check, CheckDiscover or ClusterConfig starts it, so
 // a program calls Start only to have material reloaded before its first use
 // (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
 // does nothing. Close stops what it started.
-func (c *CassandraConnector) Start() { c.reload.use() }
+func (c *Connector) Start() { c.reload.Use() }
 
 // Close marks the connector closed: Dial and Check then fail. It stops the TLS reload and
 // waits for it, so no goroutine of the connector is left. Sessions already dialled stay
 // open; they are the caller's to close. Close is idempotent.
-func (c *CassandraConnector) Close() error {
+func (c *Connector) Close() error {
 	c.closed.Store(true)
-	c.reload.stop()
+	c.reload.Stop()
 	return nil
 }
 
@@ -219,12 +226,12 @@ func (c *CassandraConnector) Close() error {
 // to Dial for that.
 //
 // A session created from it directly gets gocql's error messages; Dial classifies them.
-func (c *CassandraConnector) ClusterConfig() *gocql.ClusterConfig {
-	c.reload.use()
+func (c *Connector) ClusterConfig() *gocql.ClusterConfig {
+	c.reload.Use()
 	return c.clusterConfig(nil)
 }
 
-func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
+func (c *Connector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	hosts := make([]string, len(c.hosts))
 	for i, h := range c.hosts {
 		hosts[i] = h.hostport
@@ -275,11 +282,11 @@ func (c *CassandraConnector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // that changes one of them makes Dial fail with a config-kind *Error naming the field,
 // before any connection is made. With TLS, the pool's connections to one server share
 // one full handshake: the others resume its session.
-func (c *CassandraConnector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
-	c.reload.use()
-	defer c.reload.dialDone(schema.Cassandra, time.Now(), &retErr)
+func (c *Connector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
+	c.reload.Use()
+	defer c.reload.DialDone(schema.Cassandra, time.Now(), &retErr)
 	if c.closed.Load() {
-		return nil, errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		return nil, factorykit.Errorf(factory.KindConfig, "", "cassandra connector %q is closed", c.name)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(err, "")
@@ -312,16 +319,16 @@ func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)
 	}
 	snap := func() owned {
 		return owned{cfg.HostDialer, cfg.Dialer, cfg.SslOpts, cfg.Authenticator,
-			funcPointer(cfg.AuthProvider), cfg.ConnectTimeout}
+			factorykit.FuncPointer(cfg.AuthProvider), cfg.ConnectTimeout}
 	}
-	return applyAdjust(cfg, adjust, snap, func(before, after owned) []ownedField {
-		return []ownedField{
-			{"HostDialer", after.hostDialer == before.hostDialer},
-			{"Dialer", after.dialer == before.dialer},
-			{"SslOpts", after.sslOpts == before.sslOpts},
-			{"Authenticator", after.authenticator == before.authenticator},
-			{"AuthProvider", after.authProvider == before.authProvider},
-			{"ConnectTimeout", after.connect == before.connect},
+	return factorykit.ApplyAdjust(cfg, adjust, snap, func(before, after owned) []factorykit.OwnedField {
+		return []factorykit.OwnedField{
+			{Name: "HostDialer", Same: after.hostDialer == before.hostDialer},
+			{Name: "Dialer", Same: after.dialer == before.dialer},
+			{Name: "SslOpts", Same: after.sslOpts == before.sslOpts},
+			{Name: "Authenticator", Same: after.authenticator == before.authenticator},
+			{Name: "AuthProvider", Same: after.authProvider == before.authProvider},
+			{Name: "ConnectTimeout", Same: after.connect == before.connect},
 		}
 	}, "gocql.ClusterConfig", "TLS and its verification, the credentials and connect_timeout")
 }
@@ -331,7 +338,7 @@ func adjustCluster(cfg *gocql.ClusterConfig, adjust []func(*gocql.ClusterConfig)
 // it returns. The report describes the first host that passed (or the first that failed,
 // when none did) and lists every host in Hosts; it is OK only when every host is, and its
 // error is the first failure's. CheckDiscover also checks the nodes system.peers lists.
-func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
+func (c *Connector) Check(ctx context.Context) (*factory.Report, error) {
 	return c.check(ctx, false)
 }
 
@@ -339,19 +346,19 @@ func (c *CassandraConnector) Check(ctx context.Context) (*Report, error) {
 // in system.peers (system.peers_v2 where the server has it), the way gocql discovers them:
 // by their rpc address, on the profile's port, verified by TLS as the profile says (by IP
 // address unless tls.server_name is set). A failing discovered node fails the check.
-func (c *CassandraConnector) CheckDiscover(ctx context.Context) (*Report, error) {
+func (c *Connector) CheckDiscover(ctx context.Context) (*factory.Report, error) {
 	return c.check(ctx, true)
 }
 
-func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *Report, retErr error) {
-	c.reload.use()
-	defer c.reload.checkDone(schema.Cassandra, time.Now(), &retRep, &retErr)
+func (c *Connector) check(ctx context.Context, discover bool) (retRep *factory.Report, retErr error) {
+	c.reload.Use()
+	defer c.reload.CheckDone(schema.Cassandra, time.Now(), &retRep, &retErr)
 	start := time.Now()
-	newReport := func() *Report {
-		r := &Report{
+	newReport := func() *factory.Report {
+		r := &factory.Report{
 			Profile: c.name,
 			Backend: string(schema.Cassandra),
-			Auth:    AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
+			Auth:    factory.AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
 		}
 		if c.tls != nil {
 			r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
@@ -364,16 +371,16 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *
 		return r
 	}
 	var (
-		main      *Report // the first passing host's report, else the first failing one's
+		main      *factory.Report // the first passing host's report, else the first failing one's
 		mainOK    bool
 		firstErr  error
 		peers     []discoveredPeer
 		havePeers bool
-		hosts     []HostReport
+		hosts     []factory.HostReport
 	)
 	run := func(h cassHost, source string, dc string, wantPeers bool) {
 		r := newReport()
-		hr := HostReport{Address: h.hostport, Source: source, Datacenter: dc}
+		hr := factory.HostReport{Address: h.hostport, Source: source, Datacenter: dc}
 		var err error
 		if cerr := ctx.Err(); cerr != nil {
 			err = ctxError(cerr, h.hostport)
@@ -385,7 +392,7 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *
 				peers, havePeers = found, true
 			}
 		}
-		hr.fill(r, c.tlsServerName(c.names.cached(h.hostport)), err)
+		factorykit.FillHost(&hr, r, c.tlsServerName(c.names.cached(h.hostport)), err)
 		hosts = append(hosts, hr)
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -396,16 +403,16 @@ func (c *CassandraConnector) check(ctx context.Context, discover bool) (retRep *
 	}
 	if c.closed.Load() {
 		main = newReport()
-		firstErr = errorf(KindConfig, "", "cassandra connector %q is closed", c.name)
+		firstErr = factorykit.Errorf(factory.KindConfig, "", "cassandra connector %q is closed", c.name)
 	} else {
 		for _, h := range c.hosts {
-			run(h, hostConfigured, "", discover && !havePeers)
+			run(h, factorykit.HostConfigured, "", discover && !havePeers)
 		}
 		for _, p := range peers {
 			if c.isConfigured(ctx, p.host) {
 				continue
 			}
-			run(p.host, hostDiscovered, p.datacenter, false)
+			run(p.host, factorykit.HostDiscovered, p.datacenter, false)
 		}
 	}
 	main.Hosts = hosts
@@ -427,7 +434,7 @@ type discoveredPeer struct {
 
 // isConfigured reports whether h is one of the profile's hosts (by address, or by a
 // configured name that resolved to it).
-func (c *CassandraConnector) isConfigured(ctx context.Context, h cassHost) bool {
+func (c *Connector) isConfigured(ctx context.Context, h cassHost) bool {
 	for _, ch := range c.hosts {
 		if ch.hostport == h.hostport {
 			return true
@@ -438,7 +445,7 @@ func (c *CassandraConnector) isConfigured(ctx context.Context, h cassHost) bool 
 
 // checkHost runs Check against one host, filling r; with wantPeers it also reads the
 // nodes the host lists in its peers tables.
-func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Report, wantPeers bool) ([]discoveredPeer, error) {
+func (c *Connector) checkHost(ctx context.Context, h cassHost, r *factory.Report, wantPeers bool) ([]discoveredPeer, error) {
 	att := newAttempt(ctx)
 	att.observe = true
 	cfg := c.clusterConfig(att)
@@ -453,7 +460,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 	// Without host lookup gocql knows no datacenter, and a DC-aware policy would treat the
 	// one host as remote.
 	cfg.PoolConfig.HostSelectionPolicy = gocql.RoundRobinHostPolicy()
-	r.Server = (&Report{}).Server // what an earlier host filled in does not carry over
+	r.Server = (&factory.Report{}).Server // what an earlier host filled in does not carry over
 	r.Server.Address = h.hostport
 
 	sess, err := cfg.CreateSession()
@@ -466,7 +473,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 	c.fillReport(r, att)
 	if err != nil {
 		err = c.classify(err, att)
-		if k := KindOf(err); k == KindAuthFailed || k == KindAuthRequired {
+		if k := factory.KindOf(err); k == factory.KindAuthFailed || k == factory.KindAuthRequired {
 			r.Auth.Result = "failed"
 		}
 		return nil, err
@@ -481,7 +488,7 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, classify(fmt.Errorf("cassandra: reading system.local: %w", err), KindProtocol, h.hostport)
+		return nil, factorykit.Classify(fmt.Errorf("cassandra: reading system.local: %w", err), factory.KindProtocol, h.hostport)
 	}
 	if v, ok := row["release_version"].(string); ok {
 		r.Server.Version = v
@@ -497,14 +504,14 @@ func (c *CassandraConnector) checkHost(ctx context.Context, h cassHost, r *Repor
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, classify(fmt.Errorf("cassandra: reading system.peers: %w", err), KindProtocol, h.hostport)
+		return nil, factorykit.Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), factory.KindProtocol, h.hostport)
 	}
 	return peers, nil
 }
 
 // readPeers lists the nodes in system.peers_v2 (with their native port) or, where the server
 // lacks that table, system.peers (on the profile's port, as gocql dials them).
-func (c *CassandraConnector) readPeers(ctx context.Context, sess *gocql.Session) ([]discoveredPeer, error) {
+func (c *Connector) readPeers(ctx context.Context, sess *gocql.Session) ([]discoveredPeer, error) {
 	rows, err := sess.Query("SELECT * FROM system.peers_v2").WithContext(ctx).Iter().SliceMap()
 	if err != nil {
 		if rows, err = sess.Query("SELECT * FROM system.peers").WithContext(ctx).Iter().SliceMap(); err != nil {
@@ -539,16 +546,16 @@ func firstIP(row map[string]any, cols ...string) net.IP {
 }
 
 // fillReport copies what the attempt observed into r.
-func (c *CassandraConnector) fillReport(r *Report, att *attempt) {
+func (c *Connector) fillReport(r *factory.Report, att *attempt) {
 	att.mu.Lock()
 	defer att.mu.Unlock()
 	if att.tlsState != nil {
 		r.TLS.ServerName = att.serverName
-		r.fillTLS(*att.tlsState, c.now())
+		factorykit.FillTLS(r, *att.tlsState, c.now())
 	}
 	if c.tls != nil {
 		if cert := c.tls.ClientCertificate(); cert != nil {
-			ci := newCertInfo(cert, c.now())
+			ci := factorykit.NewCertInfo(cert, c.now())
 			r.TLS.ClientCert = &ci
 		}
 	}
@@ -609,7 +616,7 @@ func containsAny(s string, subs []string) bool {
 // classify turns gocql's session error into an *Error. What the factory saw itself comes
 // first (its authenticator's refusal, the caller's context), then the server's words, then
 // the last dial error, then gocql's.
-func (c *CassandraConnector) classify(err error, att *attempt) error {
+func (c *Connector) classify(err error, att *attempt) error {
 	att.mu.Lock()
 	authErr, dialErr, frameErr, host := att.authErr, att.dialErr, att.frameErr, att.lastHost
 	att.mu.Unlock()
@@ -625,21 +632,21 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 	case att.ctx.Err() != nil:
 		return ctxError(att.ctx.Err(), host)
 	case containsAny(msg, authFailedMessages):
-		return &Error{Kind: KindAuthFailed, Host: host, Err: err}
+		return &factory.Error{Kind: factory.KindAuthFailed, Host: host, Err: err}
 	case containsAny(msg, authRequiredMessages):
-		return &Error{Kind: KindAuthRequired, Host: host, Err: fmt.Errorf(
+		return &factory.Error{Kind: factory.KindAuthRequired, Host: host, Err: fmt.Errorf(
 			"the server requires authentication and the profile has auth.mechanism none: %w", err)}
 	case dialErr != nil:
 		return dialErr
 	case containsAny(msg, timeoutMessages):
-		return &Error{Kind: KindTimeout, Host: host, Err: fmt.Errorf(
+		return &factory.Error{Kind: factory.KindTimeout, Host: host, Err: fmt.Errorf(
 			"no CQL answer within connect_timeout %s: %w", c.connectTimeout, err)}
 	case containsAny(msg, unreachableMessages):
-		return &Error{Kind: KindUnreachable, Host: host, Err: err}
+		return &factory.Error{Kind: factory.KindUnreachable, Host: host, Err: err}
 	}
-	err = classify(err, KindProtocol, host)
+	err = factorykit.Classify(err, factory.KindProtocol, host)
 	if c.tls == nil {
-		err = plaintextToTLS(att.ctx, err, host, c.connectTimeout)
+		err = factorykit.PlaintextToTLS(att.ctx, err, host, c.connectTimeout)
 	}
 	return err
 }
@@ -647,7 +654,7 @@ func (c *CassandraConnector) classify(err error, att *attempt) error {
 // ctxError classifies the end of the caller's context: a deadline is timeout, and so is a
 // cancellation, which is the caller giving up waiting.
 func ctxError(err error, host string) error {
-	return &Error{Kind: KindTimeout, Host: host, Err: fmt.Errorf("connection setup stopped: %w", err)}
+	return &factory.Error{Kind: factory.KindTimeout, Host: host, Err: fmt.Errorf("connection setup stopped: %w", err)}
 }
 
 // gocqlLogger sends gocql's log lines to the connector's logger at debug level: gocql logs

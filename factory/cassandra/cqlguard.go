@@ -1,4 +1,4 @@
-package factory
+package cassandra
 
 import (
 	"encoding/binary"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"sync"
+
+	"github.com/connfactory/connfactory/factory"
 )
 
 // Bounds on the CQL frames a server may announce. gocql allocates a frame's whole body
@@ -92,7 +94,7 @@ func (g *cqlGuard) Read(p []byte) (int, error) {
 	n, rerr := g.Conn.Read(p)
 	if n > 0 && !g.off {
 		if err := g.scan(p[:n]); err != nil {
-			e := &Error{Kind: KindProtocol, Host: g.host, Err: err}
+			e := &factory.Error{Kind: factory.KindProtocol, Host: g.host, Err: err}
 			g.mu.Lock()
 			g.err = e
 			g.mu.Unlock()

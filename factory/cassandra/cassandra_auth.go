@@ -1,4 +1,4 @@
-package factory
+package cassandra
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
+	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -31,13 +33,13 @@ type hostCreds struct {
 
 // compileCassandraAuth checks and compiles an auth section; a nil section is mechanism
 // none.
-func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, []schema.Problem, []Warning) {
+func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, []schema.Problem, []factory.Warning) {
 	ca := &cassAuth{mech: a.EffectiveMechanism()}
 	if a == nil {
 		return ca, nil, nil
 	}
 	var ps []schema.Problem
-	var ws []Warning
+	var ws []factory.Warning
 	switch ca.mech {
 	case schema.MechanismNone:
 		// validate's warnings (added to every connector's) say that the credentials
@@ -59,7 +61,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 			"password is required for mechanism %s", ca.mech)})
 	}
 	if a.AuthorizationID != "" && ca.mech != schema.MechanismSASLPlain {
-		ws = append(ws, Warning{Path: path + ".authorization_id",
+		ws = append(ws, factory.Warning{Path: path + ".authorization_id",
 			Message: "ignored: only mechanism sasl_plain sends an authorization id"})
 	}
 	ca.allowed = []string{schema.DefaultPasswordAuthenticator}
@@ -100,7 +102,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 // credsFor picks the credentials for a host known by its configured host:port and its IP:
 // the first per_host entry naming either, else the profile's username and password.
 func (a *cassAuth) credsFor(hostport, ip string) (string, schema.Secret) {
-	host := strings.ToLower(hostOnly(hostport))
+	host := strings.ToLower(factorykit.HostOnly(hostport))
 	ip = strings.ToLower(ip)
 	for _, h := range a.perHost {
 		if h.host == host || h.host == ip {
@@ -113,7 +115,7 @@ func (a *cassAuth) credsFor(hostport, ip string) (string, schema.Secret) {
 // authProvider builds gocql's per-connection authenticator factory; per-connection so that
 // per_host credentials follow the host, and so the authenticator can tell the attempt what
 // happened.
-func (c *CassandraConnector) authProvider(att *attempt) func(h *gocql.HostInfo) (gocql.Authenticator, error) {
+func (c *Connector) authProvider(att *attempt) func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 	return func(h *gocql.HostInfo) (gocql.Authenticator, error) {
 		name := c.names.cached(h.ConnectAddressAndPort())
 		user, pass := c.auth.Get().credsFor(name, h.ConnectAddress().String())
@@ -160,23 +162,23 @@ func (a *cqlAuthenticator) Challenge(req []byte) ([]byte, gocql.Authenticator, e
 			return a.plainToken(), a, nil
 		}
 	}
-	return nil, nil, a.refuse(KindAuthFailed, fmt.Errorf(
+	return nil, nil, a.refuse(factory.KindAuthFailed, fmt.Errorf(
 		"cassandra: unexpected authentication challenge from the server (%d bytes)", len(req)))
 }
 
 func (a *cqlAuthenticator) start(class string) ([]byte, gocql.Authenticator, error) {
 	a.att.noteChallenge(class, a.user)
 	if a.auth.mech == schema.MechanismNone {
-		return nil, nil, a.refuse(KindAuthRequired, fmt.Errorf(
+		return nil, nil, a.refuse(factory.KindAuthRequired, fmt.Errorf(
 			"cassandra: the server requires authentication (authenticator %s) and the profile has auth.mechanism none", class))
 	}
 	if !slices.Contains(a.auth.allowed, class) {
-		return nil, nil, a.refuse(KindAuthFailed, fmt.Errorf(
+		return nil, nil, a.refuse(factory.KindAuthFailed, fmt.Errorf(
 			"cassandra: the server's authenticator %s is not in auth.allowed_authenticators (%s): credentials not sent",
 			class, strings.Join(a.auth.allowed, ", ")))
 	}
 	if a.user == "" {
-		return nil, nil, a.refuse(KindAuthRequired, fmt.Errorf(
+		return nil, nil, a.refuse(factory.KindAuthRequired, fmt.Errorf(
 			"cassandra: no credentials for this host: auth.username is empty and no auth.per_host entry names it"))
 	}
 	if a.auth.mech == schema.MechanismPassword {
@@ -205,8 +207,8 @@ func (a *cqlAuthenticator) plainToken() []byte {
 }
 
 // refuse records a classified refusal in the attempt and returns it.
-func (a *cqlAuthenticator) refuse(k Kind, err error) error {
-	e := &Error{Kind: k, Host: a.host, Err: err}
+func (a *cqlAuthenticator) refuse(k factory.Kind, err error) error {
+	e := &factory.Error{Kind: k, Host: a.host, Err: err}
 	a.att.recordAuthError(e)
 	return e
 }
