@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/factorycore"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -79,8 +80,8 @@ func (c *MaterialCache) Stats() MaterialCacheStats {
 
 // Values of Report, DialEvent and ReloadEvent fields, by their former exported names.
 const (
-	HostConfigured  = hostConfigured
-	HostDiscovered  = hostDiscovered
+	HostConfigured  = factorycore.HostConfigured
+	HostDiscovered  = factorycore.HostDiscovered
 	OpDial          = opDial
 	OpCheck         = opCheck
 	ReloadOK        = reloadOK

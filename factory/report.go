@@ -67,14 +67,6 @@ type AuthReport struct {
 	Result string `json:"result"`
 }
 
-// Sources of a HostReport.
-const (
-	// hostConfigured is a host the profile lists.
-	hostConfigured = "configured"
-	// hostDiscovered is a node found through system.peers.
-	hostDiscovered = "discovered"
-)
-
 // HostReport is the outcome of one host of a check.
 type HostReport struct {
 	// Address is the host:port dialled (as configured, or the discovered rpc address).

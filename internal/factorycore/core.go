@@ -11,6 +11,15 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
+// Sources of a factory.HostReport: written once here, where factory and its backends
+// both reach them.
+const (
+	// HostConfigured is a host listed in the profile.
+	HostConfigured = "configured"
+	// HostDiscovered is a node found through system.peers.
+	HostDiscovered = "discovered"
+)
+
 // Kit is set by package factory's init; internal/factorykit asserts it to the interface
 // of the factory internals the backends use.
 var Kit any

@@ -21,12 +21,10 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// Sources of a HostReport.
+// Sources of a HostReport (see factorycore).
 const (
-	// HostConfigured is a host listed in the profile.
-	HostConfigured = "configured"
-	// HostDiscovered is a node found through system.peers.
-	HostDiscovered = "discovered"
+	HostConfigured = factorycore.HostConfigured
+	HostDiscovered = factorycore.HostDiscovered
 )
 
 // Reloader is a connector's TLS reloader (never nil).
