@@ -101,24 +101,7 @@ func TestDemo(t *testing.T) {
 func TestSandbox(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "sand box") // created by the sandbox; a space to quote
-	cmd := exec.Command(bin, "sandbox", "--dir", dir)
-	cmd.Env = cleanEnv()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	killed := false
-	defer func() {
-		if !killed { // a failed assertion: do not leave the process behind
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-
-	lines := scanLines(stdout)
-	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
-		func() string { return "stderr:\n" + stderr.String() })
+	out, interrupt := runSandboxCommand(t, "--dir", dir)
 	profiles := filepath.Join(dir, "profiles.toml")
 	require.FileExists(t, profiles)
 	require.FileExists(t, filepath.Join(dir, "certs", "ca.pem"))
@@ -160,17 +143,7 @@ func TestSandbox(t *testing.T) {
 		require.NoError(t, err, "%s:\n%s", line, got)
 	}
 
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	for line := range lines { // drain to EOF before Wait, as exec requires
-		out = append(out, line)
-	}
-	killed = true
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
-	}
-	require.NoError(t, err)
+	out = interrupt()
 	require.Equal(t, "stopping", out[len(out)-1])
 }
 
@@ -183,23 +156,7 @@ func TestSandboxCluster(t *testing.T) {
 	require.Contains(t, res.stderr, "--nodes must be at least 1")
 
 	dir := filepath.Join(t.TempDir(), "sb") // created by the sandbox
-	cmd := exec.Command(bin, "sandbox", "--dir", dir, "--nodes", "3")
-	cmd.Env = cleanEnv()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	killed := false
-	defer func() {
-		if !killed { // a failed assertion: do not leave the process behind
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	}()
-	lines := scanLines(stdout)
-	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
-		func() string { return "stderr:\n" + stderr.String() })
+	out, interrupt := runSandboxCommand(t, "--dir", dir, "--nodes", "3")
 	profiles := filepath.Join(dir, "profiles.toml")
 	banner := strings.Join(out, "\n")
 	require.Regexp(t, `cassandra\s+3 nodes on port \d+`, banner)
@@ -212,11 +169,46 @@ func TestSandboxCluster(t *testing.T) {
 	require.Equal(t, 0, res.code, "%s", res)
 	require.Equal(t, 6, strings.Count(res.stdout, "  discovered  "), res.stdout) // two per profile
 
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	for line := range lines { // drain to EOF before Wait, as exec requires
-		out = append(out, line)
-	}
-	killed = true
-	require.NoError(t, cmd.Wait(), "stderr:\n%s", stderr.String())
+	out = interrupt()
 	require.Equal(t, "stopping", out[len(out)-1])
+}
+
+// runSandboxCommand runs `connfactory sandbox ARGS...` until its banner is out and returns the
+// banner's lines, and interrupt: SIGINT, then every line it printed, once it has exited 0.
+// A test that fails before interrupt leaves no process behind.
+func runSandboxCommand(t *testing.T, args ...string) (banner []string, interrupt func() []string) {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"sandbox"}, args...)...)
+	cmd.Env = cleanEnv()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	done := false
+	t.Cleanup(func() {
+		if !done { // a failed assertion: do not leave the process behind
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	lines := scanLines(stdout)
+	out := readUntil(t, lines, func(l string) bool { return strings.HasPrefix(l, "Running until interrupted") },
+		func() string { return "stderr:\n" + stderr.String() })
+	return out, func() []string {
+		t.Helper()
+		require.NoError(t, cmd.Process.Signal(os.Interrupt))
+		all := out
+		for line := range lines { // drain to EOF before Wait, as exec requires
+			all = append(all, line)
+		}
+		done = true
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("sandbox exited %d after SIGINT\nstderr:\n%s", ee.ExitCode(), stderr.String())
+		}
+		require.NoError(t, err)
+		return all
+	}
 }
