@@ -40,9 +40,12 @@ func (kit) CompilePool(path string, p *schema.Pool, b schema.Backend) (int, int,
 func (kit) WithProfileWarnings(name string, p *schema.Profile, ws []Warning) []Warning {
 	return withProfileWarnings(name, p, ws)
 }
-func (kit) Options(opts []Option) (*slog.Logger, func() time.Time, time.Duration) {
+func (kit) Options(opts []Option) (*slog.Logger, func() time.Time, time.Duration, MaterialSource) {
 	o := buildOptions(opts)
-	return o.logger, o.now, o.riakAuthWait
+	return o.logger, o.now, o.riakAuthWait, o.material
+}
+func (kit) SecretAt(ms MaterialSource, path string, s *schema.SecretSource) schema.Secret {
+	return secretAt(ms, path, s)
 }
 func (kit) NewReloader(name string, t *schema.TLS, ct *ClientTLS, opts []Option) (any, []Warning) {
 	return newReloader(name, t, ct, buildOptions(opts))

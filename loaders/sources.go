@@ -7,37 +7,31 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/connfactory/connfactory/schema"
 )
 
-// ResolveTLS re-reads every material source of t in place (file paths are used as they
-// are: Load has already made them relative to the working directory or absolute), for hot
-// reload. path is t's config path (profiles.x.tls), used in problems. On a problem the
-// affected source keeps whatever it held before.
-func ResolveTLS(path string, t *schema.TLS, lookupEnv func(string) (string, bool)) schema.Problems {
-	r := &resolver{lookupEnv: lookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
-	}
-	return r.tls(path, t)
-}
-
-// resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
-// the origin of each config path below prefix (keyed relative to it: one profile's
-// origins) for problems and MaterialSource.Origin.
+// resolver loads sources into entries, keyed by config path relative to the profile
+// (schema values are never written). fs, if set, serves relative file paths; origins, if
+// set, gives the origin of each config path below prefix (keyed relative to it: one
+// profile's origins) for problems.
 type resolver struct {
 	fs        fs.FS
 	lookupEnv func(string) (string, bool)
 	origins   map[string]string
-	prefix    string
+	// prefix is the config path of the profile being resolved, with a trailing dot
+	// ("profiles.x."): entries are keyed relative to it.
+	prefix string
 	// read memoises readFile for one run: 10,000 profiles naming one CA bundle share one
-	// copy of its bytes (the factory never modifies material).
+	// copy of its bytes (the factory never modifies material). Its keys are the files
+	// read (Material.Files).
 	read map[string]fileRead
-	// strs interns MaterialSource.Origin: 100,000 profiles naming one CA file share one
-	// Origin string.
+	// strs interns entry paths: 100,000 profiles share one "tls.ca[0]".
 	strs interner
+	// out collects the entries of the profile being resolved.
+	out []entry
 }
 
 type fileRead struct {
@@ -52,6 +46,24 @@ func (r *resolver) origin(path string) string {
 		return ""
 	}
 	return originUnder(r.origins, rel)
+}
+
+// keep records what the source at config path resolved to.
+func (r *resolver) keep(path string, e entry) {
+	rel, _ := strings.CutPrefix(path, r.prefix)
+	e.path = r.strs.intern(rel)
+	r.out = append(r.out, e)
+}
+
+// entries returns the entries collected since the last call, in a slice of their own.
+func (r *resolver) entries() []entry {
+	if len(r.out) == 0 {
+		return nil
+	}
+	out := slices.Clone(r.out)
+	clear(r.out)
+	r.out = r.out[:0]
+	return out
 }
 
 func (r *resolver) profile(path string, p *schema.Profile) schema.Problems {
@@ -80,7 +92,10 @@ func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
 	return ps
 }
 
-// secret resolves s into s.Resolved. Messages name the source, never the secret.
+// secret resolves s: an env or file source into an entry (a literal needs none: the
+// factory takes it from s). An env or file source resolving to the empty secret is a
+// problem: an empty password or passphrase is always a mistake. Messages name the
+// source, never the secret.
 func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 	src := r.origin(path)
 	n := 0
@@ -92,30 +107,34 @@ func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 	if n > 1 {
 		return schema.Problems{problem(path, src, "a secret source takes exactly one of a literal value, {env=..} or {file=..}; %d are set", n)}
 	}
+	var v string
 	switch {
 	case s.Env != "":
-		v, ok := r.lookupEnv(s.Env)
-		if !ok {
+		var ok bool
+		if v, ok = r.lookupEnv(s.Env); !ok {
 			return schema.Problems{problem(path, src, "environment variable %s is not set", s.Env)}
 		}
-		s.Resolved, s.IsResolved = schema.Secret(v), true
+		if v == "" {
+			return schema.Problems{problem(path, src, "environment variable %s is set but empty: an empty secret is refused", s.Env)}
+		}
 	case s.File != "":
 		b, _, err := r.readFile(s.File)
 		if err != nil {
 			return schema.Problems{problem(path, src, "secret file %s: %s", s.File, err)}
 		}
-		v := strings.TrimSuffix(string(b), "\n")
+		v = strings.TrimSuffix(string(b), "\n")
 		v = strings.TrimSuffix(v, "\r")
-		s.Resolved, s.IsResolved = schema.Secret(v), true
-	default:
-		if !s.IsResolved {
-			s.Resolved, s.IsResolved = s.Value, true
+		if v == "" {
+			return schema.Problems{problem(path, src, "secret file %s is empty: an empty secret is refused", s.File)}
 		}
+	default:
+		return nil
 	}
+	r.keep(path, entry{secret: schema.Secret(v)})
 	return nil
 }
 
-// material resolves m into m.Data (and Mode for files).
+// material resolves m into an entry: its bytes (and Mode for files).
 func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) schema.Problems {
 	src := r.origin(path)
 	var ps schema.Problems
@@ -131,20 +150,12 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 	switch {
 	case n > 1:
 		return append(ps, problem(path, src, "a material source takes exactly one of file, env, pem, base64, env_base64 or \"system\"; %d are set", n))
-	case n == 0 && len(m.Data) > 0:
-		// Bytes given directly by a Go program.
-		if m.Origin == "" {
-			m.Origin = "bytes"
-		}
-		return ps
 	case n == 0:
 		return append(ps, problem(path, src, "no source given: %s", materialForms))
 	case m.System:
 		if !isCA {
 			return append(ps, problem(path, src, `"system" is only a CA source (the operating system's trust store)`))
 		}
-		m.Data, m.Mode = nil, 0
-		m.Origin = "system"
 		return ps
 	}
 	var (
@@ -186,14 +197,7 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 	if len(data) == 0 {
 		return append(ps, problem(path, src, "%s is empty", m.Describe()))
 	}
-	m.Data, m.Mode = schema.Material(data), mode
-	if m.Origin == "" {
-		m.Origin = m.Describe()
-		if src != "" {
-			m.Origin += " (from " + src + ")"
-		}
-		m.Origin = r.strs.intern(m.Origin)
-	}
+	r.keep(path, entry{data: data, mode: mode})
 	return ps
 }
 

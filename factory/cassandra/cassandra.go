@@ -128,7 +128,7 @@ func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, er
 	c.numConns, _, _, pps = factorykit.CompilePool(path, p.Pool, schema.Cassandra)
 	ps = append(ps, pps...)
 
-	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
+	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled(), o.Secret)
 	c.auth.Set(auth)
 	ps = append(ps, aps...)
 	c.warnings = append(c.warnings, aws...)

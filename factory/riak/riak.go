@@ -128,7 +128,7 @@ func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, er
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
-		pw := p.Auth.Password.Secret()
+		pw := o.Secret("auth.password", p.Auth.Password)
 		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
 			c.warnings = append(c.warnings, factory.Warning{Path: base + ".auth.per_host",

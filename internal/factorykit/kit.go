@@ -53,7 +53,8 @@ type kit interface {
 	PlaintextToTLS(ctx context.Context, err error, host string, connectTimeout time.Duration) error
 	CompilePool(path string, p *schema.Pool, b schema.Backend) (int, int, time.Duration, []schema.Problem)
 	WithProfileWarnings(name string, p *schema.Profile, ws []factory.Warning) []factory.Warning
-	Options(opts []factory.Option) (*slog.Logger, func() time.Time, time.Duration)
+	Options(opts []factory.Option) (*slog.Logger, func() time.Time, time.Duration, factory.MaterialSource)
+	SecretAt(ms factory.MaterialSource, path string, s *schema.SecretSource) schema.Secret
 	NewReloader(name string, t *schema.TLS, ct *factory.ClientTLS, opts []factory.Option) (any, []factory.Warning)
 	FillHost(h *factory.HostReport, r *factory.Report, serverName string, err error)
 	FillTLS(r *factory.Report, cs tls.ConnectionState, now time.Time)
@@ -113,12 +114,20 @@ type Options struct {
 	Logger       *slog.Logger
 	Now          func() time.Time
 	RiakAuthWait time.Duration // 0: the backend's default
+	// Material is the profile's resolved material and secrets (factory.WithMaterial).
+	Material factory.MaterialSource
 }
 
 // BuildOptions applies opts.
 func BuildOptions(opts []factory.Option) Options {
-	l, now, w := k.Options(opts)
-	return Options{Logger: l, Now: now, RiakAuthWait: w}
+	l, now, w, ms := k.Options(opts)
+	return Options{Logger: l, Now: now, RiakAuthWait: w, Material: ms}
+}
+
+// Secret is the secret of s at path (relative to the profile: "auth.password"), as
+// o.Material resolved it, else s's literal value; "" for a nil s.
+func (o Options) Secret(path string, s *schema.SecretSource) schema.Secret {
+	return k.SecretAt(o.Material, path, s)
 }
 
 // NewReloader prepares the reload of profile name's TLS section ct (nil: TLS off).
