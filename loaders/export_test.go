@@ -27,6 +27,6 @@ func ResolveProfile(name string, p *schema.Profile, lookupEnv func(string) (stri
 	r := &resolver{lookupEnv: lookupEnv, prefix: "profiles." + name + "."}
 	ps := r.profile("profiles."+name, p)
 	pm := &ProfileMaterial{}
-	pm.st.Set(&profileState{name: name, profile: p, env: &sourceEnv{lookupEnv: lookupEnv}, entries: r.entries()})
+	pm.st.Set(&profileState{name: name, profile: p, env: &sourceEnv{lookupEnv: lookupEnv}, tab: r.tab, entries: r.entries()})
 	return pm, ps
 }

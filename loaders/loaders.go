@@ -279,7 +279,7 @@ func (l *loader) build() *schema.Config {
 func (l *loader) resolve(cfg *schema.Config, names []string, effOrig map[string]map[string]string) bool {
 	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
 	env := &sourceEnv{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv, origins: &cfg.Origins}
-	st := &materialState{profiles: make(map[string]*profileState, len(cfg.Profiles))}
+	st := &materialState{profiles: make([]profileState, 0, len(cfg.Profiles))}
 	for i, name := range names {
 		if l.stopped(i) {
 			return false
@@ -289,8 +289,12 @@ func (l *loader) resolve(cfg *schema.Config, names []string, effOrig map[string]
 			path := "profiles." + name
 			res.origins, res.prefix = effOrig[name], path+"."
 			l.problems = append(l.problems, res.profile(path, p)...)
-			st.profiles[name] = &profileState{name: name, profile: p, env: env, entries: res.entries()}
+			// names are sorted: so is st.profiles.
+			st.profiles = append(st.profiles, profileState{name: name, profile: p, env: env, entries: res.entries()})
 		}
+	}
+	for i := range st.profiles {
+		st.profiles[i].tab = res.tab
 	}
 	st.files = slices.Sorted(maps.Keys(res.read))
 	l.mat = &Material{}

@@ -13,14 +13,25 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// entry is what one source resolved to, at its config path relative to the profile
-// ("tls.ca[0]", "auth.password"): material bytes (shared between the profiles naming one
-// file) and the permission bits of its file, or a secret.
-type entry struct {
-	path   string
+// table holds what one run resolved, each distinct path and value once: 10,000 profiles
+// naming one CA bundle and one password variable share two values.
+type table struct {
+	paths  []string // config paths relative to the profile: "tls.ca[0]", "auth.password"
+	values []value
+}
+
+// value is what a source resolved to: material bytes (shared between the profiles
+// naming one file) and the permission bits of its file, or a secret.
+type value struct {
 	data   []byte
 	secret schema.Secret
 	mode   uint32
+}
+
+// entry is one profile's source: indexes of its path and value in the run's table (8
+// bytes, where a path and a value would be 64).
+type entry struct {
+	path, val uint32
 }
 
 // sourceEnv is how a run reads sources, shared by every profile it resolved: what a
@@ -41,16 +52,17 @@ type Material struct {
 }
 
 type materialState struct {
-	profiles map[string]*profileState
+	profiles []profileState // sorted by name
 	files    []string
 }
 
-// profileState is one profile's resolved sources: a small slice, not a map (a profile
-// names a handful).
+// profileState is one profile's resolved sources: a small slice of entries into tab, not
+// a map (a profile names a handful).
 type profileState struct {
 	name    string
 	profile *schema.Profile
 	env     *sourceEnv
+	tab     *table
 	entries []entry
 }
 
@@ -66,11 +78,15 @@ func (m *Material) state() *materialState {
 // changes neither m nor another's.
 func (m *Material) Profile(name string) *ProfileMaterial {
 	st := m.state()
-	if st == nil || st.profiles[name] == nil {
+	if st == nil {
+		return nil
+	}
+	i, ok := slices.BinarySearchFunc(st.profiles, name, func(p profileState, name string) int { return strings.Compare(p.name, name) })
+	if !ok {
 		return nil
 	}
 	pm := &ProfileMaterial{}
-	pm.st.Set(st.profiles[name])
+	pm.st.Set(&st.profiles[i])
 	return pm
 }
 
@@ -103,16 +119,17 @@ type ProfileMaterial struct {
 	st sealed.Box[profileState]
 }
 
-func (p *ProfileMaterial) find(path string) (entry, bool) {
+func (p *ProfileMaterial) find(path string) (value, bool) {
 	if p == nil {
-		return entry{}, false
+		return value{}, false
 	}
-	for _, e := range p.st.Get().entries {
-		if e.path == path {
-			return e, true
+	st := p.st.Get()
+	for _, e := range st.entries {
+		if st.tab.paths[e.path] == path {
+			return st.tab.values[e.val], true
 		}
 	}
-	return entry{}, false
+	return value{}, false
 }
 
 // Material returns the bytes the material source at path resolved to, the permission
@@ -161,9 +178,13 @@ func (p *ProfileMaterial) Reload(ctx context.Context) error {
 	if ps := r.tls("profiles."+old.name+".tls", old.profile.TLS); len(ps) > 0 {
 		return ps.Err()
 	}
+	for _, e := range old.entries {
+		if path := old.tab.paths[e.path]; !strings.HasPrefix(path, "tls.") {
+			r.keep(r.prefix+path, "", old.tab.values[e.val])
+		}
+	}
 	fresh := *old
-	fresh.entries = slices.DeleteFunc(slices.Clone(old.entries), func(e entry) bool { return strings.HasPrefix(e.path, "tls.") })
-	fresh.entries = append(fresh.entries, r.entries()...)
+	fresh.tab, fresh.entries = r.tab, r.entries()
 	p.st.Set(&fresh)
 	return nil
 }
@@ -171,18 +192,19 @@ func (p *ProfileMaterial) Reload(ctx context.Context) error {
 // SameTLS reports whether p and q hold the same TLS material and secrets, byte for byte:
 // Watch reloads a compiled connector's material only when it changed.
 func (p *ProfileMaterial) SameTLS(q *ProfileMaterial) bool {
-	tlsOf := func(x *ProfileMaterial) map[string]entry {
-		out := map[string]entry{}
+	tlsOf := func(x *ProfileMaterial) map[string]value {
+		out := map[string]value{}
 		if x != nil {
-			for _, e := range x.st.Get().entries {
-				if strings.HasPrefix(e.path, "tls.") {
-					out[e.path] = e
+			st := x.st.Get()
+			for _, e := range st.entries {
+				if path := st.tab.paths[e.path]; strings.HasPrefix(path, "tls.") {
+					out[path] = st.tab.values[e.val]
 				}
 			}
 		}
 		return out
 	}
-	return maps.EqualFunc(tlsOf(p), tlsOf(q), func(a, b entry) bool {
+	return maps.EqualFunc(tlsOf(p), tlsOf(q), func(a, b value) bool {
 		return bytes.Equal(a.data, b.data) && a.secret == b.secret && a.mode == b.mode
 	})
 }

@@ -28,8 +28,11 @@ type resolver struct {
 	// copy of its bytes (the factory never modifies material). Its keys are the files
 	// read (Material.Files).
 	read map[string]fileRead
-	// strs interns entry paths: 100,000 profiles share one "tls.ca[0]".
-	strs interner
+	// tab holds the run's paths and values once each; pathIDs and valueIDs index them
+	// (a value by what it came from: "file PATH", "env NAME").
+	tab      *table
+	pathIDs  map[string]uint32
+	valueIDs map[string]uint32
 	// out collects the entries of the profile being resolved.
 	out []entry
 }
@@ -48,11 +51,29 @@ func (r *resolver) origin(path string) string {
 	return originUnder(r.origins, rel)
 }
 
-// keep records what the source at config path resolved to.
-func (r *resolver) keep(path string, e entry) {
+// keep records what the source at config path resolved to. from names where v came
+// from when other sources may share it ("file PATH", "env NAME"; "" for none): one value
+// then serves every profile.
+func (r *resolver) keep(path, from string, v value) {
+	if r.tab == nil {
+		r.tab, r.pathIDs, r.valueIDs = &table{}, map[string]uint32{}, map[string]uint32{}
+	}
 	rel, _ := strings.CutPrefix(path, r.prefix)
-	e.path = r.strs.intern(rel)
-	r.out = append(r.out, e)
+	pid, ok := r.pathIDs[rel]
+	if !ok {
+		pid = uint32(len(r.tab.paths))
+		r.tab.paths = append(r.tab.paths, strings.Clone(rel))
+		r.pathIDs[r.tab.paths[pid]] = pid
+	}
+	vid, ok := r.valueIDs[from]
+	if !ok || from == "" {
+		vid = uint32(len(r.tab.values))
+		r.tab.values = append(r.tab.values, v)
+		if from != "" {
+			r.valueIDs[from] = vid
+		}
+	}
+	r.out = append(r.out, entry{path: pid, val: vid})
 }
 
 // entries returns the entries collected since the last call, in a slice of their own.
@@ -107,30 +128,28 @@ func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 	if n > 1 {
 		return schema.Problems{problem(path, src, "a secret source takes exactly one of a literal value, {env=..} or {file=..}; %d are set", n)}
 	}
-	var v string
 	switch {
 	case s.Env != "":
-		var ok bool
-		if v, ok = r.lookupEnv(s.Env); !ok {
+		v, ok := r.lookupEnv(s.Env)
+		if !ok {
 			return schema.Problems{problem(path, src, "environment variable %s is not set", s.Env)}
 		}
 		if v == "" {
 			return schema.Problems{problem(path, src, "environment variable %s is set but empty: an empty secret is refused", s.Env)}
 		}
+		r.keep(path, "secret env "+s.Env, value{secret: schema.Secret(v)})
 	case s.File != "":
 		b, _, err := r.readFile(s.File)
 		if err != nil {
 			return schema.Problems{problem(path, src, "secret file %s: %s", s.File, err)}
 		}
-		v = strings.TrimSuffix(string(b), "\n")
+		v := strings.TrimSuffix(string(b), "\n")
 		v = strings.TrimSuffix(v, "\r")
 		if v == "" {
 			return schema.Problems{problem(path, src, "secret file %s is empty: an empty secret is refused", s.File)}
 		}
-	default:
-		return nil
+		r.keep(path, "secret file "+s.File, value{secret: schema.Secret(v)})
 	}
-	r.keep(path, entry{secret: schema.Secret(v)})
 	return nil
 }
 
@@ -161,6 +180,7 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 	var (
 		data []byte
 		mode uint32
+		from string // where data came from, when other sources may name the same
 	)
 	switch {
 	case m.File != "":
@@ -168,13 +188,13 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if err != nil {
 			return append(ps, problem(path, src, "file %s: %s", m.File, err))
 		}
-		data, mode = b, perm
+		data, mode, from = b, perm, "file "+m.File
 	case m.Env != "":
 		v, ok := r.lookupEnv(m.Env)
 		if !ok {
 			return append(ps, problem(path, src, "environment variable %s is not set", m.Env))
 		}
-		data = []byte(unescapeNewlines(v))
+		data, from = []byte(unescapeNewlines(v)), "env "+m.Env
 	case m.PEM != "":
 		data = []byte(unescapeNewlines(m.PEM.Reveal()))
 	case m.Base64 != "":
@@ -192,12 +212,12 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if err != nil {
 			return append(ps, problem(path, src, "environment variable %s does not hold base64: %s", m.EnvBase64, err))
 		}
-		data = b
+		data, from = b, "env_base64 "+m.EnvBase64
 	}
 	if len(data) == 0 {
 		return append(ps, problem(path, src, "%s is empty", m.Describe()))
 	}
-	r.keep(path, entry{data: data, mode: mode})
+	r.keep(path, from, value{data: data, mode: mode})
 	return ps
 }
 

@@ -41,8 +41,8 @@ func (a *cqlAuthenticator) Format(f fmt.State, _ rune) {
 // one more; material found unchanged is not recompiled and counts nothing); on failure
 // the last good material stays in use. Either way the outcome is logged and passed to the reload
 // callback. The error is an *Error (kind config for material that does not compile).
-// ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
-// connector is closed.
+// ReloadNow fails when the profile has no TLS, was compiled without a material source
+// (factory.WithMaterial), or the connector is closed.
 func (c *Connector) ReloadNow(ctx context.Context) error {
 	if c.closed.Load() {
 		return factorykit.Errorf(factory.KindConfig, "", "cassandra connector %q is closed", c.name)
