@@ -69,8 +69,12 @@ func (b *Base) Compile(name string, p *schema.Profile, backend schema.Backend, o
 		return configError(schema.Problem{Path: b.Path(), Message: "profile is missing"})
 	}
 	if p.Backend != backend {
-		b.AddProblem(schema.Problem{Path: b.Path() + ".backend", Message: fmt.Sprintf("backend is %q, a %s connector needs %q",
-			p.Backend, strings.ToUpper(string(backend[:1]))+string(backend[1:]), backend)})
+		title := string(backend)
+		if title != "" {
+			title = strings.ToUpper(title[:1]) + title[1:] // Cassandra, Riak
+		}
+		b.AddProblem(schema.Problem{Path: b.Path() + ".backend",
+			Message: fmt.Sprintf("backend is %q, a %s connector needs %q", p.Backend, title, backend)})
 	}
 	b.compileHosts(p.Hosts)
 	b.connectTimeout = orDefault(p.ConnectTimeout.Std(), schema.DefaultConnectTimeout)

@@ -213,8 +213,8 @@ func (c *Connector) nodeOptions(host string) *riak.NodeOptions {
 		RemoteAddress:  host,
 		ConnectTimeout: c.base.ConnectTimeout(),
 		RequestTimeout: c.base.Timeout(),
-		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
-		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
+		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (factory.Base.Compile checks the pool)
+		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (factory.Base.Compile checks the pool)
 		IdleTimeout:    c.idleTimeout,
 	}
 	if c.maxConns == 0 && c.minConns > riakDefaultMaxConnections {
