@@ -165,7 +165,7 @@ func (b *Base) Timeout() time.Duration { return b.timeout }
 
 // Pool is the pool section: connections per host, the maximum per host and the idle
 // timeout, each 0 for the driver's default.
-func (b *Base) Pool() (conns, max int, idle time.Duration) {
+func (b *Base) Pool() (conns, maxConns int, idle time.Duration) {
 	return b.poolConns, b.poolMax, b.poolIdle
 }
 
