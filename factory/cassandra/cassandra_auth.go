@@ -10,7 +10,6 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/connfactory/connfactory/factory"
-	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -32,7 +31,8 @@ type hostCreds struct {
 }
 
 // compileCassandraAuth checks and compiles an auth section; a nil section is mechanism
-// none.
+// none. secret gives a secret source's value by its path relative to the profile
+// (factory.Base.Secret).
 func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool, secret func(string, *schema.SecretSource) schema.Secret) (*cassAuth, []schema.Problem, []factory.Warning) {
 	ca := &cassAuth{mech: a.EffectiveMechanism()}
 	if a == nil {
@@ -102,7 +102,11 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool, secret func(s
 // credsFor picks the credentials for a host known by its configured host:port and its IP:
 // the first per_host entry naming either, else the profile's username and password.
 func (a *cassAuth) credsFor(hostport, ip string) (string, schema.Secret) {
-	host := strings.ToLower(factorykit.HostOnly(hostport))
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
 	ip = strings.ToLower(ip)
 	for _, h := range a.perHost {
 		if h.host == host || h.host == ip {
