@@ -1,7 +1,8 @@
 // Package loaders turns configuration files, environment variables and Go values into a
 // schema.Config: it layers them with koanf (built-in defaults < Go base < each file in order <
 // overrides < environment), applies `[defaults]` and `extends`, records where every value came
-// from, and resolves every secret and material source to bytes, so that the factory never
+// from, and resolves every secret and material source to bytes (a Material, keyed by
+// config path: the schema values keep only what the user wrote), so that the factory never
 // touches the file system or the environment itself.
 //
 // Every problem found is reported, not only the first: Load returns a schema.Problems listing

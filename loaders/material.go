@@ -112,9 +112,10 @@ func (m *Material) String() string {
 // ProfileMaterial is one profile's resolved material and secrets, by config path
 // relative to the profile ("tls.ca[0]", "tls.key.passphrase", "auth.password"): a
 // factory.MaterialSource (package loaders does not import factory; the methods match).
-// Inline material and literal secrets are the factory's to take from the schema values;
-// here are those of inline material, as this package decodes it. Safe for concurrent
-// use. It never prints what it holds.
+// It holds every material source's bytes, inline ones too (decoded as this package
+// decodes them: `\n`-escaped PEM, base64 with or without padding), and the secrets of env
+// and file sources; a literal secret is the schema value's own. Safe for concurrent use.
+// It never prints what it holds.
 type ProfileMaterial struct {
 	st sealed.Box[profileState]
 }
