@@ -148,6 +148,14 @@ func (c *Connector) Backend() schema.Backend { return schema.Cassandra }
 // does nothing. Close stops what it started.
 func (c *Connector) Start() { c.base.Start() }
 
+// String describes the connector (see Format); a nil *Connector is "<nil>".
+func (c *Connector) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.common.String()
+}
+
 // Close marks the connector closed: Dial and Check then fail. It stops the TLS reload and
 // waits for it, so no goroutine of the connector is left. Sessions already dialled stay
 // open; they are the caller's to close. Close is idempotent.

@@ -163,6 +163,14 @@ func (c *Connector) Backend() schema.Backend { return schema.Riak }
 // does nothing. Close stops what it started.
 func (c *Connector) Start() { c.base.Start() }
 
+// String describes the connector (see Format); a nil *Connector is "<nil>".
+func (c *Connector) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.common.String()
+}
+
 // Close marks the connector closed: Dial, DialConn and Check then fail with a config
 // *Error. It stops the TLS reload and waits for it, so no goroutine of the connector is
 // left; clusters from Dial and connections from DialConn stay up and are the caller's to
