@@ -10,6 +10,9 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -112,7 +115,7 @@ func TestBaseCompileTLS(t *testing.T) {
 	require.Equal(t, []string{"profiles.base_test.auth", "profiles.base_test.tls.mode"}, problemPaths(t, err))
 	require.True(t, ownBase.Failed())
 
-	p.TLS = cassTLS(cassPKI(t), true)
+	p.TLS = cassenv.TLS(factorytest.NewPKI(t), true)
 	ownBase = &factory.Base{}
 	require.NoError(t, ownBase.Compile("base_test", p, schema.Cassandra, nil, func(*schema.Profile) bool {
 		ownBase.AddWarning(factory.Warning{Path: ownBase.Path() + ".auth.password", Message: "backend's warning"})
@@ -129,11 +132,11 @@ func TestBaseCompileTLS(t *testing.T) {
 // TestBaseLifecycle: Compile starts nothing; Start starts the reload loop, Close stops it
 // and makes Closed and ReloadNow fail with the backend's message.
 func TestBaseLifecycle(t *testing.T) {
-	cassLeakCheck(t)
-	sec := cassTLS(cassPKI(t), true)
+	leakcheck.Verify(t)
+	sec := cassenv.TLS(factorytest.NewPKI(t), true)
 	sec.Reload = schema.Duration(time.Hour)
 	p := &schema.Profile{Backend: schema.Riak, Hosts: []string{"db1"}, TLS: sec}
-	refresh := reloadFrom(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
+	refresh := factorytest.ReloadFrom(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
 	before := goleak.IgnoreCurrent()
 	b := &factory.Base{}
 	require.NoError(t, b.Compile("base_test", p, schema.Riak, []factory.Option{refresh}, always))

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -45,8 +46,8 @@ func revokedSerials(n int) []*big.Int {
 // TestMaterialCacheShares: profiles naming the same CA bundle and CRL parse them once,
 // and each still works and reports problems under its own path.
 func TestMaterialCacheShares(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	addr, _ := startGoTLSServer(t, serverSpec{leaf: S.Server})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
 	// The CRL is the intermediate's, so the intermediate is in the bundle with the root.
@@ -88,14 +89,14 @@ func TestMaterialCacheShares(t *testing.T) {
 // profile's own path and origin, and a CRL not signed by one profile's CA is refused for
 // that profile while another profile with the right CA accepts the same (cached) CRL.
 func TestMaterialCacheProblemsPerProfile(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cache := factory.NewMaterialCache()
 	opt := factory.WithMaterialCache(cache)
 	leafPEM := S.Server.CertPEM() // not a CA
 
 	for _, name := range []string{"a", "b"} {
-		sec := &schema.TLS{CA: []schema.MaterialSource{fileSrc(name+".pem", leafPEM, 0o644)}}
-		_, _, err := factory.CompileTLS("profiles."+name+".tls", sec, opt, factory.WithMaterial(sectionMaterial(sec)))
+		sec := &schema.TLS{CA: []schema.MaterialSource{factorytest.FileSrc(name+".pem", leafPEM, 0o644)}}
+		_, _, err := factory.CompileTLS("profiles."+name+".tls", sec, opt, factory.WithMaterial(factorytest.SectionMaterial(sec)))
 		require.ErrorIs(t, err, factory.ErrConfig)
 		require.Contains(t, err.Error(), "profiles."+name+".tls.ca[0]")
 		require.Contains(t, err.Error(), "file "+name+".pem")
@@ -125,8 +126,8 @@ func TestMaterialCacheProblemsPerProfile(t *testing.T) {
 // TestMaterialCacheReload: Update with new bytes parses them (new trust, new CRL takes
 // effect); Update with the bytes already seen reuses the parse.
 func TestMaterialCacheReload(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	addr, _ := startGoTLSServer(t, serverSpec{leaf: S.Server})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
 	cache := factory.NewMaterialCache()
@@ -147,7 +148,7 @@ func TestMaterialCacheReload(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 
 	before := cache.Stats().Parses
-	_, err = update(ct, section(S.Root))
+	_, err = factorytest.Update(ct, section(S.Root))
 	require.NoError(t, err)
 	require.Greater(t, cache.Stats().Parses, before, "new bytes are parsed")
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
@@ -155,14 +156,14 @@ func TestMaterialCacheReload(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, other, addr, hostport), factory.ErrTLSUntrusted)
 
 	// A fresh CRL (new bytes) revoking the server takes effect on reload.
-	_, err = update(ct, section(S.Root, S.Server.Serial()))
+	_, err = factorytest.Update(ct, section(S.Root, S.Server.Serial()))
 	require.NoError(t, err)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSRevoked)
 
 	// Same bytes again: no new parse.
 	again := section(S.OtherRoot)
 	before = cache.Stats().Parses
-	_, err = update(ct, again)
+	_, err = factorytest.Update(ct, again)
 	require.NoError(t, err)
 	require.Equal(t, before, cache.Stats().Parses)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
@@ -173,7 +174,7 @@ func TestMaterialCacheReload(t *testing.T) {
 // TestMaterialCacheConcurrent: compiles racing on the same material all succeed and end
 // up sharing one entry per parse.
 func TestMaterialCacheConcurrent(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cache := factory.NewMaterialCache()
 	bundle := caBundle(t, 10, S.Root, S.Intermediate)
 	crl := crlPEM(t, S.Intermediate, pki.CRLOptions{Revoked: revokedSerials(100)})
@@ -189,7 +190,7 @@ func TestMaterialCacheConcurrent(t *testing.T) {
 			sec := &schema.TLS{CA: []schema.MaterialSource{src("ca", bundle)}, CRL: []schema.MaterialSource{src("crl", crl)}}
 			ct, _, err := factory.CompileTLS(fmt.Sprintf("profiles.p%d.tls", i), sec, factory.WithMaterialCache(cache))
 			if err == nil {
-				_, err = update(ct, sec)
+				_, err = factorytest.Update(ct, sec)
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -207,7 +208,7 @@ func TestMaterialCacheConcurrent(t *testing.T) {
 // TestMaterialCacheWeak: once no compiled profile uses a parse, the garbage collector
 // drops it from the cache (CRLs are replaced often and can be megabytes).
 func TestMaterialCacheWeak(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cache := factory.NewMaterialCache()
 	sec := &schema.TLS{CA: caOf(S.Root), CRL: []schema.MaterialSource{src("crl", crlPEM(t, S.Root, pki.CRLOptions{}))}}
 	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, factory.WithMaterialCache(cache))
@@ -225,7 +226,7 @@ func TestMaterialCacheWeak(t *testing.T) {
 
 // TestMaterialCacheNil: a nil cache caches nothing and compiles as without one.
 func TestMaterialCacheNil(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	var cache *factory.MaterialCache
 	_, _, err := factory.CompileTLS("profiles.p.tls", &schema.TLS{CA: caOf(S.Root)}, factory.WithMaterialCache(cache))
 	require.NoError(t, err)
@@ -236,7 +237,7 @@ func TestMaterialCacheNil(t *testing.T) {
 // hash for every profile sharing it); once the Batch returns it is forgotten, so bytes
 // rewritten in place are hashed, and parsed, anew.
 func TestMaterialCacheBatch(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cache := factory.NewMaterialCache()
 	a, b := S.Root.CertPEM(), S.OtherRoot.CertPEM()
 	buf := bytes.Repeat([]byte("\n"), max(len(a), len(b)))

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -76,7 +77,7 @@ func TestCipherNames(t *testing.T) {
 }
 
 func TestCipherWarningsInCompile(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	_, warns := compile(t, &schema.TLS{CA: caOf(S.Root), Ciphers: []string{"ECDHE-ECDSA-AES128-GCM-SHA256"}})
 	require.True(t, hasWarning(warns, "profiles.p.tls.ciphers", "TLS 1.3"), "%v", warns)
 

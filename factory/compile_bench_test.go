@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -68,15 +71,15 @@ func compileProfiles(b *testing.B, n int) ([]string, []*schema.Profile) {
 	profiles := make([]*schema.Profile, n)
 	for i := range n {
 		sec := &schema.TLS{
-			CA:  []schema.MaterialSource{{Base64: b64(in.bundle)}},
-			CRL: []schema.MaterialSource{{Base64: b64(in.crl)}},
+			CA:  []schema.MaterialSource{{Base64: factorytest.B64(in.bundle)}},
+			CRL: []schema.MaterialSource{{Base64: factorytest.B64(in.crl)}},
 		}
 		if i%2 == 0 {
 			names[i] = fmt.Sprintf("cass_%d", i)
-			profiles[i] = cassProfile(fmt.Sprintf("db%d.internal:9042", i), sec)
+			profiles[i] = cassenv.Profile(fmt.Sprintf("db%d.internal:9042", i), sec)
 		} else {
 			names[i] = fmt.Sprintf("riak_%d", i)
-			profiles[i] = riakProfile([]string{fmt.Sprintf("kv%d.internal:8087", i)}, schema.MechanismPassword, "app", "secret", sec)
+			profiles[i] = riakenv.Profile([]string{fmt.Sprintf("kv%d.internal:8087", i)}, schema.MechanismPassword, "app", "secret", sec)
 		}
 	}
 	return names, profiles

@@ -13,12 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
 
 func TestCRLCompile(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	now := time.Now()
 	sec := func(crls ...[]byte) *schema.TLS {
 		// The test PKI's CRLs are due in a day: tls.expiry_warning is shortened so that only
@@ -125,7 +128,7 @@ func TestCRLCompile(t *testing.T) {
 
 // TestCRLSetCheck exercises CRLSet directly on verified chains, without a network.
 func TestCRLSetCheck(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	now := time.Now()
 	leaf2 := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "other server", DNSNames: []string{"localhost"}, Server: true})
 	chain := func(l *pki.Leaf) [][]*x509.Certificate {
@@ -181,14 +184,14 @@ func TestCRLSetCheck(t *testing.T) {
 // TestCRLFromAnotherCA: a CRL signed by an unrelated root is a configuration problem at
 // its own path when a whole profile compiles, as `connfactory validate` reports it.
 func TestCRLFromAnotherCA(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	sec := &schema.TLS{CA: caOf(S.Root), CRL: []schema.MaterialSource{
 		src("root", crlPEM(t, S.Root, pki.CRLOptions{})),
 		src("other", crlPEM(t, S.OtherRoot, pki.CRLOptions{})),
 	}}
 	for _, p := range []*schema.Profile{
-		cassProfile("localhost:9042", sec),
-		riakProfile([]string{"localhost:8087"}, schema.MechanismPassword, "app", "pw", sec),
+		cassenv.Profile("localhost:9042", sec),
+		riakenv.Profile([]string{"localhost:8087"}, schema.MechanismPassword, "app", "pw", sec),
 	} {
 		c, err := factory.Compile("bad", p)
 		require.Nil(t, c, "%s", p.Backend)
@@ -204,7 +207,7 @@ func TestCRLFromAnotherCA(t *testing.T) {
 
 // TestCRLLarge: a 100,000-entry CRL parses once and checks in constant time per serial.
 func TestCRLLarge(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	revoked := make([]*big.Int, 100_000)
 	for i := range revoked {
 		revoked[i] = big.NewInt(int64(i) + 1_000_000)

@@ -10,6 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -35,32 +38,32 @@ func (r *recorder) ReloadDone(e factory.ReloadEvent) {
 // TestExpiryWarningOnReload: material that was far from expiry at compile time is warned
 // about by a reload once it comes within tls.expiry_warning, even when it did not change.
 func TestExpiryWarningOnReload(t *testing.T) {
-	cassLeakCheck(t)
-	env := cassTLSServer(t)
+	leakcheck.Verify(t)
+	env := cassenv.TLSServer(t)
 	var (
 		mu  sync.Mutex
 		now = time.Now()
 	)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	sec := cassTLS(env.set, true)
+	sec := cassenv.TLS(env.Set, true)
 	sec.ExpiryWarning = schema.Duration(7 * 24 * time.Hour)
-	var logs syncBuffer
+	var logs factorytest.SyncBuffer
 	rec := &recorder{}
-	c := cassConnector(t, cassProfile(env.localhost(), sec), factory.WithClock(clock),
+	c := cassenv.Connector(t, cassenv.Profile(env.Localhost(), sec), factory.WithClock(clock),
 		factory.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), factory.WithObserver(rec),
-		factory.WithMaterial(sectionMaterial(sec)))
+		factory.WithMaterial(factorytest.SectionMaterial(sec)))
 	for _, w := range c.Warnings() {
 		require.NotContains(t, w.Message, "expires", "a year left at compile time")
 	}
 	// The section bound now (as Watch binds a changed profile) has the default window (14
 	// days): the first reload sees a change of expiry_warning, which counts as material.
-	again := cassTLS(env.set, true)
-	c.TLS().Bind(again, sectionMaterial(again))
+	again := cassenv.TLS(env.Set, true)
+	c.TLS().Bind(again, factorytest.SectionMaterial(again))
 	require.NoError(t, c.ReloadNow(context.Background()))
 	require.NotContains(t, logs.String(), "expires in")
 
 	mu.Lock()
-	now = env.set.Client.Cert.NotAfter.Add(-5 * 24 * time.Hour)
+	now = env.Set.Client.Cert.NotAfter.Add(-5 * 24 * time.Hour)
 	mu.Unlock()
 	require.NoError(t, c.ReloadNow(context.Background()))
 	require.Contains(t, logs.String(), `level=WARN msg="tls reload: client certificate \"CN=app\" expires in 5 days (`)
@@ -78,16 +81,16 @@ func TestExpiryWarningOnReload(t *testing.T) {
 
 // TestObserverSeesDialsAndChecks: every Dial and Check is reported once, with its kind.
 func TestObserverSeesDialsAndChecks(t *testing.T) {
-	cassLeakCheck(t)
-	env := cassTLSServer(t)
+	leakcheck.Verify(t)
+	env := cassenv.TLSServer(t)
 	rec := &recorder{}
-	c := cassConnector(t, cassProfile(env.localhost(), cassTLS(env.set, false)), factory.WithObserver(rec))
+	c := cassenv.Connector(t, cassenv.Profile(env.Localhost(), cassenv.TLS(env.Set, false)), factory.WithObserver(rec))
 	rep, err := c.Check(context.Background())
 	require.NoError(t, err)
 	sess, err := c.Dial(context.Background())
 	require.NoError(t, err)
 	sess.Close()
-	bad := cassConnector(t, cassProfile(env.localhost(), cassTLS(cassPKI(t), false)), factory.WithObserver(rec))
+	bad := cassenv.Connector(t, cassenv.Profile(env.Localhost(), cassenv.TLS(factorytest.NewPKI(t), false)), factory.WithObserver(rec))
 	_, err = bad.Check(context.Background())
 	require.ErrorIs(t, err, factory.ErrTLSUntrusted)
 
@@ -105,7 +108,7 @@ func TestObserverSeesDialsAndChecks(t *testing.T) {
 
 	info := c.TLS().Material()
 	require.Len(t, info.CAs, 1)
-	require.Equal(t, env.set.Root.Cert.NotAfter, info.CAs[0].NotAfter)
+	require.Equal(t, env.Set.Root.Cert.NotAfter, info.CAs[0].NotAfter)
 	require.Nil(t, info.ClientCert)
 	require.Zero(t, info.Generation)
 	require.Empty(t, (*factory.ClientTLS)(nil).Material().CAs, "nil-safe")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/examples"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -77,13 +78,13 @@ func FuzzLoadKeyPair(f *testing.F) {
 		}
 		var c, k, p *schema.MaterialSource
 		if len(p12Data) > 0 {
-			p = &schema.MaterialSource{Base64: b64(p12Data), Passphrase: pp}
+			p = &schema.MaterialSource{Base64: factorytest.B64(p12Data), Passphrase: pp}
 		} else {
 			if len(certData) > 0 {
-				c = &schema.MaterialSource{Base64: b64(certData)}
+				c = &schema.MaterialSource{Base64: factorytest.B64(certData)}
 			}
 			if len(keyData) > 0 {
-				k = &schema.MaterialSource{Base64: b64(keyData), Passphrase: pp}
+				k = &schema.MaterialSource{Base64: factorytest.B64(keyData), Passphrase: pp}
 			}
 		}
 		tc, _, err := factory.LoadKeyPair("profiles.fuzz.tls", c, k, p)
@@ -107,7 +108,7 @@ func FuzzLoadCertPool(f *testing.F) {
 	f.Add([]byte("junk"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pool, certs, err := factory.LoadCertPool("profiles.fuzz.tls.ca",
-			[]schema.MaterialSource{{Base64: b64(data)}})
+			[]schema.MaterialSource{{Base64: factorytest.B64(data)}})
 		if err == nil && (pool == nil || len(certs) == 0) {
 			t.Fatalf("factory: LoadCertPool accepted a source without a certificate (%d certs)", len(certs))
 		}
@@ -137,7 +138,7 @@ func FuzzParseCRLs(f *testing.F) {
 				cas = append(cas, c)
 			}
 		}
-		srcs := []schema.MaterialSource{{Base64: b64(crlData)}}
+		srcs := []schema.MaterialSource{{Base64: factorytest.B64(crlData)}}
 		for _, stale := range []schema.CRLStale{schema.CRLStaleFail, schema.CRLStaleWarn} {
 			set, _, err := factory.ParseCRLs("profiles.fuzz.tls.crl", srcs, cas, now, stale)
 			if err == nil && set != nil {

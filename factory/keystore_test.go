@@ -16,6 +16,10 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -50,11 +54,11 @@ func trustP12(t testing.TB, password string, cas ...*pki.CA) []byte {
 }
 
 func trustStore(data []byte, pass string) *schema.TrustStore {
-	return &schema.TrustStore{Base64: b64(data), Password: secret(pass)}
+	return &schema.TrustStore{Base64: factorytest.B64(data), Password: factorytest.Secret(pass)}
 }
 
 func keyStore(data []byte, pass string) *schema.KeyStore {
-	return &schema.KeyStore{Base64: b64(data), Password: secret(pass)}
+	return &schema.KeyStore{Base64: factorytest.B64(data), Password: factorytest.Secret(pass)}
 }
 
 // storeTLS is a section trusting ts and presenting the key of ks.
@@ -75,7 +79,7 @@ func compileStoreErr(t *testing.T, sec *schema.TLS, path, want string) {
 }
 
 func TestKeyStoresCompile(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	other := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "other", Client: true})
 	p12, err := S.Client.PKCS12(ksPass)
 	require.NoError(t, err)
@@ -102,7 +106,7 @@ func TestKeyStoresCompile(t *testing.T) {
 		}(), "other"},
 		{"key password", func() *schema.TLS {
 			ks := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client, KeyPassword: ksKeyPass}), ksPass)
-			ks.KeyPassword = secret(ksKeyPass)
+			ks.KeyPassword = factorytest.Secret(ksKeyPass)
 			return storeTLS(trustStore(trustJKS(t, ksPass, S.Root), ksPass), ks)
 		}(), "app"},
 		{"truststore with cert and key", &schema.TLS{TrustStore: trustStore(trustJKS(t, "", S.Root), ""),
@@ -126,7 +130,7 @@ func TestKeyStoresCompile(t *testing.T) {
 }
 
 func TestKeyStoreProblems(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	other := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "other", Client: true})
 	goodTrust := trustStore(trustJKS(t, ksPass, S.Root), ksPass)
 	goodKeys := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass)
@@ -157,7 +161,7 @@ func TestKeyStoreProblems(t *testing.T) {
 		sec              *schema.TLS
 	}{
 		{"truststore wrong password", ts, "wrong password", withTrust(trustStore(trustJKS(t, ksPass, S.Root), ksWrong))},
-		{"truststore no password", ts, "no password is configured", withTrust(&schema.TrustStore{Base64: b64(trustJKS(t, ksPass, S.Root))})},
+		{"truststore no password", ts, "no password is configured", withTrust(&schema.TrustStore{Base64: factorytest.B64(trustJKS(t, ksPass, S.Root))})},
 		{"pkcs12 truststore wrong password", ts, "wrong password", withTrust(trustStore(trustP12(t, ksPass, S.Root), ksWrong))},
 		{"truststore empty", ts, "is empty", withTrust(trustStore(jks(t, ksPass), ksPass))},
 		{"truststore holds keys only", ts, "is this the key store?", withTrust(trustStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass))},
@@ -180,7 +184,7 @@ func TestKeyStoreProblems(t *testing.T) {
 		{"key password differs, not given", ks + ".password", "cannot decrypt the private key of entry \"app\"",
 			withKeys(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client, KeyPassword: ksKeyPass}), ksPass))},
 		{"wrong key password", ks + ".key_password", "cannot decrypt",
-			withKeys(keyPass(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client, KeyPassword: ksKeyPass}), ksPass), secret(ksWrong)))},
+			withKeys(keyPass(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client, KeyPassword: ksKeyPass}), ksPass), factorytest.Secret(ksWrong)))},
 		{"missing alias", ks + ".alias", `has no entry with alias "nope" (its private key entries: "app")`, withKeys(aliased(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass), "nope"))},
 		{"alias not a private key", ks + ".alias", `entry "root" is a trusted certificate, not a private key entry`,
 			withKeys(aliased(keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}, pki.JKSEntry{Alias: "root", Cert: S.Root.Cert}), ksPass), "root"))},
@@ -189,7 +193,7 @@ func TestKeyStoreProblems(t *testing.T) {
 		{"keystore empty", ks, "is empty", withKeys(keyStore(jks(t, ksPass), ksPass))},
 		{"keystore holds certificates only", ks, "is this the trust store?", withKeys(keyStore(trustJKS(t, ksPass, S.Root), ksPass))},
 		{"pkcs12 truststore as keystore", ks, "holds no private key entry", withKeys(keyStore(trustP12(t, ksPass, S.Root), ksPass))},
-		{"pkcs12 key password differs", ks + ".key_password", "a PKCS#12 store is read with one password", withKeys(keyPass(keyStore(p12, ksPass), secret(ksKeyPass)))},
+		{"pkcs12 key password differs", ks + ".key_password", "a PKCS#12 store is read with one password", withKeys(keyPass(keyStore(p12, ksPass), factorytest.Secret(ksKeyPass)))},
 		{"keystore and cert", ks, "tls.keystore replaces tls.cert", &schema.TLS{CA: caOf(S.Root), KeyStore: goodKeys, Cert: srcPtr(src("cert", S.Client.ChainPEM()))}},
 		{"keystore not loaded", ks, "was not loaded", withKeys(&schema.KeyStore{File: "client.jks"})},
 	}
@@ -204,7 +208,7 @@ func TestKeyStoreProblems(t *testing.T) {
 // iterations is refused at once, not decrypted for minutes (go-pkcs12 runs whatever
 // count the file says) — as a trust store, a key store and tls.pkcs12.
 func TestPKCS12IterationBound(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	// 65,536 iterations encode as 02 03 01 00 00; 8,388,607 as 02 03 7f ff ff.
 	huge := func(der []byte, err error) []byte {
 		t.Helper()
@@ -218,12 +222,12 @@ func TestPKCS12IterationBound(t *testing.T) {
 	keys := huge(enc.Encode(S.Client.Key, S.Client.Cert, nil, ksPass))
 	compileStoreErr(t, &schema.TLS{TrustStore: trustStore(trust, ksPass)}, "profiles.p.tls.truststore", "key derivation iterations")
 	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), KeyStore: keyStore(keys, ksPass)}, "profiles.p.tls.keystore", "key derivation iterations")
-	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: b64(keys), Passphrase: secret(ksPass)}},
+	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: factorytest.B64(keys), Passphrase: factorytest.Secret(ksPass)}},
 		"profiles.p.tls.pkcs12", "key derivation iterations")
 }
 
 func TestKeyStoreWarnings(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	p12, err := S.Client.PKCS12(ksPass)
 	require.NoError(t, err)
 	// go-pkcs12 writes no friendly name: the alias cannot be checked, and says so.
@@ -234,7 +238,7 @@ func TestKeyStoreWarnings(t *testing.T) {
 
 	// A key store file readable by others: the key permission rule applies.
 	looseJKS := jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client})
-	testFiles.Store("client.jks", testFile{data: looseJKS, mode: 0o644})
+	factorytest.StoreFile("client.jks", looseJKS, 0o644)
 	loose := keyStore(looseJKS, ksPass)
 	loose.File, loose.Base64 = "client.jks", ""
 	sec := storeTLS(trustStore(trustJKS(t, ksPass, S.Root), ksPass), loose)
@@ -245,7 +249,7 @@ func TestKeyStoreWarnings(t *testing.T) {
 }
 
 func TestTrustStoreCache(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cache := factory.NewMaterialCache()
 	data := trustJKS(t, ksPass, S.Root, S.Intermediate)
 	var cts []*factory.ClientTLS // kept alive: the cache holds its entries weakly
@@ -265,19 +269,19 @@ func TestTrustStoreCache(t *testing.T) {
 // TestKeyStoresDialCassandraMutualTLS dials cqltest requiring a client certificate, with
 // the trust and the client key pair both from JKS stores, then from PKCS#12 stores.
 func TestKeyStoresDialCassandraMutualTLS(t *testing.T) {
-	cassLeakCheck(t)
-	env := cassTLSServer(t, func(o *cqltest.Options) { o.TLS.ClientAuth = tls.RequireAndVerifyClientCert })
-	p12, err := env.set.Client.PKCS12(ksPass)
+	leakcheck.Verify(t)
+	env := cassenv.TLSServer(t, func(o *cqltest.Options) { o.TLS.ClientAuth = tls.RequireAndVerifyClientCert })
+	p12, err := env.Set.Client.PKCS12(ksPass)
 	require.NoError(t, err)
 	for name, sec := range map[string]*schema.TLS{
-		"jks": storeTLS(trustStore(trustJKS(t, ksPass, env.set.Root), ksPass),
-			keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: env.set.Client}), ksPass)),
-		"pkcs12": storeTLS(trustStore(trustP12(t, ksPass, env.set.Root), ksPass), keyStore(p12, ksPass)),
+		"jks": storeTLS(trustStore(trustJKS(t, ksPass, env.Set.Root), ksPass),
+			keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: env.Set.Client}), ksPass)),
+		"pkcs12": storeTLS(trustStore(trustP12(t, ksPass, env.Set.Root), ksPass), keyStore(p12, ksPass)),
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := cassConnector(t, cassProfile(env.localhost(), sec))
-			s := cassDial(t, c)
-			cassReleaseVersion(t, s)
+			c := cassenv.Connector(t, cassenv.Profile(env.Localhost(), sec))
+			s := cassenv.Dial(t, c)
+			cassenv.ReleaseVersion(t, s)
 			s.Close()
 			rep, err := c.Check(context.Background())
 			require.NoError(t, err)
@@ -287,20 +291,20 @@ func TestKeyStoresDialCassandraMutualTLS(t *testing.T) {
 	}
 	// Without the key store the server refuses the handshake: the dial above proved
 	// the store's key pair was presented.
-	c := cassConnector(t, cassProfile(env.localhost(), &schema.TLS{TrustStore: trustStore(trustJKS(t, ksPass, env.set.Root), ksPass)}))
-	require.ErrorIs(t, cassDialErr(t, c), factory.ErrTLSHandshake)
+	c := cassenv.Connector(t, cassenv.Profile(env.Localhost(), &schema.TLS{TrustStore: trustStore(trustJKS(t, ksPass, env.Set.Root), ksPass)}))
+	require.ErrorIs(t, cassenv.DialErr(t, c), factory.ErrTLSHandshake)
 }
 
 // TestKeyStoreReloadRotates rotates the key store behind a connector: ReloadNow picks the
 // new key pair up, a store that does not open keeps the last good one.
 func TestKeyStoreReloadRotates(t *testing.T) {
-	cassLeakCheck(t)
-	env := cassTLSServer(t, func(o *cqltest.Options) { o.TLS.ClientAuth = tls.RequireAndVerifyClientCert })
-	rotated := issue(t, env.set.Intermediate, pki.LeafOptions{CommonName: "rotated", Client: true})
-	trust := trustJKS(t, ksPass, env.set.Root)
+	leakcheck.Verify(t)
+	env := cassenv.TLSServer(t, func(o *cqltest.Options) { o.TLS.ClientAuth = tls.RequireAndVerifyClientCert })
+	rotated := issue(t, env.Set.Intermediate, pki.LeafOptions{CommonName: "rotated", Client: true})
+	trust := trustJKS(t, ksPass, env.Set.Root)
 	var (
 		mu      sync.Mutex
-		current = jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: env.set.Client})
+		current = jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: env.Set.Client})
 		pass    = ksPass
 	)
 	section := func() *schema.TLS {
@@ -309,8 +313,8 @@ func TestKeyStoreReloadRotates(t *testing.T) {
 		return storeTLS(trustStore(trust, ksPass), keyStore(current, pass))
 	}
 	var reloads []error
-	c := cassConnector(t, cassProfile(env.localhost(), section()),
-		reloadFrom(func(context.Context) (*schema.TLS, error) { return section(), nil }),
+	c := cassenv.Connector(t, cassenv.Profile(env.Localhost(), section()),
+		factorytest.ReloadFrom(func(context.Context) (*schema.TLS, error) { return section(), nil }),
 		factory.WithReloadCallback(func(_ string, err error) { reloads = append(reloads, err) }))
 	require.Equal(t, "app", c.TLS().ClientCertificate().Subject.CommonName)
 
@@ -320,8 +324,8 @@ func TestKeyStoreReloadRotates(t *testing.T) {
 	require.NoError(t, c.ReloadNow(context.Background()))
 	require.Equal(t, uint64(1), c.TLS().Generation())
 	require.Equal(t, "rotated", c.TLS().ClientCertificate().Subject.CommonName)
-	s := cassDial(t, c)
-	cassReleaseVersion(t, s)
+	s := cassenv.Dial(t, c)
+	cassenv.ReleaseVersion(t, s)
 	s.Close()
 
 	// The same store again: nothing to do, no new generation.
@@ -360,20 +364,20 @@ func TestKeyStoreFormatsNeverPrintSecrets(t *testing.T) {
 // a JKS key store and the trust from a PKCS#12 trust store, and by password with a JKS
 // trust store.
 func TestKeyStoresDialRiak(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
-	ts := trustStore(trustP12(t, ksPass, riakPKI.Root), ksPass)
-	ks := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "riak", Leaf: riakCertUser}), ksPass)
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
+	ts := trustStore(trustP12(t, ksPass, riakenv.PKI.Root), ksPass)
+	ks := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "riak", Leaf: riakenv.CertUser}), ksPass)
 	for name, p := range map[string]*schema.Profile{
-		"certificate": riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", storeTLS(ts, ks)),
-		"password": riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword,
-			&schema.TLS{TrustStore: trustStore(trustJKS(t, "", riakPKI.Root), "")}),
+		"certificate": riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", storeTLS(ts, ks)),
+		"password": riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password,
+			&schema.TLS{TrustStore: trustStore(trustJKS(t, "", riakenv.PKI.Root), "")}),
 	} {
 		t.Run(name, func(t *testing.T) {
-			c := newRiak(t, p)
+			c := riakenv.New(t, p)
 			cl, err := c.Dial(context.Background())
 			require.NoError(t, err)
-			storeFetch(t, cl, srv, "ks-"+name)
+			riakenv.StoreFetch(t, cl, srv, "ks-"+name)
 			require.NoError(t, cl.Stop())
 		})
 	}
@@ -381,7 +385,7 @@ func TestKeyStoresDialRiak(t *testing.T) {
 		require.True(t, ev.OK, "%+v", ev)
 	}
 	// A key store whose key names another user: compile refuses it as for tls.cert.
-	_, err := riak.New("riak_test", riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "",
-		storeTLS(ts, keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: riakPKI.Client}), ksPass))))
+	_, err := riak.New("riak_test", riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "",
+		storeTLS(ts, keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: riakenv.PKI.Client}), ksPass))))
 	require.ErrorContains(t, err, "client certificate's CN is \"app\"")
 }

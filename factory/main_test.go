@@ -1,11 +1,12 @@
 package factory_test
 
 import (
-	"os"
 	"testing"
 
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/internal/opensslbin"
 )
 
-// TestMain prints one visible line when tests skipped for lack of openssl.
-func TestMain(m *testing.M) { os.Exit(opensslbin.Wrap("factory", m).Run()) }
+// TestMain prints one visible line when tests skipped for lack of openssl, and checks that
+// the package's tests leave no goroutine behind.
+func TestMain(m *testing.M) { leakcheck.Main(opensslbin.Wrap("factory", m)) }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -16,7 +17,7 @@ import (
 const testPass = "correct horse battery"
 
 func TestEncryptedKeys(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	enc, err := S.Client.EncryptedPKCS8PEM(testPass)
 	require.NoError(t, err)
 	legacy, err := S.Client.LegacyEncryptedPEM(testPass)
@@ -37,9 +38,9 @@ func TestEncryptedKeys(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sec := func(pass string) *schema.TLS {
 				s := &schema.TLS{CA: caOf(S.Root), Cert: srcPtr(src("cert", c.leaf.ChainPEM())),
-					Key: &schema.MaterialSource{Base64: b64(c.key)}}
+					Key: &schema.MaterialSource{Base64: factorytest.B64(c.key)}}
 				if pass != "" {
-					s.Key.Passphrase = secret(pass)
+					s.Key.Passphrase = factorytest.Secret(pass)
 				}
 				return s
 			}
@@ -61,11 +62,11 @@ func TestEncryptedKeys(t *testing.T) {
 }
 
 func TestPKCS12(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	p12, err := S.Client.PKCS12(testPass)
 	require.NoError(t, err)
 	sec := func(pass string) *schema.TLS {
-		return &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: b64(p12), Passphrase: secret(pass)}}
+		return &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: factorytest.B64(p12), Passphrase: factorytest.Secret(pass)}}
 	}
 	ct, _ := compile(t, sec(testPass))
 	require.Equal(t, "app", ct.ClientCertificate().Subject.CommonName)
@@ -81,7 +82,7 @@ func TestPKCS12(t *testing.T) {
 }
 
 func TestKeyPairProblems(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	other := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "other", Client: true})
 	pair := func(cert, key []byte) *schema.TLS {
 		return &schema.TLS{CA: caOf(S.Root), Cert: srcPtr(src("cert", cert)), Key: srcPtr(src("key", key))}
@@ -128,11 +129,11 @@ func TestKeyPairProblems(t *testing.T) {
 }
 
 func TestKeyPermissions(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	sec := func(mode uint32, strict bool) *schema.TLS {
 		return &schema.TLS{CA: caOf(S.Root), StrictKeyPermissions: strict,
-			Cert: srcPtr(fileSrc("certs/client.pem", S.Client.ChainPEM(), 0o644)),
-			Key:  srcPtr(fileSrc("certs/client.key", S.Client.KeyPEM(), mode))}
+			Cert: srcPtr(factorytest.FileSrc("certs/client.pem", S.Client.ChainPEM(), 0o644)),
+			Key:  srcPtr(factorytest.FileSrc("certs/client.key", S.Client.KeyPEM(), mode))}
 	}
 	_, warns := compile(t, sec(0o600, false))
 	require.Empty(t, warns)
@@ -148,16 +149,16 @@ func TestKeyPermissions(t *testing.T) {
 
 	p12, err := S.Client.PKCS12(testPass)
 	require.NoError(t, err)
-	m := fileSrc("client.p12", p12, 0o644)
-	m.Passphrase = secret(testPass)
+	m := factorytest.FileSrc("client.p12", p12, 0o644)
+	m.Passphrase = factorytest.Secret(testPass)
 	_, warns = compile(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &m})
 	require.True(t, hasWarning(warns, "profiles.p.tls.pkcs12", "client.p12"), "%v", warns)
 }
 
 func TestCertPool(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 
-	msg := compileErr(t, &schema.TLS{CA: []schema.MaterialSource{fileSrc("empty.pem", []byte("# nothing here\n"), 0o644)}})
+	msg := compileErr(t, &schema.TLS{CA: []schema.MaterialSource{factorytest.FileSrc("empty.pem", []byte("# nothing here\n"), 0o644)}})
 	require.Contains(t, msg, "profiles.p.tls.ca[0]")
 	require.Contains(t, msg, "no certificate")
 	require.Contains(t, msg, "empty.pem")
@@ -203,7 +204,7 @@ func TestCertPool(t *testing.T) {
 }
 
 func TestLoadKeyPairAlone(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	cert, warns, err := factory.LoadKeyPair("x.tls", srcPtr(src("c", S.Client.ChainPEM())), srcPtr(src("k", S.Client.KeyPEM())), nil)
 	require.NoError(t, err)
 	require.Empty(t, warns)
@@ -217,7 +218,7 @@ func TestLoadKeyPairAlone(t *testing.T) {
 
 	// Unencrypted key with a passphrase configured: works, with a warning.
 	k := src("k", S.Client.KeyPEM())
-	k.Passphrase = secret("zz-secret-zz")
+	k.Passphrase = factorytest.Secret("zz-secret-zz")
 	_, warns, err = factory.LoadKeyPair("x.tls", srcPtr(src("c", S.Client.ChainPEM())), &k, nil)
 	require.NoError(t, err)
 	require.True(t, hasWarning(warns, "x.tls.key", "not encrypted"), "%v", warns)
@@ -225,7 +226,7 @@ func TestLoadKeyPairAlone(t *testing.T) {
 }
 
 func TestVersions(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	sec := func(min, max schema.TLSVersion, legacy bool) *schema.TLS {
 		return &schema.TLS{CA: caOf(S.Root), MinVersion: min, MaxVersion: max, AllowLegacyVersions: legacy}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -20,7 +21,7 @@ func half(data []byte) []byte { return data[:len(data)/2] }
 // TestPEMCutMidWriteRefused: a CA bundle or CRL file caught half-way through a write is
 // refused at its own path, never read as the blocks before the cut.
 func TestPEMCutMidWriteRefused(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	crl := crlPEM(t, S.Root, pki.CRLOptions{})
 	revoking := crlPEM(t, S.Root, pki.CRLOptions{Revoked: []*big.Int{S.Server.Serial()}, Number: 2})
 	root, inter := S.Root.CertPEM(), S.Intermediate.CertPEM()

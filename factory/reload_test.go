@@ -24,6 +24,10 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
@@ -255,11 +259,11 @@ type rlBackend struct {
 // rlCassandra: a cqltest server requiring client certificates; password auth on top.
 func rlCassandra(t *testing.T, set *pki.Set) *rlBackend {
 	b := &rlBackend{name: "cassandra", peers: &rlPeers{}}
-	srv := cassStart(t, cqltest.Options{TLS: b.peers.config(set.ServerTLSConfig()),
-		Credentials: map[string]string{cassUser: cassPassword}})
+	srv := cassenv.Start(t, cqltest.Options{TLS: b.peers.config(set.ServerTLSConfig()),
+		Credentials: map[string]string{cassenv.User: cassenv.Password}})
 	var c *cassandra.Connector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
-		c = cassConnector(t, cassProfile(srv.Addr(), sec), opts...)
+		c = cassenv.Connector(t, cassenv.Profile(srv.Addr(), sec), opts...)
 		c.Start()
 		b.cass, b.check = c, c.Check
 		return c.ReloadNow, c.TLS
@@ -285,18 +289,18 @@ func rlCassandra(t *testing.T, set *pki.Set) *rlBackend {
 func rlRiak(t *testing.T, set *pki.Set) *rlBackend {
 	b := &rlBackend{name: "riak", peers: &rlPeers{}}
 	opts := riaktest.Options{Security: true, TLS: b.peers.config(set.ServerTLSConfig()),
-		Users: []riaktest.User{{Name: "pwuser", Source: riaktest.SourcePassword, Password: riakPassword}}}
-	srv := startRiak(t, opts)
+		Users: []riaktest.User{{Name: "pwuser", Source: riaktest.SourcePassword, Password: riakenv.Password}}}
+	srv := riakenv.Start(t, opts)
 	var c *riak.Connector
 	b.connect = func(t testing.TB, sec *schema.TLS, opts ...factory.Option) (func(context.Context) error, func() *factory.ClientTLS) {
-		log := &syncBuffer{}
+		log := &factorytest.SyncBuffer{}
 		t.Cleanup(func() {
 			if t.Failed() {
 				t.Logf("connector log:\n%s", log.String())
 			}
 		})
-		opts = append([]factory.Option{debugLogger(log)}, opts...)
-		c = newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, sec), opts...)
+		opts = append([]factory.Option{factorytest.DebugLogger(log)}, opts...)
+		c = riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, sec), opts...)
 		c.Start()
 		b.check = c.Check
 		return c.ReloadNow, c.TLS
@@ -322,8 +326,8 @@ func rlEachBackend(t *testing.T, f func(t *testing.T, set *pki.Set, b *rlBackend
 		new  func(*testing.T, *pki.Set) *rlBackend
 	}{{"cassandra", rlCassandra}, {"riak", rlRiak}} {
 		t.Run(mk.name, func(t *testing.T) {
-			cassLeakCheck(t)
-			set := cassPKI(t)
+			leakcheck.Verify(t)
+			set := factorytest.NewPKI(t)
 			f(t, set, mk.new(t, set))
 		})
 	}
@@ -357,9 +361,9 @@ func TestReloadNowRotatesClientCertificate(t *testing.T) {
 	rlEachBackend(t, func(t *testing.T, set *pki.Set, b *rlBackend) {
 		first, second := rlIssue(t, set, "app"), rlIssue(t, set, "app")
 		files := newRLFiles(t, set, first, false)
-		reloads, log := newRLReloads(), &syncBuffer{}
+		reloads, log := newRLReloads(), &factorytest.SyncBuffer{}
 		// An hour: the loop runs but never ticks during the test; ReloadNow drives it.
-		reloadNow, tlsOf := b.connect(t, files.resolved(time.Hour), files.refresher(), reloads.option(), debugLogger(log))
+		reloadNow, tlsOf := b.connect(t, files.resolved(time.Hour), files.refresher(), reloads.option(), factorytest.DebugLogger(log))
 		require.Zero(t, tlsOf().Generation())
 		require.Equal(t, first.Serial(), rlDialOK(t, b))
 		// Nothing changed: success, but no new generation.
@@ -517,26 +521,26 @@ func TestReloadTicker(t *testing.T) {
 // TestReloadWithoutRefresher: tls.reload on a profile built in Go (no material source) is a
 // warning, no loop runs, and ReloadNow says why it cannot reload.
 func TestReloadWithoutRefresher(t *testing.T) {
-	cassLeakCheck(t)
-	set := cassPKI(t)
-	sec := cassTLS(set, true)
+	leakcheck.Verify(t)
+	set := factorytest.NewPKI(t)
+	sec := cassenv.TLS(set, true)
 	sec.Reload = schema.Duration(time.Millisecond)
-	c := cassConnector(t, cassProfile("localhost:9042", sec))
+	c := cassenv.Connector(t, cassenv.Profile("localhost:9042", sec))
 	require.True(t, hasWarning(c.Warnings(), "profiles.cass_test.tls.reload", "cannot be re-read"))
 	err := c.ReloadNow(context.Background())
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Contains(t, err.Error(), "no material source")
 
-	r := newRiak(t, riakProfile([]string{"127.0.0.1:8087"}, schema.MechanismCertificate, "app", "", func() *schema.TLS {
-		s := riakCertTLS(riakPKI.Client)
+	r := riakenv.New(t, riakenv.Profile([]string{"127.0.0.1:8087"}, schema.MechanismCertificate, "app", "", func() *schema.TLS {
+		s := riakenv.CertTLS(riakenv.PKI.Client)
 		s.Reload = schema.Duration(time.Second)
 		return s
 	}()))
 	require.True(t, hasWarning(r.Warnings(), "profiles.riak_test.tls.reload", "cannot be re-read"))
 
 	// Plaintext: nothing to reload.
-	plain := cassProfile("localhost:9042", &schema.TLS{Mode: schema.TLSDisable, Reload: schema.Duration(time.Second)})
-	pc, err := cassandra.New("plain", plain, factory.WithMaterial(sectionMaterial(nil)))
+	plain := cassenv.Profile("localhost:9042", &schema.TLS{Mode: schema.TLSDisable, Reload: schema.Duration(time.Second)})
+	pc, err := cassandra.New("plain", plain, factory.WithMaterial(factorytest.SectionMaterial(nil)))
 	require.NoError(t, err)
 	require.True(t, hasWarning(pc.Warnings(), "profiles.plain.tls.reload", "does not use TLS"))
 	require.ErrorIs(t, pc.ReloadNow(context.Background()), factory.ErrConfig)
@@ -548,12 +552,12 @@ func TestReloadWithoutRefresher(t *testing.T) {
 // TestReloadRefresherErrors: a material source whose reload fails keeps the material; a
 // cancelled context stops the reload before it reads anything.
 func TestReloadRefresherErrors(t *testing.T) {
-	cassLeakCheck(t)
-	set := cassPKI(t)
+	leakcheck.Verify(t)
+	set := factorytest.NewPKI(t)
 	var calls atomic.Int32
 	fail := errors.New("vault unreachable")
-	refresh := reloadFrom(func(context.Context) (*schema.TLS, error) { calls.Add(1); return nil, fail })
-	c := cassConnector(t, cassProfile("localhost:9042", cassTLS(set, true)), refresh)
+	refresh := factorytest.ReloadFrom(func(context.Context) (*schema.TLS, error) { calls.Add(1); return nil, fail })
+	c := cassenv.Connector(t, cassenv.Profile("localhost:9042", cassenv.TLS(set, true)), refresh)
 	err := c.ReloadNow(context.Background())
 	require.ErrorIs(t, err, fail)
 	require.ErrorIs(t, err, factory.ErrConfig)
@@ -569,15 +573,15 @@ func TestReloadRefresherErrors(t *testing.T) {
 // TestReloadCloseDuringReload: Close while a periodic reload is in flight cancels it,
 // waits for it, and leaves no goroutine; the interrupted reload is reported.
 func TestReloadCloseDuringReload(t *testing.T) {
-	cassLeakCheck(t)
-	set := cassPKI(t)
+	leakcheck.Verify(t)
+	set := factorytest.NewPKI(t)
 	entered := make(chan struct{}, 1) // buffered: the first tick is never dropped
 	reloads := newRLReloads()
-	sec := cassTLS(set, true)
+	sec := cassenv.TLS(set, true)
 	sec.Reload = schema.Duration(time.Millisecond)
-	c, err := cassandra.New("cass_test", cassProfile("localhost:9042", sec), reloads.option(),
+	c, err := cassandra.New("cass_test", cassenv.Profile("localhost:9042", sec), reloads.option(),
 		factory.WithLogger(slog.New(slog.DiscardHandler)),
-		reloadFrom(func(ctx context.Context) (*schema.TLS, error) {
+		factorytest.ReloadFrom(func(ctx context.Context) (*schema.TLS, error) {
 			select {
 			case entered <- struct{}{}:
 			default:

@@ -11,6 +11,8 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
 
@@ -104,8 +106,8 @@ func rotationLoad(t *testing.T, set *pki.Set, b *rlBackend, workers, dials, rota
 // TestRotationUnderLoadRiak: 8 goroutines make 200 DialConn connections (STARTTLS, TLS
 // with the client certificate, auth, ping) while the certificate is rotated 10 times.
 func TestRotationUnderLoadRiak(t *testing.T) {
-	cassLeakCheck(t)
-	set := cassPKI(t)
+	leakcheck.Verify(t)
+	set := factorytest.NewPKI(t)
 	b := rlRiak(t, set)
 	rotationLoad(t, set, b, 8, 200, 10, func() ([]*big.Int, error) {
 		s, err := b.dial()
@@ -137,8 +139,8 @@ func (d *rlRecordingDialer) DialHost(ctx context.Context, host *gocql.HostInfo) 
 // certificate is rotated 8 times; every connection of a session that started after a
 // rotation presents the new certificate or a later one.
 func TestRotationUnderLoadCassandra(t *testing.T) {
-	cassLeakCheck(t)
-	set := cassPKI(t)
+	leakcheck.Verify(t)
+	set := factorytest.NewPKI(t)
 	b := rlCassandra(t, set)
 	rotationLoad(t, set, b, 8, 64, 8, func() ([]*big.Int, error) {
 		cfg := b.cass.ClusterConfig()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"math/big"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,151 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
-	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
-
-// handshakes counts, on the server side, the full and the resumed TLS handshakes
-// (tls.ConnectionState.DidResume in the server's VerifyConnection, which runs on both)
-// and records the client certificate serial of each.
-type handshakes struct {
-	mu      sync.Mutex
-	full    int
-	resumed int
-	serials []*big.Int
-}
-
-// serverConfig wraps base so that every handshake is counted.
-func (h *handshakes) serverConfig(base *tls.Config) *tls.Config {
-	c := base.Clone()
-	c.VerifyConnection = func(cs tls.ConnectionState) error {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if cs.DidResume {
-			h.resumed++
-		} else {
-			h.full++
-		}
-		var serial *big.Int
-		if len(cs.PeerCertificates) > 0 {
-			serial = cs.PeerCertificates[0].SerialNumber
-		}
-		h.serials = append(h.serials, serial)
-		return nil
-	}
-	return c
-}
-
-// counts returns full and resumed handshakes so far.
-func (h *handshakes) counts() (full, resumed int) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.full, h.resumed
-}
-
-// lastSerial is the client certificate serial of the latest handshake.
-func (h *handshakes) lastSerial() *big.Int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.serials[len(h.serials)-1]
-}
-
-func (h *handshakes) reset() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.full, h.resumed, h.serials = 0, 0, nil
-}
-
-// connectCounter counts the connections gocql finished opening (CQL startup and
-// authentication done).
-type connectCounter struct{ ok atomic.Int64 }
-
-func (c *connectCounter) ObserveConnect(o gocql.ObservedConnect) {
-	if o.Err == nil {
-		c.ok.Add(1)
-	}
-}
-
-// tlsVersions are the server maximum versions the resumption tests run with: crypto/tls
-// hands out TLS 1.2 tickets in the handshake and TLS 1.3 ones after it.
-var tlsVersions = []struct {
-	name string
-	max  uint16
-}{{"tls1.2", tls.VersionTLS12}, {"tls1.3", tls.VersionTLS13}}
-
-// cassPoolServers starts n TLS + password servers, each counting its handshakes.
-func cassPoolServers(t *testing.T, set *pki.Set, n int, maxVersion uint16) ([]*cqltest.Server, []*handshakes) {
-	var (
-		srvs   []*cqltest.Server
-		counts []*handshakes
-	)
-	for range n {
-		h := &handshakes{}
-		base := set.ServerTLSConfig()
-		base.MaxVersion = maxVersion
-		srvs = append(srvs, cassStart(t, cqltest.Options{TLS: h.serverConfig(base),
-			Credentials: map[string]string{cassUser: cassPassword}}))
-		counts = append(counts, h)
-	}
-	return srvs, counts
-}
-
-// A Cassandra session with 8 connections per host makes one full handshake per server:
-// the control connection's; every pool connection resumes its session.
-func TestCassandraPoolOneFullHandshakePerServer(t *testing.T) {
-	for _, v := range tlsVersions {
-		for _, hosts := range []int{1, 3} {
-			t.Run(v.name+"/hosts="+string(rune('0'+hosts)), func(t *testing.T) {
-				cassLeakCheck(t)
-				set := cassPKI(t)
-				srvs, counts := cassPoolServers(t, set, hosts, v.max)
-				var addrs []string
-				for _, s := range srvs {
-					addrs = append(addrs, s.Addr())
-				}
-				p := cassProfile(addrs[0], cassTLS(set, true))
-				p.Hosts = addrs
-				p.Pool = &schema.Pool{ConnectionsPerHost: 8}
-				p.ProtocolVersion = 4 // no protocol discovery connection
-				c := cassConnector(t, p)
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				// cqltest gives every server one host_id and no peers: without the lookup,
-				// gocql keeps the three configured hosts apart.
-				ready := &connectCounter{}
-				s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) {
-					cfg.DisableInitialHostLookup = hosts > 1
-					cfg.ConnectObserver = ready
-				})
-				require.NoError(t, err)
-				defer s.Close()
-				cassReleaseVersion(t, s)
-				// gocql fills pools in the background after CreateSession returns; closing
-				// the session mid-fill leaves its filling goroutine sleeping. Wait for the
-				// control connection and every pool connection to be ready.
-				require.Eventually(t, func() bool {
-					accepted := 0
-					for _, srv := range srvs {
-						accepted += srv.Connections()
-					}
-					n := ready.ok.Load()
-					return n >= int64(1+8*hosts) && n == int64(accepted)
-				}, 10*time.Second, 5*time.Millisecond, "pools not filled")
-				for i, h := range counts {
-					// gocql fills pools in the background after CreateSession returns:
-					// wait until every connection the server accepted finished its handshake.
-					require.Eventually(t, func() bool {
-						full, resumed := h.counts()
-						return full+resumed >= 8 && full+resumed == srvs[i].Connections()
-					}, 10*time.Second, 5*time.Millisecond, "server %d: pool of 8 not filled", i)
-					full, resumed := h.counts()
-					require.Equal(t, 1, full, "server %d: full handshakes (resumed %d)", i, resumed)
-				}
-			})
-		}
-	}
-}
 
 // checkDelta runs b's Check and returns the full and resumed handshakes the server saw
 // during it (Cassandra's Check makes gocql's protocol discovery, control and pool
@@ -265,64 +126,32 @@ func TestResumedHandshakeChecksClockAndCRL(t *testing.T) {
 	})
 }
 
-// A Riak Dial with a pool of 8 makes one full handshake, its preflight's: riak-go-client's
-// eight connections resume the preflight's session through the connector's cache.
-func TestRiakPoolOneFullHandshake(t *testing.T) {
-	for _, v := range tlsVersions {
-		t.Run(v.name, func(t *testing.T) {
-			riakLeakCheck(t)
-			h := &handshakes{}
-			opts := secureRiak()
-			base := opts.TLS.Clone()
-			base.MaxVersion = v.max
-			opts.TLS = h.serverConfig(base)
-			srv := startRiak(t, opts)
-			p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
-			p.Pool = &schema.Pool{ConnectionsPerHost: 8}
-			c := newRiak(t, p)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			cl, err := c.Dial(ctx)
-			require.NoError(t, err)
-			defer func() { require.NoError(t, cl.Stop()) }()
-			require.Equal(t, 9, srv.Accepted(), "the preflight and a pool of 8")
-			// riak-go-client's last handshake may still be finishing on the server side.
-			require.Eventually(t, func() bool {
-				full, resumed := h.counts()
-				return full+resumed == 9
-			}, 10*time.Second, 5*time.Millisecond)
-			full, resumed := h.counts()
-			require.Equal(t, [2]int{1, 8}, [2]int{full, resumed})
-		})
-	}
-}
-
 // Check opens exactly one connection whatever the pool says (Riak), and as many as
 // without a pool (Cassandra: gocql's control connection and one pool connection; the
 // profile sets protocol_version, so there is no discovery connection).
 func TestCheckIgnoresPool(t *testing.T) {
 	t.Run("riak", func(t *testing.T) {
-		riakLeakCheck(t)
-		srv := startRiak(t, secureRiak())
-		p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
+		factorytest.LeakCheck(t)
+		srv := riakenv.Start(t, riakenv.Secure())
+		p := riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS())
 		p.Pool = &schema.Pool{ConnectionsPerHost: 8, MaxConnectionsPerHost: 16}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := newRiak(t, p).Check(ctx)
+		_, err := riakenv.New(t, p).Check(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, srv.Accepted())
 	})
 	t.Run("cassandra", func(t *testing.T) {
-		cassLeakCheck(t)
-		env := cassTLSServer(t)
-		p := cassProfile(env.srv.Addr(), cassTLS(env.set, false))
+		leakcheck.Verify(t)
+		env := cassenv.TLSServer(t)
+		p := cassenv.Profile(env.Srv.Addr(), cassenv.TLS(env.Set, false))
 		p.ProtocolVersion = 4
 		p.Pool = &schema.Pool{ConnectionsPerHost: 8}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, err := cassConnector(t, p).Check(ctx)
+		_, err := cassenv.Connector(t, p).Check(ctx)
 		require.NoError(t, err)
-		require.Equal(t, 2, env.srv.Connections())
+		require.Equal(t, 2, env.Srv.Connections())
 	})
 }
 
@@ -330,19 +159,19 @@ func TestCheckIgnoresPool(t *testing.T) {
 // field, for what it owns; the profile's pool reaches the driver.
 func TestDialAdjust(t *testing.T) {
 	t.Run("cassandra", func(t *testing.T) {
-		cassLeakCheck(t)
-		env := cassTLSServer(t)
-		p := cassProfile(env.srv.Addr(), cassTLS(env.set, false))
+		leakcheck.Verify(t)
+		env := cassenv.TLSServer(t)
+		p := cassenv.Profile(env.Srv.Addr(), cassenv.TLS(env.Set, false))
 		p.Pool = &schema.Pool{ConnectionsPerHost: 3}
 		p.ProtocolVersion = 4 // no protocol discovery connection
-		c := cassConnector(t, p)
+		c := cassenv.Connector(t, p)
 		require.Equal(t, 3, c.ClusterConfig().NumConns)
 		c.ClusterConfig().NumConns = 7 // a copy: Dial does not see it
 
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var seen gocql.ClusterConfig
-		ready := &connectCounter{}
+		ready := &cassenv.ConnectCounter{}
 		s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) {
 			require.Equal(t, 3, cfg.NumConns, "the profile is applied first")
 			cfg.NumConns = 5
@@ -352,8 +181,8 @@ func TestDialAdjust(t *testing.T) {
 		require.NoError(t, err)
 		// The control connection and a pool of 5, all ready before the session closes.
 		require.Eventually(t, func() bool {
-			n := ready.ok.Load()
-			return n >= 1+5 && n == int64(env.srv.Connections())
+			n := ready.OK.Load()
+			return n >= 1+5 && n == int64(env.Srv.Connections())
 		}, 10*time.Second, 5*time.Millisecond)
 		s.Close()
 		require.Equal(t, 5, seen.NumConns)
@@ -371,20 +200,20 @@ func TestDialAdjust(t *testing.T) {
 			}},
 			{"ConnectTimeout", func(cfg *gocql.ClusterConfig) { cfg.ConnectTimeout = time.Minute }},
 		} {
-			before := env.srv.Connections()
+			before := env.Srv.Connections()
 			_, err := c.Dial(ctx, tc.f)
 			require.ErrorIs(t, err, factory.ErrConfig, tc.field)
 			require.ErrorIs(t, err, factory.ErrAdjustOwnedField, tc.field)
 			require.ErrorContains(t, err, "gocql.ClusterConfig."+tc.field, tc.field)
-			require.Equal(t, before, env.srv.Connections(), "%s: refused before any connection", tc.field)
+			require.Equal(t, before, env.Srv.Connections(), "%s: refused before any connection", tc.field)
 		}
 	})
 	t.Run("riak", func(t *testing.T) {
-		riakLeakCheck(t)
-		srv := startRiak(t, secureRiak())
-		p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
+		factorytest.LeakCheck(t)
+		srv := riakenv.Start(t, riakenv.Secure())
+		p := riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS())
 		p.Pool = &schema.Pool{ConnectionsPerHost: 2, MaxConnectionsPerHost: 4, IdleTimeout: schema.Duration(time.Minute)}
-		c := newRiak(t, p)
+		c := riakenv.New(t, p)
 		no := c.NodeOptions()[0]
 		require.Equal(t, [2]uint16{2, 4}, [2]uint16{no.MinConnections, no.MaxConnections})
 		require.Equal(t, time.Minute, no.IdleTimeout)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -21,7 +22,7 @@ import (
 //
 //	go test ./factory -run '^$' -bench HandshakeCRL -benchtime 200x
 func BenchmarkHandshakeCRL(b *testing.B) {
-	S := tlsNewSet(b)
+	S := factorytest.NewPKI(b)
 	addr, _ := startGoTLSServer(b, serverSpec{leaf: S.Server})
 	hostport := net.JoinHostPort("localhost", portOf(b, addr))
 
@@ -65,7 +66,7 @@ func BenchmarkHandshakeCRL(b *testing.B) {
 // BenchmarkCRLCheck isolates the revocation check of one verified chain against a
 // 100,000-entry CRL.
 func BenchmarkCRLCheck(b *testing.B) {
-	S := tlsNewSet(b)
+	S := factorytest.NewPKI(b)
 	revoked := make([]*big.Int, 100_000)
 	for i := range revoked {
 		revoked[i] = big.NewInt(int64(i) + 1_000_000)

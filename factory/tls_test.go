@@ -22,44 +22,20 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest"
 	"github.com/connfactory/connfactory/internal/opensslbin"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
-
-// tlsLeakCheck verifies, after every other cleanup (servers included), that the test
-// left no goroutine behind.
-func tlsLeakCheck(t *testing.T) {
-	t.Helper()
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-}
-
-func tlsNewSet(t testing.TB) *pki.Set {
-	t.Helper()
-	s, err := pki.NewSet()
-	require.NoError(t, err)
-	return s
-}
 
 // src is in-memory material, written inline (base64: the exact bytes, PEM or DER).
 func src(_ string, data []byte) schema.MaterialSource {
 	return schema.MaterialSource{Base64: schema.Secret(base64.StdEncoding.EncodeToString(data))}
 }
 
-// fileSrc is material a loader read from a file with the given permission bits (see
-// sectionSource, which compile and compileErr pass).
-func fileSrc(name string, data []byte, mode uint32) schema.MaterialSource {
-	testFiles.Store(name, testFile{data: data, mode: mode})
-	return schema.MaterialSource{File: name}
-}
-
 func srcPtr(m schema.MaterialSource) *schema.MaterialSource { return &m }
-
-func secret(s string) *schema.SecretSource { return &schema.SecretSource{Value: schema.Secret(s)} }
 
 func caOf(cas ...*pki.CA) []schema.MaterialSource {
 	var out []schema.MaterialSource
@@ -85,7 +61,7 @@ func crlPEM(t testing.TB, ca *pki.CA, o pki.CRLOptions) []byte {
 
 func compile(t testing.TB, sec *schema.TLS, opts ...factory.Option) (*factory.ClientTLS, []factory.Warning) {
 	t.Helper()
-	ct, warns, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(sectionMaterial(sec))}, opts...)...)
+	ct, warns, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(factorytest.SectionMaterial(sec))}, opts...)...)
 	require.NoError(t, err)
 	require.NotNil(t, ct)
 	return ct, warns
@@ -94,7 +70,7 @@ func compile(t testing.TB, sec *schema.TLS, opts ...factory.Option) (*factory.Cl
 // compileErr compiles sec expecting a config error, and returns its text.
 func compileErr(t testing.TB, sec *schema.TLS, opts ...factory.Option) string {
 	t.Helper()
-	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(sectionMaterial(sec))}, opts...)...)
+	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(factorytest.SectionMaterial(sec))}, opts...)...)
 	require.Error(t, err)
 	require.Nil(t, ct)
 	require.ErrorIs(t, err, factory.ErrConfig)
@@ -267,7 +243,7 @@ func startOpenSSLServer(t *testing.T, s serverSpec) (string, <-chan *x509.Certif
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, bin, append([]string{"s_server", "-accept", addr}, args[1:]...)...)
-		var out syncBuffer
+		var out factorytest.SyncBuffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		require.NoError(t, cmd.Start())
 		done := make(chan struct{})
@@ -346,8 +322,8 @@ func portOf(t testing.TB, addr string) string {
 
 // TestHandshakes runs each case against a crypto/tls server and `openssl s_server`.
 func TestHandshakes(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	now := time.Now()
 
 	dnsOnly := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "dns-only", DNSNames: []string{"localhost"}, Server: true})
@@ -461,15 +437,15 @@ func TestHandshakes(t *testing.T) {
 			sec: mtls(nil), want: factory.ErrTLSHandshake},
 		{name: "encrypted PKCS8 key", server: serverSpec{leaf: S.Server, clientCA: S.Root},
 			sec: mtls(func(s *schema.TLS) {
-				s.Key = &schema.MaterialSource{Base64: b64(encKey), Passphrase: secret("s3cret-pass")}
+				s.Key = &schema.MaterialSource{Base64: factorytest.B64(encKey), Passphrase: factorytest.Secret("s3cret-pass")}
 			})},
 		{name: "legacy encrypted key", server: serverSpec{leaf: S.Server, clientCA: S.Root},
 			sec: mtls(func(s *schema.TLS) {
-				s.Key = &schema.MaterialSource{Base64: b64(legacyKey), Passphrase: secret("s3cret-pass")}
+				s.Key = &schema.MaterialSource{Base64: factorytest.B64(legacyKey), Passphrase: factorytest.Secret("s3cret-pass")}
 			})},
 		{name: "PKCS12", server: serverSpec{leaf: S.Server, clientCA: S.Root},
 			sec: base(func(s *schema.TLS) {
-				s.PKCS12 = &schema.MaterialSource{Base64: b64(p12), Passphrase: secret("s3cret-pass")}
+				s.PKCS12 = &schema.MaterialSource{Base64: factorytest.B64(p12), Passphrase: factorytest.Secret("s3cret-pass")}
 			})},
 	}
 	for _, impl := range serverImpls {
@@ -522,7 +498,7 @@ func TestCompileDisabled(t *testing.T) {
 }
 
 func TestConfigShape(t *testing.T) {
-	S := tlsNewSet(t)
+	S := factorytest.NewPKI(t)
 	ct, _ := compile(t, &schema.TLS{CA: caOf(S.Root), MinVersion: "1.2", MaxVersion: "1.2",
 		Ciphers: []string{"ECDHE-ECDSA-AES128-GCM-SHA256:TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}})
 	require.True(t, ct.Enabled())
@@ -548,8 +524,8 @@ func TestConfigShape(t *testing.T) {
 // TestClockDrivenFailures: expiry and CRL staleness follow the WithClock clock at
 // handshake time, not only at compile time.
 func TestClockDrivenFailures(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	addr, _ := startGoTLSServer(t, serverSpec{leaf: S.Server})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
 	var (
@@ -582,8 +558,8 @@ func TestClockDrivenFailures(t *testing.T) {
 // TestUpdate: a successful Update swaps the client certificate and CA for the next
 // handshake; a failed one keeps the old material and generation.
 func TestUpdate(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	addr, seen := startGoTLSServer(t, serverSpec{leaf: S.Server, clientCA: S.Root})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
 	clientB := issue(t, S.Intermediate, pki.LeafOptions{CommonName: "app-b", Client: true})
@@ -595,13 +571,13 @@ func TestUpdate(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 	require.Zero(t, ct.Generation())
 
-	_, err := update(ct, section(S.Root, S.Client))
+	_, err := factorytest.Update(ct, section(S.Root, S.Client))
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), ct.Generation())
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
 	require.Equal(t, "app", (<-seen).Subject.CommonName)
 
-	_, err = update(ct, section(S.Root, clientB))
+	_, err = factorytest.Update(ct, section(S.Root, clientB))
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), ct.Generation())
 	require.Equal(t, "app-b", ct.ClientCertificate().Subject.CommonName)
@@ -611,7 +587,7 @@ func TestUpdate(t *testing.T) {
 	// A key that does not match: the update fails as a whole, the old material stays.
 	bad := section(S.Root, S.Client)
 	bad.Key = srcPtr(src("key", clientB.KeyPEM()))
-	_, err = update(ct, bad)
+	_, err = factorytest.Update(ct, bad)
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Equal(t, uint64(2), ct.Generation())
 	require.Equal(t, "app-b", ct.ClientCertificate().Subject.CommonName)
@@ -619,21 +595,21 @@ func TestUpdate(t *testing.T) {
 	require.Equal(t, "app-b", (<-seen).Subject.CommonName)
 
 	// An untrusted CA in an update is material too: it applies to the next handshake.
-	_, err = update(ct, section(S.OtherRoot, clientB))
+	_, err = factorytest.Update(ct, section(S.OtherRoot, clientB))
 	require.NoError(t, err)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 
 	// The mode cannot change on reload.
 	insecure := section(S.Root, clientB)
 	insecure.Mode = schema.TLSInsecure
-	_, err = update(ct, insecure)
+	_, err = factorytest.Update(ct, insecure)
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Equal(t, uint64(3), ct.Generation())
 
 	// Non-material settings are ignored with a warning.
 	changed := section(S.Root, clientB)
 	changed.MaxVersion = "1.2"
-	warns, err := update(ct, changed)
+	warns, err := factorytest.Update(ct, changed)
 	require.NoError(t, err)
 	require.True(t, hasWarning(warns, "profiles.p.tls", "ignored"), "%v", warns)
 }
@@ -641,8 +617,8 @@ func TestUpdate(t *testing.T) {
 // TestUpdateConcurrentWithHandshakes runs reloads while handshakes are in flight, for the
 // race detector: every handshake sees one whole generation of material.
 func TestUpdateConcurrentWithHandshakes(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	addr, _ := startGoTLSServer(t, serverSpec{leaf: S.Server, clientCA: S.Root})
 	hostport := net.JoinHostPort("localhost", portOf(t, addr))
 	sec := &schema.TLS{CA: caOf(S.Root), Cert: srcPtr(src("cert", S.Client.ChainPEM())), Key: srcPtr(src("key", S.Client.KeyPEM()))}
@@ -660,7 +636,7 @@ func TestUpdateConcurrentWithHandshakes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 5; j++ {
-				_, err := update(ct, sec)
+				_, err := factorytest.Update(ct, sec)
 				errs <- err
 			}
 		}()
@@ -674,8 +650,8 @@ func TestUpdateConcurrentWithHandshakes(t *testing.T) {
 }
 
 func TestHandshakeFailuresClassified(t *testing.T) {
-	tlsLeakCheck(t)
-	S := tlsNewSet(t)
+	factorytest.LeakCheck(t)
+	S := factorytest.NewPKI(t)
 	ct, _ := compile(t, &schema.TLS{CA: caOf(S.Root)})
 
 	// A server that accepts and runs fn on each connection.

@@ -16,8 +16,9 @@ import (
 // runs in it.
 var GocqlHeartbeat = goleak.IgnoreAnyFunction("github.com/apache/cassandra-gocql-driver/v2.(*controlConn).heartBeat")
 
-// Main is goleak.VerifyTestMain with GocqlHeartbeat.
-func Main(m *testing.M) { goleak.VerifyTestMain(m, GocqlHeartbeat) }
+// Main is goleak.VerifyTestMain with GocqlHeartbeat: m is the package's *testing.M, or
+// one wrapped (opensslbin.Wrap).
+func Main(m goleak.TestingM) { goleak.VerifyTestMain(m, GocqlHeartbeat) }
 
 // Verify fails t, at its cleanup, if goroutines started during the test are still running.
 // gocql's pool goroutines end a moment after Close, later on a loaded machine; one

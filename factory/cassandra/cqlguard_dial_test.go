@@ -1,4 +1,4 @@
-package factory_test
+package cassandra_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -106,12 +106,12 @@ func TestCassandraHugeFrameRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := hugeFramePeer(t, tc.opcode, tc.announce)
-			p := cassProfile(addr, nil)
+			p := cassenv.Profile(addr, nil)
 			p.Auth = nil
 			p.ProtocolVersion = 4
 			// Long enough that a timeout cannot be what ends the check.
 			p.ConnectTimeout = schema.Duration(time.Minute)
-			c := cassConnector(t, p)
+			c := cassenv.Connector(t, p)
 
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
@@ -170,12 +170,12 @@ func v5SegmentPeer(t *testing.T, announce uint32) string {
 func TestCassandraHugeV5FrameRefused(t *testing.T) {
 	leakcheck.Verify(t)
 	addr := v5SegmentPeer(t, 1<<30)
-	p := cassProfile(addr, nil)
+	p := cassenv.Profile(addr, nil)
 	p.Auth = nil
 	p.ProtocolVersion = 5
 	p.ConnectTimeout = schema.Duration(time.Minute)
 	p.Timeout = schema.Duration(time.Minute)
-	c := cassConnector(t, p)
+	c := cassenv.Connector(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	var before, after runtime.MemStats
@@ -186,17 +186,4 @@ func TestCassandraHugeV5FrameRefused(t *testing.T) {
 	require.ErrorContains(t, err, "announced a CQL frame of 1073741824 bytes")
 	require.NoError(t, ctx.Err())
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20))
-}
-
-// cqlSegment is one uncompressed protocol 5 segment holding payload.
-func cqlSegment(payload []byte, selfContained bool) []byte {
-	h := uint32(len(payload))
-	if selfContained {
-		h |= 1 << 17
-	}
-	seg := []byte{byte(h), byte(h >> 8), byte(h >> 16)}
-	crc := gocql.Crc24(seg)
-	seg = append(seg, byte(crc), byte(crc>>8), byte(crc>>16))
-	seg = append(seg, payload...)
-	return binary.LittleEndian.AppendUint32(seg, gocql.Crc32(payload))
 }

@@ -1,4 +1,4 @@
-package factory_test
+package riak_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	riak "github.com/basho/riak-go-client"
 	"github.com/stretchr/testify/require"
 
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/riaktest"
 )
@@ -19,13 +20,13 @@ import (
 // hand with a plain *tls.Config, Start, one ping, Stop: what a program does without the
 // factory (and without its safety). Run:
 //
-//	go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/
+//	go test -run '^$' -bench BenchmarkRiakConnect -benchtime 2s -count 3 ./factory/riak
 func BenchmarkRiakConnect(b *testing.B) {
-	srv, err := riaktest.Start(secureRiak())
+	srv, err := riaktest.Start(riakenv.Secure())
 	require.NoError(b, err)
 	defer func() { require.NoError(b, srv.Close()) }()
-	p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
-	c := newRiak(b, p)
+	p := riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS())
+	c := riakenv.New(b, p)
 	ctx := context.Background()
 	ping := func(b *testing.B, cl *riak.Cluster) {
 		if err := cl.Execute(&riak.PingCommand{}); err != nil {
@@ -56,8 +57,8 @@ func BenchmarkRiakConnect(b *testing.B) {
 		for b.Loop() {
 			node, err := riak.NewNode(&riak.NodeOptions{
 				RemoteAddress: srv.Addr(),
-				AuthOptions: &riak.AuthOptions{User: "pwuser", Password: riakPassword,
-					TlsConfig: &tls.Config{RootCAs: riakPKI.Root.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}},
+				AuthOptions: &riak.AuthOptions{User: "pwuser", Password: riakenv.Password,
+					TlsConfig: &tls.Config{RootCAs: riakenv.PKI.Root.Pool(), ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}},
 			})
 			if err != nil {
 				b.Fatal(err)

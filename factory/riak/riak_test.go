@@ -1,4 +1,4 @@
-package factory_test
+package riak_test
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
@@ -15,142 +14,35 @@ import (
 
 	riak "github.com/basho/riak-go-client"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 
 	"github.com/connfactory/connfactory/factory"
 	riakfactory "github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/internal/factorycore"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 	"github.com/connfactory/connfactory/testserver/riaktest"
 )
 
-// riakPKI is shared by every Riak test: building a set costs a millisecond, but the
-// server's and the profiles' material must agree.
-var riakPKI = func() *pki.Set {
-	s, err := pki.NewSet()
-	if err != nil {
-		panic(err)
-	}
-	return s
-}()
-
-// riakCertUser is a client certificate whose CN is the Riak user "riakcert".
-var riakCertUser = func() *pki.Leaf {
-	l, err := riakPKI.Intermediate.Issue(pki.LeafOptions{CommonName: "riakcert", Client: true})
-	if err != nil {
-		panic(err)
-	}
-	return l
-}()
-
-const riakPassword = "pw-Зx9!secret"
-
-// riakLeakCheck verifies, after every other cleanup (the server's Close included),
-// that no goroutine of the test is left: riak-go-client's included.
-func riakLeakCheck(t *testing.T) {
-	t.Helper()
-	// Only this test's goroutines: other tests of the package may still be winding down.
-	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
-}
-
-func startRiak(t *testing.T, opts riaktest.Options) *riaktest.Server {
-	t.Helper()
-	srv, err := riaktest.Start(opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	return srv
-}
-
-func secureRiak() riaktest.Options {
-	return riaktest.Options{
-		Security: true,
-		TLS:      riakPKI.ServerTLSConfig(),
-		Users: []riaktest.User{
-			{Name: "pwuser", Source: riaktest.SourcePassword, Password: riakPassword},
-			{Name: "trusted", Source: riaktest.SourceTrust},
-			{Name: "pamuser", Source: riaktest.SourcePAM},
-			{Name: "riakcert", Source: riaktest.SourceCertificate},
-		},
-		PAM: map[string]string{"pamuser": "pam-" + riakPassword},
-	}
-}
-
-func riakTLS() *schema.TLS {
-	return &schema.TLS{CA: []schema.MaterialSource{{Base64: b64(riakPKI.Root.CertPEM())}}}
-}
-
-func riakCertTLS(leaf *pki.Leaf) *schema.TLS {
-	t := riakTLS()
-	t.Cert = &schema.MaterialSource{Base64: b64(leaf.ChainPEM())}
-	t.Key = &schema.MaterialSource{Base64: b64(leaf.KeyPEM())}
-	return t
-}
-
-func riakProfile(hosts []string, mech schema.Mechanism, user, password string, t *schema.TLS) *schema.Profile {
-	p := &schema.Profile{
-		Backend:        schema.Riak,
-		Hosts:          hosts,
-		ConnectTimeout: schema.Duration(2 * time.Second),
-		Timeout:        schema.Duration(2 * time.Second),
-		TLS:            t,
-	}
-	if mech != "" {
-		p.Auth = &schema.Auth{Mechanism: mech, Username: user}
-		if password != "" {
-			p.Auth.Password = &schema.SecretSource{Value: schema.Secret(password)}
-		}
-	}
-	return p
-}
-
-func newRiak(t testing.TB, p *schema.Profile, opts ...factory.Option) *riakfactory.Connector {
-	t.Helper()
-	c, err := riakfactory.New("riak_test", p, opts...)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, c.Close()) })
-	return c
-}
-
-// storeFetch writes a value through the cluster and reads it back.
-func storeFetch(t *testing.T, cl *riak.Cluster, srv *riaktest.Server, key string) {
-	t.Helper()
-	value := []byte("value of " + key)
-	store, err := riak.NewStoreValueCommandBuilder().WithBucket("b").WithKey(key).
-		WithContent(&riak.Object{ContentType: "text/plain", Value: value}).Build()
-	require.NoError(t, err)
-	require.NoError(t, cl.Execute(store))
-	got, ok := srv.Value("", "b", key)
-	require.True(t, ok)
-	require.Equal(t, value, got)
-
-	fetch, err := riak.NewFetchValueCommandBuilder().WithBucket("b").WithKey(key).Build()
-	require.NoError(t, err)
-	require.NoError(t, cl.Execute(fetch))
-	resp := fetch.(*riak.FetchValueCommand).Response
-	require.NotNil(t, resp)
-	require.Len(t, resp.Values, 1)
-	require.Equal(t, value, resp.Values[0].Value)
-}
-
 func TestRiakMechanismsStoreAndFetch(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
 	cases := []struct {
 		name string
 		p    *schema.Profile
 	}{
-		{"trust", riakProfile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakTLS())},
-		{"password", riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())},
-		{"pam", riakProfile([]string{srv.Addr()}, schema.MechanismPAM, "pamuser", "pam-"+riakPassword, riakTLS())},
-		{"certificate", riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser))},
+		{"trust", riakenv.Profile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakenv.TLS())},
+		{"password", riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS())},
+		{"pam", riakenv.Profile([]string{srv.Addr()}, schema.MechanismPAM, "pamuser", "pam-"+riakenv.Password, riakenv.TLS())},
+		{"certificate", riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(riakenv.CertUser))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newRiak(t, tc.p)
+			c := riakenv.New(t, tc.p)
 			cl, err := c.Dial(context.Background())
 			require.NoError(t, err)
-			storeFetch(t, cl, srv, "k-"+tc.name)
+			riakenv.StoreFetch(t, cl, srv, "k-"+tc.name)
 			require.NoError(t, cl.Stop())
 		})
 	}
@@ -164,24 +56,24 @@ func TestRiakMechanismsStoreAndFetch(t *testing.T) {
 }
 
 func TestRiakPlaintextNone(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, riaktest.Options{})
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, "", "", "", nil))
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riaktest.Options{})
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, "", "", "", nil))
 	opts := c.NodeOptions()
 	require.Len(t, opts, 1)
 	require.Nil(t, opts[0].AuthOptions)
 	require.Nil(t, c.TLS())
 	cl, err := c.Dial(context.Background())
 	require.NoError(t, err)
-	storeFetch(t, cl, srv, "plain")
+	riakenv.StoreFetch(t, cl, srv, "plain")
 	require.NoError(t, cl.Stop())
 }
 
 func TestRiakNodeOptions(t *testing.T) {
-	p := riakProfile([]string{"127.0.0.1", "localhost:8098", "[::1]", "127.0.0.1:8087"}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS())
+	p := riakenv.Profile([]string{"127.0.0.1", "localhost:8098", "[::1]", "127.0.0.1:8087"}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS())
 	p.ConnectTimeout = schema.Duration(3 * time.Second)
 	p.Timeout = schema.Duration(4 * time.Second)
-	c := newRiak(t, p)
+	c := riakenv.New(t, p)
 	require.Equal(t, []string{"127.0.0.1:8087", "localhost:8098", "[::1]:8087"}, c.Hosts())
 	opts := c.NodeOptions()
 	require.Len(t, opts, 3)
@@ -192,7 +84,7 @@ func TestRiakNodeOptions(t *testing.T) {
 		require.Equal(t, 4*time.Second, o.RequestTimeout)
 		require.NotNil(t, o.AuthOptions)
 		require.Equal(t, "pwuser", o.AuthOptions.User)
-		require.Equal(t, riakPassword, o.AuthOptions.Password)
+		require.Equal(t, riakenv.Password, o.AuthOptions.Password)
 		require.NotNil(t, o.AuthOptions.TlsConfig)
 		require.Equal(t, names[i], o.AuthOptions.TlsConfig.ServerName)
 	}
@@ -200,16 +92,16 @@ func TestRiakNodeOptions(t *testing.T) {
 	require.NotSame(t, opts[0].AuthOptions.TlsConfig, c.NodeOptions()[0].AuthOptions.TlsConfig)
 
 	p.TLS.ServerName = "riak.internal"
-	c = newRiak(t, p)
+	c = riakenv.New(t, p)
 	for _, o := range c.NodeOptions() {
 		require.Equal(t, "riak.internal", o.AuthOptions.TlsConfig.ServerName)
 	}
 }
 
 func TestRiakNodeOptionsDriveHandBuiltCluster(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(riakenv.CertUser)))
 	opts := c.NodeOptions()
 	require.Equal(t, "", opts[0].AuthOptions.Password)
 	node, err := riak.NewNode(opts[0])
@@ -217,12 +109,12 @@ func TestRiakNodeOptionsDriveHandBuiltCluster(t *testing.T) {
 	cl, err := riak.NewCluster(&riak.ClusterOptions{Nodes: []*riak.Node{node}})
 	require.NoError(t, err)
 	require.NoError(t, cl.Start())
-	storeFetch(t, cl, srv, "handbuilt")
+	riakenv.StoreFetch(t, cl, srv, "handbuilt")
 	require.NoError(t, cl.Stop())
 }
 
 func TestRiakCompileErrors(t *testing.T) {
-	other, err := riakPKI.Intermediate.Issue(pki.LeafOptions{CommonName: "someoneelse", Client: true})
+	other, err := riakenv.PKI.Intermediate.Issue(pki.LeafOptions{CommonName: "someoneelse", Client: true})
 	require.NoError(t, err)
 	cases := []struct {
 		name string
@@ -230,23 +122,23 @@ func TestRiakCompileErrors(t *testing.T) {
 		path string
 		msg  string
 	}{
-		{"password without tls", riakProfile([]string{"h"}, schema.MechanismPassword, "u", "p", nil),
+		{"password without tls", riakenv.Profile([]string{"h"}, schema.MechanismPassword, "u", "p", nil),
 			"profiles.riak_test.auth.mechanism", "riak refuses authentication without TLS"},
-		{"tls without auth", riakProfile([]string{"h"}, "", "", "", riakTLS()),
+		{"tls without auth", riakenv.Profile([]string{"h"}, "", "", "", riakenv.TLS()),
 			"profiles.riak_test.auth.mechanism", "set auth.mechanism"},
-		{"no username", riakProfile([]string{"h"}, schema.MechanismTrust, "", "", riakTLS()),
+		{"no username", riakenv.Profile([]string{"h"}, schema.MechanismTrust, "", "", riakenv.TLS()),
 			"profiles.riak_test.auth.username", "needs a username"},
-		{"password missing", riakProfile([]string{"h"}, schema.MechanismPAM, "u", "", riakTLS()),
+		{"password missing", riakenv.Profile([]string{"h"}, schema.MechanismPAM, "u", "", riakenv.TLS()),
 			"profiles.riak_test.auth.password", "needs a password"},
-		{"certificate without cert", riakProfile([]string{"h"}, schema.MechanismCertificate, "riakcert", "", riakTLS()),
+		{"certificate without cert", riakenv.Profile([]string{"h"}, schema.MechanismCertificate, "riakcert", "", riakenv.TLS()),
 			"profiles.riak_test.tls.cert", "client certificate"},
-		{"cn mismatch", riakProfile([]string{"h"}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(other)),
+		{"cn mismatch", riakenv.Profile([]string{"h"}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(other)),
 			"profiles.riak_test.auth.username", `client certificate's CN is "someoneelse"`},
-		{"cassandra mechanism", riakProfile([]string{"h"}, schema.MechanismSASLPlain, "u", "p", riakTLS()),
+		{"cassandra mechanism", riakenv.Profile([]string{"h"}, schema.MechanismSASLPlain, "u", "p", riakenv.TLS()),
 			"profiles.riak_test.auth.mechanism", "is not accepted for riak"},
-		{"bad port", riakProfile([]string{"h:99999"}, schema.MechanismTrust, "u", "", riakTLS()),
+		{"bad port", riakenv.Profile([]string{"h:99999"}, schema.MechanismTrust, "u", "", riakenv.TLS()),
 			"profiles.riak_test.hosts[0]", "1 to 65535"},
-		{"no hosts", riakProfile(nil, schema.MechanismTrust, "u", "", riakTLS()),
+		{"no hosts", riakenv.Profile(nil, schema.MechanismTrust, "u", "", riakenv.TLS()),
 			"profiles.riak_test.hosts", "at least one"},
 	}
 	for _, tc := range cases {
@@ -265,7 +157,7 @@ func TestRiakCompileErrors(t *testing.T) {
 }
 
 func TestRiakClosed(t *testing.T) {
-	c, err := riakfactory.New("riak_test", riakProfile([]string{"127.0.0.1"}, "", "", "", nil))
+	c, err := riakfactory.New("riak_test", riakenv.Profile([]string{"127.0.0.1"}, "", "", "", nil))
 	require.NoError(t, err)
 	require.NoError(t, c.Close())
 	require.NoError(t, c.Close())
@@ -280,9 +172,9 @@ func TestRiakClosed(t *testing.T) {
 }
 
 func TestRiakWarnings(t *testing.T) {
-	p := riakProfile([]string{"h"}, schema.MechanismTrust, "trusted", "unused", riakTLS())
+	p := riakenv.Profile([]string{"h"}, schema.MechanismTrust, "trusted", "unused", riakenv.TLS())
 	p.Auth.PerHost = []schema.HostCredentials{{Host: "h", Username: "x"}}
-	c := newRiak(t, p)
+	c := riakenv.New(t, p)
 	var paths []string
 	for _, w := range c.Warnings() {
 		paths = append(paths, w.Path)
@@ -292,134 +184,12 @@ func TestRiakWarnings(t *testing.T) {
 	require.Equal(t, "", c.NodeOptions()[0].AuthOptions.Password, "trust sends no password")
 }
 
-// riakDownAddr is a loopback address nobody listens on.
-func riakDownAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
-
-func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
-	riakLeakCheck(t)
-	const budget = 700 * time.Millisecond
-
-	revokedCRL, err := riakPKI.Intermediate.CRLPEM(pki.CRLOptions{Revoked: []*big.Int{riakPKI.Server.Serial()}})
-	require.NoError(t, err)
-
-	secure := startRiak(t, secureRiak())
-	plain := startRiak(t, riaktest.Options{})
-	stallTLS := secureRiak()
-	stallTLS.StallAfterStartTls = true
-	stalledTLS := startRiak(t, stallTLS)
-	stalled := startRiak(t, riaktest.Options{Stall: true})
-	slowAuth := secureRiak()
-	slowAuth.AuthFailureDelay = time.Hour
-	slowFail := startRiak(t, slowAuth)
-
-	pw := func(addr, password string, tl *schema.TLS) *schema.Profile {
-		return riakProfile([]string{addr}, schema.MechanismPassword, "pwuser", password, tl)
-	}
-	untrusted := &schema.TLS{CA: []schema.MaterialSource{{Base64: b64(riakPKI.OtherRoot.CertPEM())}}}
-	wrongName := riakTLS()
-	wrongName.ServerName = "riak.example.com"
-	revoked := riakTLS()
-	revoked.CA = append(revoked.CA, schema.MaterialSource{Base64: b64(riakPKI.Intermediate.CertPEM())})
-	revoked.CRL = []schema.MaterialSource{{Base64: b64(revokedCRL)}}
-
-	cases := []struct {
-		name     string
-		p        *schema.Profile
-		kind     error
-		contains string
-	}{
-		{"wrong password", pw(secure.Addr(), "not-the-password", riakTLS()), factory.ErrAuthFailed, `refused user "pwuser" with mechanism password`},
-		{"unknown user", riakProfile([]string{secure.Addr()}, schema.MechanismTrust, "nobody", "", riakTLS()), factory.ErrAuthFailed, "no trust source"},
-		{"untrusted CA", pw(secure.Addr(), riakPassword, untrusted), factory.ErrTLSUntrusted, ""},
-		{"wrong name", pw(secure.Addr(), riakPassword, wrongName), factory.ErrTLSHostname, ""},
-		{"revoked server cert", pw(secure.Addr(), riakPassword, revoked), factory.ErrTLSRevoked, ""},
-		{"security off", pw(plain.Addr(), riakPassword, riakTLS()), factory.ErrProtocol, "Security not enabled; STARTTLS not allowed."},
-		{"security on, no auth", riakProfile([]string{secure.Addr()}, "", "", "", nil), factory.ErrAuthRequired, "Security is enabled, please STARTTLS first"},
-		{"node down", pw(riakDownAddr(t), riakPassword, riakTLS()), factory.ErrUnreachable, "connection refused"},
-		{"stall after StartTls", pw(stalledTLS.Addr(), riakPassword, riakTLS()), factory.ErrTimeout, "did not complete the TLS handshake"},
-		{"stall", pw(stalled.Addr(), riakPassword, riakTLS()), factory.ErrTimeout, "does not answer Riak Protocol Buffers"},
-		{"slow auth failure", pw(slowFail.Addr(), "not-the-password", riakTLS()), factory.ErrTimeout, "often means refused credentials"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.p.ConnectTimeout = schema.Duration(budget)
-			c := newRiak(t, tc.p, factory.WithRiakAuthWait(budget))
-			for _, op := range []struct {
-				name string
-				run  func() error
-			}{
-				{"Dial", func() error {
-					cl, err := c.Dial(context.Background())
-					require.Nil(t, cl)
-					return err
-				}},
-				{"DialConn", func() error {
-					conn, err := c.DialConn(context.Background())
-					require.Nil(t, conn)
-					return err
-				}},
-				{"Check", func() error {
-					rep, err := c.Check(context.Background())
-					require.NotNil(t, rep)
-					require.False(t, rep.OK)
-					require.NotNil(t, rep.Error)
-					require.Equal(t, string(factory.KindOf(err)), rep.Error.Kind)
-					return err
-				}},
-			} {
-				start := time.Now()
-				err := op.run()
-				elapsed := time.Since(start)
-				require.Error(t, err, op.name)
-				require.ErrorIs(t, err, tc.kind, "%s: %v", op.name, err)
-				require.ErrorContains(t, err, tc.contains, op.name)
-				require.NotContains(t, err.Error(), riakPassword)
-				// The servers stall for an hour and the context never ends: only the budget can
-				// have ended the call. The bound is loose on purpose (a loaded machine is slow);
-				// it tells "bounded" from "hung", not how fast.
-				require.Less(t, elapsed, 30*time.Second, "%s took %v", op.name, elapsed)
-				t.Logf("%s: %v (%v)", op.name, err, elapsed.Round(time.Millisecond))
-			}
-		})
-	}
-}
-
-// Riak answers refused credentials only after a delay longer than a typical
-// connect_timeout: the preflight waits for that verdict (auth_failed), bounded by the
-// verdict wait and the caller's context, instead of reporting a timeout.
-func TestRiakWaitsForTheAuthVerdict(t *testing.T) {
-	riakLeakCheck(t)
-	slow := secureRiak()
-	slow.AuthFailureDelay = 600 * time.Millisecond
-	srv := startRiak(t, slow)
-	p := riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", "not-the-password", riakTLS())
-	p.ConnectTimeout = schema.Duration(200 * time.Millisecond)
-
-	c := newRiak(t, p, factory.WithRiakAuthWait(5*time.Second))
-	_, err := c.DialConn(context.Background())
-	require.ErrorIs(t, err, factory.ErrAuthFailed)
-
-	// The caller's deadline still wins over the wait.
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	_, err = c.DialConn(ctx)
-	require.ErrorIs(t, err, factory.ErrTimeout)
-	require.ErrorContains(t, err, "often means refused credentials")
-}
-
 func TestRiakCallerDeadlineAndCancel(t *testing.T) {
-	riakLeakCheck(t)
-	stallTLS := secureRiak()
+	factorytest.LeakCheck(t)
+	stallTLS := riakenv.Secure()
 	stallTLS.StallAfterStartTls = true
-	srv := startRiak(t, stallTLS)
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakTLS()))
+	srv := riakenv.Start(t, stallTLS)
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakenv.TLS()))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -448,11 +218,11 @@ func TestRiakCallerDeadlineAndCancel(t *testing.T) {
 // in place (the compile-time check only sees the material of the time), so the
 // server refuses it and the error says why.
 func TestRiakCertificateCNMismatchAtServer(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
-	// riakPKI.Client has CN "app".
-	_, err := update(c.TLS(), riakCertTLS(riakPKI.Client))
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(riakenv.CertUser)))
+	// riakenv.PKI.Client has CN "app".
+	_, err := factorytest.Update(c.TLS(), riakenv.CertTLS(riakenv.PKI.Client))
 	require.NoError(t, err)
 	_, err = c.Dial(context.Background())
 	require.ErrorIs(t, err, factory.ErrAuthFailed)
@@ -462,20 +232,20 @@ func TestRiakCertificateCNMismatchAtServer(t *testing.T) {
 }
 
 func TestRiakMultiHost(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
-	down := riakDownAddr(t)
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
+	down := factorytest.DeadAddr(t)
 
 	var logs bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
 
 	t.Run("one down", func(t *testing.T) {
-		c := newRiak(t, riakProfile([]string{down, srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS()), factory.WithLogger(logger))
+		c := riakenv.New(t, riakenv.Profile([]string{down, srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS()), factory.WithLogger(logger))
 		cl, err := c.Dial(context.Background())
 		require.NoError(t, err)
 		require.NotContains(t, cl.String(), down)
-		storeFetch(t, cl, srv, "multi")
+		riakenv.StoreFetch(t, cl, srv, "multi")
 		require.NoError(t, cl.Stop())
 		mu.Lock()
 		require.Contains(t, logs.String(), "host left out of the cluster")
@@ -496,13 +266,13 @@ func TestRiakMultiHost(t *testing.T) {
 		require.Equal(t, down, rep.Hosts[0].Address)
 		require.False(t, rep.Hosts[0].OK)
 		require.Equal(t, "unreachable", rep.Hosts[0].Error.Kind)
-		require.Equal(t, factory.HostReport{Address: srv.Addr(), Source: factory.HostConfigured, OK: true,
+		require.Equal(t, factory.HostReport{Address: srv.Addr(), Source: factorycore.HostConfigured, OK: true,
 			TLS: rep.Hosts[1].TLS}, rep.Hosts[1])
 		require.Equal(t, "TLS 1.2", rep.Hosts[1].TLS.Version)
 	})
 	t.Run("all fail", func(t *testing.T) {
-		other := riakDownAddr(t)
-		c := newRiak(t, riakProfile([]string{down, srv.Addr(), other}, schema.MechanismPassword, "pwuser", "wrong", riakTLS()))
+		other := factorytest.DeadAddr(t)
+		c := riakenv.New(t, riakenv.Profile([]string{down, srv.Addr(), other}, schema.MechanismPassword, "pwuser", "wrong", riakenv.TLS()))
 		_, err := c.Dial(context.Background())
 		// The refused credentials are the news, not the hosts that are down.
 		require.ErrorIs(t, err, factory.ErrAuthFailed)
@@ -511,7 +281,7 @@ func TestRiakMultiHost(t *testing.T) {
 		for _, h := range []string{down, srv.Addr(), other} {
 			require.ErrorContains(t, err, h)
 		}
-		c = newRiak(t, riakProfile([]string{down, other}, schema.MechanismPassword, "pwuser", "wrong", riakTLS()))
+		c = riakenv.New(t, riakenv.Profile([]string{down, other}, schema.MechanismPassword, "pwuser", "wrong", riakenv.TLS()))
 		_, err = c.DialConn(context.Background())
 		require.Equal(t, factory.KindUnreachable, factory.KindOf(err))
 	})
@@ -542,9 +312,9 @@ func riakPing(t *testing.T, conn net.Conn) {
 }
 
 func TestRiakDialConn(t *testing.T) {
-	riakLeakCheck(t)
-	srv := startRiak(t, secureRiak())
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPAM, "pamuser", "pam-"+riakPassword, riakTLS()))
+	factorytest.LeakCheck(t)
+	srv := riakenv.Start(t, riakenv.Secure())
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismPAM, "pamuser", "pam-"+riakenv.Password, riakenv.TLS()))
 	conn, err := c.DialConn(context.Background())
 	require.NoError(t, err)
 	tc, ok := conn.(*tls.Conn)
@@ -554,8 +324,8 @@ func TestRiakDialConn(t *testing.T) {
 	riakPing(t, conn)
 	require.NoError(t, conn.Close())
 
-	plain := startRiak(t, riaktest.Options{})
-	c = newRiak(t, riakProfile([]string{plain.Addr()}, schema.MechanismNone, "", "", nil))
+	plain := riakenv.Start(t, riaktest.Options{})
+	c = riakenv.New(t, riakenv.Profile([]string{plain.Addr()}, schema.MechanismNone, "", "", nil))
 	conn, err = c.DialConn(context.Background())
 	require.NoError(t, err)
 	riakPing(t, conn)
@@ -563,12 +333,12 @@ func TestRiakDialConn(t *testing.T) {
 }
 
 func TestRiakCheckReport(t *testing.T) {
-	riakLeakCheck(t)
-	opts := secureRiak()
+	factorytest.LeakCheck(t)
+	opts := riakenv.Secure()
 	opts.Node = "riak@db1"
 	opts.ServerVersion = "2.9.10"
-	srv := startRiak(t, opts)
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
+	srv := riakenv.Start(t, opts)
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(riakenv.CertUser)))
 	rep, err := c.Check(context.Background())
 	require.NoError(t, err)
 	require.True(t, rep.OK)
@@ -592,7 +362,7 @@ func TestRiakCheckReport(t *testing.T) {
 	require.Positive(t, rep.LatencyMS)
 
 	// A failure reports how far it got.
-	c = newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", "wrong", riakTLS()))
+	c = riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", "wrong", riakenv.TLS()))
 	rep, err = c.Check(context.Background())
 	require.ErrorIs(t, err, factory.ErrAuthFailed)
 	require.False(t, rep.OK)
@@ -600,8 +370,8 @@ func TestRiakCheckReport(t *testing.T) {
 	require.Equal(t, "failed", rep.Auth.Result)
 	require.Equal(t, "TLS 1.2", rep.TLS.Version)
 
-	plain := startRiak(t, riaktest.Options{})
-	c = newRiak(t, riakProfile([]string{plain.Addr()}, "", "", "", nil))
+	plain := riakenv.Start(t, riaktest.Options{})
+	c = riakenv.New(t, riakenv.Profile([]string{plain.Addr()}, "", "", "", nil))
 	rep, err = c.Check(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, "none", rep.Auth.Result)
@@ -610,17 +380,17 @@ func TestRiakCheckReport(t *testing.T) {
 }
 
 func TestRiakDriverLogsGoToSlog(t *testing.T) {
-	riakLeakCheck(t)
+	factorytest.LeakCheck(t)
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf, mu: &mu}, nil))
-	c := newRiak(t, riakProfile([]string{riakDownAddr(t)}, schema.MechanismTrust, "trusted", "", riakTLS()), factory.WithLogger(logger))
+	c := riakenv.New(t, riakenv.Profile([]string{factorytest.DeadAddr(t)}, schema.MechanismTrust, "trusted", "", riakenv.TLS()), factory.WithLogger(logger))
 	// The adapter is installed on the first dial, not on compile.
 	_, err := c.DialConn(context.Background())
 	require.Error(t, err)
 
 	// A hand-built cluster on a dead node makes riak-go-client log its dial failure.
-	node, err := riak.NewNode(&riak.NodeOptions{RemoteAddress: riakDownAddr(t)})
+	node, err := riak.NewNode(&riak.NodeOptions{RemoteAddress: factorytest.DeadAddr(t)})
 	require.NoError(t, err)
 	cl, err := riak.NewCluster(&riak.ClusterOptions{Nodes: []*riak.Node{node}})
 	require.NoError(t, err)
@@ -638,12 +408,12 @@ func TestRiakDriverLogsGoToSlog(t *testing.T) {
 // TestRiakNodeDiesAfterDial: a cluster from Dial whose only node goes away fails its
 // commands ("all retries exhausted") instead of spinning, and Stop leaves nothing.
 func TestRiakNodeDiesAfterDial(t *testing.T) {
-	riakLeakCheck(t)
-	srv, err := riaktest.Start(secureRiak())
+	factorytest.LeakCheck(t)
+	srv, err := riaktest.Start(riakenv.Secure())
 	require.NoError(t, err)
 	// The health check logs every 125 ms while the node is down.
 	quiet := factory.WithLogger(slog.New(slog.DiscardHandler))
-	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakTLS()), quiet)
+	c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismTrust, "trusted", "", riakenv.TLS()), quiet)
 	cl, err := c.Dial(context.Background())
 	require.NoError(t, err)
 	require.NoError(t, srv.Close())
@@ -664,7 +434,7 @@ func TestRiakNodeDiesAfterDial(t *testing.T) {
 // for the node's life, so the config NodeOptions gave out must present the client
 // certificate of the latest reload, not the one of its time.
 func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
-	riakLeakCheck(t)
+	factorytest.LeakCheck(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer func() { require.NoError(t, ln.Close()) }()
@@ -675,7 +445,7 @@ func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
 			if err != nil {
 				return
 			}
-			tc := tls.Server(raw, riakPKI.ServerTLSConfig())
+			tc := tls.Server(raw, riakenv.PKI.ServerTLSConfig())
 			cn := ""
 			if tc.Handshake() == nil && len(tc.ConnectionState().PeerCertificates) > 0 {
 				cn = tc.ConnectionState().PeerCertificates[0].Subject.CommonName
@@ -685,7 +455,7 @@ func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
 		}
 	}()
 
-	c := newRiak(t, riakProfile([]string{ln.Addr().String()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
+	c := riakenv.New(t, riakenv.Profile([]string{ln.Addr().String()}, schema.MechanismCertificate, "riakcert", "", riakenv.CertTLS(riakenv.CertUser)))
 	cfg := c.NodeOptions()[0].AuthOptions.TlsConfig
 	handshake := func() string {
 		raw, err := net.Dial("tcp", ln.Addr().String())
@@ -698,7 +468,7 @@ func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
 		return <-cns
 	}
 	require.Equal(t, "riakcert", handshake())
-	_, err = update(c.TLS(), riakCertTLS(riakPKI.Client))
+	_, err = factorytest.Update(c.TLS(), riakenv.CertTLS(riakenv.PKI.Client))
 	require.NoError(t, err)
 	require.Equal(t, "app", handshake())
 }

@@ -1,4 +1,4 @@
-package factory_test
+package cassandra_test
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory/factory"
-	"github.com/connfactory/connfactory/schema"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
 
@@ -22,11 +23,11 @@ import (
 // path (SslOpts), its PasswordAuthenticator, and the pool size, policies, timeouts and
 // reconnection policy the connector sets, so that only the factory's layer differs. The
 // two alternate within each iteration (order swapped every other one), so drift on the
-// machine hits both alike. Metrics (see interleaved; ours = connector, theirs = gocql):
+// machine hits both alike. Metrics (see factorytest.Interleaved; ours = connector, theirs = gocql):
 // ours-ns/op, theirs-ns/op, their medians, ratio (connector / gocql, from the sums) and
 // median-ratio (from the medians, steadier on a busy machine).
 //
-//	go test -run '^$' -bench BenchmarkCassandraConnect -benchtime 300x ./factory
+//	go test -run '^$' -bench BenchmarkCassandraConnect -benchtime 300x ./factory/cassandra
 func BenchmarkCassandraConnect(b *testing.B) {
 	for _, mutual := range []bool{false, true} {
 		name := "tls+password"
@@ -38,22 +39,22 @@ func BenchmarkCassandraConnect(b *testing.B) {
 }
 
 func benchConnect(b *testing.B, mutual bool) {
-	env := cassTLSServer(b, func(o *cqltest.Options) {
+	env := cassenv.TLSServer(b, func(o *cqltest.Options) {
 		if mutual {
 			o.TLS.ClientAuth = tls.RequireAndVerifyClientCert
 		}
 	})
-	p := cassProfile(env.localhost(), cassTLS(env.set, mutual))
+	p := cassenv.Profile(env.Localhost(), cassenv.TLS(env.Set, mutual))
 	// An application's logger: info level, so gocql's debug lines are dropped unformatted,
 	// as the hand-written config's LogLevelNone logger drops them.
-	c := cassConnector(b, p, factory.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	c := cassenv.Connector(b, p, factory.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 
 	hand := func() *gocql.ClusterConfig {
-		tc := &tls.Config{RootCAs: env.set.Root.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+		tc := &tls.Config{RootCAs: env.Set.Root.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
 		if mutual {
-			tc.Certificates = []tls.Certificate{env.set.Client.TLSCertificate()}
+			tc.Certificates = []tls.Certificate{env.Set.Client.TLSCertificate()}
 		}
-		return handCluster(tc, env.localhost())
+		return cassenv.HandCluster(tc, env.Localhost())
 	}
 	connector := func() (*gocql.Session, error) { return c.Dial(context.Background()) }
 	gocqlOnly := func() (*gocql.Session, error) { return hand().CreateSession() }
@@ -73,20 +74,5 @@ func benchConnect(b *testing.B, mutual bool) {
 	run(connector)
 	run(gocqlOnly)
 
-	interleaved(b, func() time.Duration { return run(connector) }, func() time.Duration { return run(gocqlOnly) })
-}
-
-// handCluster is the gocql configuration a user writes by hand for the profiles the
-// benchmarks dial: gocql's own TLS (SslOpts with tc, no session cache), its
-// PasswordAuthenticator, and the consistency, timeouts and policies the connector sets.
-func handCluster(tc *tls.Config, hosts ...string) *gocql.ClusterConfig {
-	cfg := gocql.NewCluster(hosts...)
-	cfg.SslOpts = &gocql.SslOptions{Config: tc, EnableHostVerification: true}
-	cfg.Authenticator = gocql.PasswordAuthenticator{Username: cassUser, Password: cassPassword,
-		AllowedAuthenticators: []string{schema.DefaultPasswordAuthenticator}}
-	cfg.Consistency = gocql.LocalQuorum
-	cfg.Timeout, cfg.WriteTimeout, cfg.ConnectTimeout = 5*time.Second, 5*time.Second, 5*time.Second
-	cfg.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy(), gocql.ShuffleReplicas())
-	cfg.ReconnectionPolicy = &gocql.ConstantReconnectionPolicy{MaxRetries: 3, Interval: 100 * time.Millisecond}
-	return cfg
+	factorytest.Interleaved(b, func() time.Duration { return run(connector) }, func() time.Duration { return run(gocqlOnly) })
 }

@@ -1,4 +1,4 @@
-package factory_test
+package cassandra_test
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/advice"
+	"github.com/connfactory/connfactory/internal/factorycore"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
+	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
@@ -29,7 +33,7 @@ func cassCluster(t *testing.T, mutate ...func(*cqltest.ClusterOptions)) *cqltest
 	opts := cqltest.ClusterOptions{
 		Datacenters: []string{"dc1", "dc1", "dc2"},
 		Certs:       cqltest.CertsDNSAndIP,
-		Options:     cqltest.Options{Credentials: map[string]string{cassUser: cassPassword}},
+		Options:     cqltest.Options{Credentials: map[string]string{cassenv.User: cassenv.Password}},
 	}
 	for _, m := range mutate {
 		m(&opts)
@@ -45,7 +49,7 @@ func cassCluster(t *testing.T, mutate ...func(*cqltest.ClusterOptions)) *cqltest
 
 // clusterProfile is a verify-full password profile naming only the cluster's first node.
 func clusterProfile(c *cqltest.Cluster) *schema.Profile {
-	return cassProfile(c.Nodes[0].Addr(), cassTLS(c.PKI, false))
+	return cassenv.Profile(c.Nodes[0].Addr(), cassenv.TLS(c.PKI, false))
 }
 
 // served is each node's count of clusterQuery.
@@ -82,18 +86,18 @@ func queryUntilEveryNode(t *testing.T, s *gocql.Session, c *cqltest.Cluster) {
 // The nodes run Cassandra 3.11, which has no system.peers_v2 (and so no native_port per
 // peer): gocql dials what system.peers lists on ClusterConfig.Port.
 func TestCassandraClusterDiscovery(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.ReleaseVersions = []string{"3.11.16", "3.11.16", "3.11.16"}
 	})
 	require.NotEqual(t, schema.DefaultCassandraPort, cl.Port())
-	c := cassConnector(t, clusterProfile(cl))
+	c := cassenv.Connector(t, clusterProfile(cl))
 	cfg := c.ClusterConfig()
 	require.Equal(t, cl.Port(), cfg.Port, "discovered nodes are dialled on the hosts' port")
 	numConns := cfg.NumConns
 	require.Positive(t, numConns)
 
-	s := cassDial(t, c)
+	s := cassenv.Dial(t, c)
 	defer s.Close()
 	queryUntilEveryNode(t, s, cl)
 	// Every node gets a full pool of NumConns connections; the seed also holds gocql's
@@ -112,11 +116,11 @@ func TestCassandraClusterDiscovery(t *testing.T) {
 // TestCassandraClusterLocalDatacenter: local_datacenter = "dc2" with a dc1 seed sends every
 // query to the dc2 node, as counted by the nodes.
 func TestCassandraClusterLocalDatacenter(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	cl := cassCluster(t)
 	p := clusterProfile(cl)
 	p.LocalDatacenter = "dc2"
-	s := cassDial(t, cassConnector(t, p))
+	s := cassenv.Dial(t, cassenv.Connector(t, p))
 	defer s.Close()
 	for i := 0; i < 30; i++ {
 		var dc string
@@ -129,7 +133,7 @@ func TestCassandraClusterLocalDatacenter(t *testing.T) {
 // TestCassandraClusterPerHost: auth.per_host chooses credentials by the discovered node's
 // address; the node outside the profile's hosts accepts only its own user.
 func TestCassandraClusterPerHost(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	const dc2User, dc2Password = "dc2app", "dc2-Pw!"
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Node = func(i int, no *cqltest.Options) {
@@ -139,13 +143,13 @@ func TestCassandraClusterPerHost(t *testing.T) {
 		}
 	})
 	p := clusterProfile(cl)
-	p.Auth.PerHost = []schema.HostCredentials{{Host: cl.Nodes[2].Host(), Username: dc2User, Password: cassSecret(dc2Password)}}
-	c := cassConnector(t, p)
-	s := cassDial(t, c)
+	p.Auth.PerHost = []schema.HostCredentials{{Host: cl.Nodes[2].Host(), Username: dc2User, Password: factorytest.Secret(dc2Password)}}
+	c := cassenv.Connector(t, p)
+	s := cassenv.Dial(t, c)
 	defer s.Close()
 	queryUntilEveryNode(t, s, cl)
-	require.Equal(t, cassUser, cl.Nodes[0].LastAuthUser())
-	require.Equal(t, cassUser, cl.Nodes[1].LastAuthUser())
+	require.Equal(t, cassenv.User, cl.Nodes[0].LastAuthUser())
+	require.Equal(t, cassenv.User, cl.Nodes[1].LastAuthUser())
 	require.Equal(t, dc2User, cl.Nodes[2].LastAuthUser())
 
 	r, err := c.CheckDiscover(context.Background())
@@ -160,11 +164,11 @@ func TestCassandraClusterPerHost(t *testing.T) {
 // TestCassandraClusterNodeDown: with one node down Dial succeeds and the session serves;
 // a node going down later does not stop it either. CheckDiscover reports the down node.
 func TestCassandraClusterNodeDown(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	cl := cassCluster(t)
 	require.NoError(t, cl.Nodes[1].Stop())
-	c := cassConnector(t, clusterProfile(cl))
-	s := cassDial(t, c)
+	c := cassenv.Connector(t, clusterProfile(cl))
+	s := cassenv.Dial(t, c)
 	defer s.Close()
 	queryUntilEveryNode(t, s, cl)
 	require.Zero(t, cl.Nodes[1].Served(clusterQuery))
@@ -190,7 +194,7 @@ func TestCassandraClusterNodeDown(t *testing.T) {
 	for i, h := range r.Hosts[1:] {
 		n := cl.Nodes[i+1]
 		require.Equal(t, n.Addr(), h.Address)
-		require.Equal(t, factory.HostDiscovered, h.Source)
+		require.Equal(t, factorycore.HostDiscovered, h.Source)
 		require.Equal(t, n.Datacenter(), h.Datacenter)
 		require.False(t, h.OK)
 		require.Equal(t, "unreachable", h.Error.Kind)
@@ -201,7 +205,7 @@ func TestCassandraClusterNodeDown(t *testing.T) {
 // x result, for verify-full with discovery: what Dial does, and what CheckDiscover says of
 // the seed and of the discovered nodes.
 func TestCassandraClusterCertificates(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	type outcome struct {
 		seed, discovered string // "ok" or an error kind
 	}
@@ -236,17 +240,17 @@ func TestCassandraClusterCertificates(t *testing.T) {
 			if tc.seedByName {
 				seed = net.JoinHostPort("localhost", strconv.Itoa(cl.Port()))
 			}
-			p := cassProfile(seed, cassTLS(cl.PKI, false))
+			p := cassenv.Profile(seed, cassenv.TLS(cl.PKI, false))
 			p.TLS.ServerName = tc.serverName
-			c := cassConnector(t, p)
+			c := cassenv.Connector(t, p)
 
 			r, err := c.CheckDiscover(context.Background())
 			got := outcome{seed: hostOutcome(r.Hosts[0])}
-			require.Equal(t, factory.HostConfigured, r.Hosts[0].Source)
+			require.Equal(t, factorycore.HostConfigured, r.Hosts[0].Source)
 			if len(r.Hosts) > 1 {
 				require.Len(t, r.Hosts, 3)
 				for _, h := range r.Hosts[1:] {
-					require.Equal(t, factory.HostDiscovered, h.Source)
+					require.Equal(t, factorycore.HostDiscovered, h.Source)
 					if got.discovered == "" || got.discovered == "ok" {
 						got.discovered = hostOutcome(h)
 					}
@@ -258,11 +262,11 @@ func TestCassandraClusterCertificates(t *testing.T) {
 
 			if tc.want.seed != "ok" {
 				require.ErrorIs(t, err, factory.ErrTLSHostname)
-				require.Error(t, cassDialErr(t, c))
+				require.Error(t, cassenv.DialErr(t, c))
 				return
 			}
 			// The seed passes, so Dial does too, whatever the other nodes do.
-			s := cassDial(t, c)
+			s := cassenv.Dial(t, c)
 			s.Close()
 			if tc.want.discovered == "ok" {
 				require.NoError(t, err)
@@ -320,9 +324,9 @@ func TestCassandraPortOfHosts(t *testing.T) {
 		{[]string{"10.0.0.1:19042", "10.0.0.2:9042"}, 19042},
 	} {
 		t.Run(fmt.Sprint(tc.hosts), func(t *testing.T) {
-			p := cassProfile(tc.hosts[0], nil)
+			p := cassenv.Profile(tc.hosts[0], nil)
 			p.Hosts = tc.hosts
-			require.Equal(t, tc.want, cassConnector(t, p).ClusterConfig().Port)
+			require.Equal(t, tc.want, cassenv.Connector(t, p).ClusterConfig().Port)
 		})
 	}
 }
@@ -330,7 +334,7 @@ func TestCassandraPortOfHosts(t *testing.T) {
 // TestCassandraClusterDiscoverSkipsConfigured: a node system.peers lists is checked once,
 // as configured, when the profile names it, by address or by a name resolving to it.
 func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
-	cassLeakCheck(t)
+	leakcheck.Verify(t)
 	cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 		o.Addresses = []string{"127.0.0.1"}
 		o.Names = []string{"localhost"}
@@ -338,7 +342,7 @@ func TestCassandraClusterDiscoverSkipsConfigured(t *testing.T) {
 	byName := net.JoinHostPort("localhost", strconv.Itoa(cl.Port()))
 	p := clusterProfile(cl)
 	p.Hosts = []string{cl.Nodes[1].Addr(), byName}
-	r, err := cassConnector(t, p).CheckDiscover(context.Background())
+	r, err := cassenv.Connector(t, p).CheckDiscover(context.Background())
 	require.NoError(t, err)
 	var got []string
 	for _, h := range r.Hosts {
@@ -366,14 +370,14 @@ func TestCassandraClusterOneFullHandshakePerNode(t *testing.T) {
 		{"per-node IP SANs", cqltest.CertsDNSAndIP, ""},
 		{"shared certificate, server_name", cqltest.CertsShared, cqltest.DefaultSharedName},
 	}
-	for _, v := range tlsVersions {
+	for _, v := range factorytest.TLSVersions {
 		for _, l := range layouts {
-			t.Run(v.name+"/"+l.name, func(t *testing.T) {
-				cassLeakCheck(t)
+			t.Run(v.Name+"/"+l.name, func(t *testing.T) {
+				leakcheck.Verify(t)
 				const perHost = 8
-				set := cassPKI(t)
+				set := factorytest.NewPKI(t)
 				srvTLS := set.ServerTLSConfig()
-				srvTLS.MaxVersion = v.max
+				srvTLS.MaxVersion = v.Max
 				cl := cassCluster(t, func(o *cqltest.ClusterOptions) {
 					o.Certs, o.PKI, o.Options.TLS = l.certs, set, srvTLS
 				})
@@ -381,10 +385,10 @@ func TestCassandraClusterOneFullHandshakePerNode(t *testing.T) {
 				p.TLS.ServerName = l.serverName
 				p.Pool = &schema.Pool{ConnectionsPerHost: perHost}
 				p.ProtocolVersion = 4 // no protocol discovery connection
-				c := cassConnector(t, p)
+				c := cassenv.Connector(t, p)
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 				defer cancel()
-				ready := &connectCounter{}
+				ready := &cassenv.ConnectCounter{}
 				s, err := c.Dial(ctx, func(cfg *gocql.ClusterConfig) { cfg.ConnectObserver = ready })
 				require.NoError(t, err)
 				defer s.Close()
@@ -404,9 +408,9 @@ func TestCassandraClusterOneFullHandshakePerNode(t *testing.T) {
 				}
 				require.Eventually(t, func() bool {
 					sum, _ := handshakes()
-					n := ready.ok.Load()
+					n := ready.OK.Load()
 					return n >= int64(want) && int64(sum) == n
-				}, 10*time.Second, 5*time.Millisecond, "pools not filled: %d connections ready, want %d", ready.ok.Load(), want)
+				}, 10*time.Second, 5*time.Millisecond, "pools not filled: %d connections ready, want %d", ready.OK.Load(), want)
 				_, per := handshakes()
 				for i, h := range per {
 					wantTotal := perHost

@@ -1,4 +1,4 @@
-package factory_test
+package riak_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/advice"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/riakenv"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -17,24 +19,24 @@ import (
 // certificate says so with an alert the client reads only after its handshake, at the
 // RpbAuthReq step. That is a TLS failure (tls_handshake), not refused credentials.
 func TestRiakTLS13RefusedClientCertificate(t *testing.T) {
-	riakLeakCheck(t)
-	opts := secureRiak()
+	factorytest.LeakCheck(t)
+	opts := riakenv.Secure()
 	opts.TLS.MinVersion, opts.TLS.MaxVersion = tls.VersionTLS13, tls.VersionTLS13
 	opts.TLS.ClientAuth = tls.RequireAndVerifyClientCert
 	other := x509.NewCertPool()
-	other.AddCert(riakPKI.OtherRoot.Cert)
+	other.AddCert(riakenv.PKI.OtherRoot.Cert)
 	opts.TLS.ClientCAs = other // the client's certificate chains to a root it does not trust
-	srv := startRiak(t, opts)
+	srv := riakenv.Start(t, opts)
 
 	for _, tc := range []struct {
 		name string
 		tls  *schema.TLS
 	}{
-		{"untrusted client certificate", riakCertTLS(riakPKI.Client)},
-		{"no client certificate", riakTLS()},
+		{"untrusted client certificate", riakenv.CertTLS(riakenv.PKI.Client)},
+		{"no client certificate", riakenv.TLS()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, tc.tls))
+			c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, tc.tls))
 			rep, err := c.Check(context.Background())
 			require.ErrorIs(t, err, factory.ErrTLSHandshake)
 			require.NotErrorIs(t, err, factory.ErrAuthFailed)
@@ -51,7 +53,7 @@ func TestRiakTLS13RefusedClientCertificate(t *testing.T) {
 // RpbAuthReq with bytes that are not Riak PB is a protocol error, not refused
 // credentials.
 func TestRiakGarbageAtAuthIsProtocol(t *testing.T) {
-	riakLeakCheck(t)
+	factorytest.LeakCheck(t)
 	for _, tc := range []struct {
 		name string
 		raw  []byte
@@ -61,10 +63,10 @@ func TestRiakGarbageAtAuthIsProtocol(t *testing.T) {
 		{"undecodable error", []byte{0, 0, 0, 3, 0, 0xff, 0xff}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := secureRiak()
+			opts := riakenv.Secure()
 			opts.AuthReplyRaw = tc.raw
-			srv := startRiak(t, opts)
-			c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakPassword, riakTLS()))
+			srv := riakenv.Start(t, opts)
+			c := riakenv.New(t, riakenv.Profile([]string{srv.Addr()}, schema.MechanismPassword, "pwuser", riakenv.Password, riakenv.TLS()))
 			rep, err := c.Check(context.Background())
 			require.ErrorIs(t, err, factory.ErrProtocol, "%v", err)
 			require.Equal(t, string(factory.KindProtocol), rep.Error.Kind)

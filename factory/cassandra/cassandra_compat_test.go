@@ -1,4 +1,4 @@
-package factory_test
+package cassandra_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
+	"github.com/connfactory/connfactory/internal/factorytest"
+	"github.com/connfactory/connfactory/internal/factorytest/cassenv"
 	"github.com/connfactory/connfactory/internal/leakcheck"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 )
@@ -19,9 +21,9 @@ func TestCassandraRefusedCredentialsWordings(t *testing.T) {
 	leakcheck.Verify(t)
 	for _, msg := range []string{"", "invalid credentials"} {
 		t.Run("message="+msg, func(t *testing.T) {
-			env := cassTLSServer(t, func(o *cqltest.Options) { o.AuthFailureMessage = msg })
-			p := cassProfile(env.localhost(), cassTLS(env.set, false))
-			p.Auth.Password = cassSecret("wrong")
+			env := cassenv.TLSServer(t, func(o *cqltest.Options) { o.AuthFailureMessage = msg })
+			p := cassenv.Profile(env.Localhost(), cassenv.TLS(env.Set, false))
+			p.Auth.Password = factorytest.Secret("wrong")
 			c, err := cassandra.New("compat", p)
 			require.NoError(t, err)
 			defer c.Close()
