@@ -9,7 +9,8 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// parseTOML parses TOML with BurntSushi/toml, which is linear in the number of tables and
+// parseTOML parses TOML with fastTOML (the subset configurations are written in, in one
+// pass) or else with BurntSushi/toml, which is linear in the number of tables and
 // keys (go-toml v2's duplicate-key tracker is quadratic in the tables of one document).
 // A cheap scan first bounds nesting and key length, since the parser's own cost grows
 // with the square of a dotted key's segments. Datetimes stay time.Time values (not
@@ -18,6 +19,15 @@ func parseTOML(b []byte) (map[string]any, []nullValue, error) {
 	if err := scanTOML(b); err != nil {
 		return nil, nil, err
 	}
+	if m, ok := fastTOML(b); ok {
+		return m, nil, nil
+	}
+	return slowTOML(b)
+}
+
+// slowTOML is parseTOML for whatever fastTOML does not take: all of TOML, and every
+// error's message.
+func slowTOML(b []byte) (map[string]any, []nullValue, error) {
 	var raw map[string]any
 	md, err := toml.NewDecoder(strings.NewReader(string(b))).Decode(&raw)
 	if err != nil {
