@@ -29,6 +29,7 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
 	riakfactory "github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/internal/parallel"
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/loaders"
@@ -138,6 +139,7 @@ type Registry struct {
 
 	mu         sync.Mutex
 	connectors map[string]factory.Connector
+	compiling  map[string]*compileCall // compiles under way, by profile name
 	closed     bool
 
 	observers observerList // see AddObserver (observe.go)
@@ -319,21 +321,60 @@ func (r *Registry) Profile(name string) (*schema.Profile, bool) {
 }
 
 // Connector compiles the named profile, once; later calls return the same connector.
+// Profiles compile concurrently (CompileAll compiles over every core); a call for a
+// profile another call is compiling waits for it and returns its result.
 func (r *Registry) Connector(name string) (factory.Connector, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
 	}
 	if c, ok := r.connectors[name]; ok {
+		r.mu.Unlock()
 		return c, nil
+	}
+	if call, ok := r.compiling[name]; ok {
+		r.mu.Unlock()
+		<-call.done
+		return call.c, call.err
 	}
 	p, ok := r.cfg.Load().Profiles[name]
 	if !ok {
+		r.mu.Unlock()
 		return nil, &factory.Error{Kind: factory.KindConfig,
 			Err: fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))}
 	}
+	call := &compileCall{done: make(chan struct{})}
+	if r.compiling == nil {
+		r.compiling = map[string]*compileCall{}
+	}
+	r.compiling[name] = call
+	r.mu.Unlock()
+
+	defer close(call.done)
 	c, err := factory.Compile(name, p, r.factoryOptions(name)...)
+	r.mu.Lock()
+	delete(r.compiling, name)
+	switch {
+	case err != nil:
+	case r.closed:
+		// Closed while compiling: the connector was never handed out, nor started.
+		err = &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
+		if cerr := c.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		c = nil
+	default:
+		r.connectors[name] = c
+		// Compiling starts no goroutine: the connector is handed out for use now, so its
+		// tls.reload ticker starts here, as it did when the factory's constructors started
+		// it.
+		if s, ok := c.(interface{ Start() }); ok {
+			s.Start()
+		}
+	}
+	r.mu.Unlock()
+	call.c, call.err = c, err
 	if err != nil {
 		return nil, err
 	}
@@ -341,13 +382,14 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	for _, w := range c.Warnings() {
 		r.set().logger.Warn("connfactory: "+textsafe.Escape(w.Message), "profile", name, "path", w.Path)
 	}
-	r.connectors[name] = c
-	// Compiling starts no goroutine: the connector is handed out for use now, so its
-	// tls.reload ticker starts here, as it did when the factory's constructors started it.
-	if s, ok := c.(interface{ Start() }); ok {
-		s.Start()
-	}
 	return c, nil
+}
+
+// compileCall is a compile under way, which other calls for the same profile wait for.
+type compileCall struct {
+	done chan struct{} // closed once c and err are set
+	c    factory.Connector
+	err  error
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
@@ -495,26 +537,37 @@ func (r *Registry) CompileAll() ([]string, error) {
 	return r.compile(context.Background(), func(string) bool { return true })
 }
 
-// compile compiles the profiles want selects; see CompileAll. It stops early once ctx is
-// done (checked every 256 profiles); the caller looks at ctx.
+// compile compiles the profiles want selects; see CompileAll. Profiles compile over
+// GOMAXPROCS goroutines; warnings and problems are gathered in name order, as one at a
+// time. It stops early once ctx is done (checked every parallel.Chunk profiles); the
+// caller looks at ctx.
 func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
-	var warnings []string
-	var problems schema.Problems
+	var names []string
+	for _, name := range r.Profiles() {
+		if want(name) {
+			names = append(names, name)
+		}
+	}
+	type result struct {
+		c   factory.Connector
+		err error
+	}
+	results := make([]result, len(names))
 	// One batch: the profiles' material comes from one load, where each file was read
 	// once, so each distinct file is hashed once for the material cache.
 	r.cache.Batch(func() {
-		for i, name := range r.Profiles() {
-			if i%256 == 0 && ctx.Err() != nil {
-				break
-			}
-			if !want(name) {
-				continue
-			}
-			c, err := r.Connector(name)
-			if err != nil {
-				problems = append(problems, r.problemsOf(name, err)...)
-				continue
-			}
+		parallel.For(len(names), func() bool { return ctx.Err() != nil }, func(i int) {
+			results[i].c, results[i].err = r.Connector(names[i])
+		})
+	})
+	var warnings []string
+	var problems schema.Problems
+	for i, name := range names {
+		c, err := results[i].c, results[i].err
+		switch {
+		case err != nil:
+			problems = append(problems, r.problemsOf(name, err)...)
+		case c != nil: // nil when stopped before its turn
 			for _, w := range c.Warnings() {
 				if w.Source == "" {
 					w.Source = r.cfg.Load().Origins.Of(w.Path)
@@ -522,7 +575,7 @@ func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]
 				warnings = append(warnings, w.String())
 			}
 		}
-	})
+	}
 	return warnings, problems.Err()
 }
 
