@@ -316,9 +316,13 @@ func (l *loader) build() *schema.Config {
 	return cfg
 }
 
-// ownProfile is the profile's own table (a copy) with the origins of its leaves, cleaned;
-// nil if it is not a table. It reads l.root and l.orig and writes only l.problems, so
-// that profiles may be handled concurrently, each with a loader of its own.
+// ownProfile is the profile's own table with the origins of its leaves, cleaned; nil if
+// it is not a table. The table is taken from l.root, not copied: the merged layers are
+// this load's own (every parser, the environment layer and the Values and Base layers
+// build fresh tables, YAML aliases expanded into copies), and after this nothing reads a
+// profile's table in l.root. It reads l.root and l.orig and writes only l.problems and
+// the profile's own table, so that profiles are handled concurrently, each with a loader
+// of its own.
 func (l *loader) ownProfile(name string, raw any) *profileTree {
 	path := "profiles." + name
 	if !schema.ValidProfileName(name) {
@@ -330,7 +334,7 @@ func (l *loader) ownProfile(name string, raw any) *profileTree {
 		l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(raw))
 		return nil
 	}
-	t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, m, path)}
+	t := &profileTree{m: m, o: subOrigins(l.orig, m, path)}
 	l.clean(t.m, t.o, path)
 	return t
 }

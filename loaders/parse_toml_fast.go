@@ -203,37 +203,11 @@ func (p *fastParser) header() (map[string]any, int, bool) {
 		}
 		p.i++
 	}
-	t, depth := p.root, 0
-	last := len(p.segs) - 1
-	for _, seg := range p.segs[:last] {
-		depth++
-		switch v := t[seg].(type) {
-		case nil:
-			if _, ok := t[seg]; ok {
-				return nil, 0, false
-			}
-			n := map[string]any{}
-			if !p.put(t, seg, n, depth) {
-				return nil, 0, false
-			}
-			p.kind[mapID(n)] = kindImplicit
-			t = n
-		case map[string]any:
-			if p.kind[mapID(v)] == kindInline {
-				return nil, 0, false
-			}
-			t = v
-		case []any:
-			if !p.aots[aotKey{mapID(t), seg}] {
-				return nil, 0, false
-			}
-			t = v[len(v)-1].(map[string]any)
-			depth++
-		default:
-			return nil, 0, false
-		}
+	t, depth, ok := p.prefix(p.root, 0, true)
+	if !ok {
+		return nil, 0, false
 	}
-	seg := p.segs[last]
+	seg := p.segs[len(p.segs)-1]
 	depth++
 	old, exists := t[seg]
 	n := map[string]any{}
@@ -271,6 +245,53 @@ func (p *fastParser) header() (map[string]any, int, bool) {
 	return n, depth, true
 }
 
+// prefix walks the segments of p.segs but the last from t (a table at depth), creating
+// the tables it lacks, and returns the last table and its depth. A header's walk creates
+// implicit tables and may go through any table but an inline one, and into the last
+// element of an array of tables; a dotted key's creates dotted tables and may go only
+// through tables that dotted keys made (in this table's section: no header can reopen
+// one).
+func (p *fastParser) prefix(t map[string]any, depth int, header bool) (map[string]any, int, bool) {
+	kind := kindDotted
+	if header {
+		kind = kindImplicit
+	}
+	for _, seg := range p.segs[:len(p.segs)-1] {
+		depth++
+		switch v := t[seg].(type) {
+		case nil: // absent: the tree holds no nil
+			var ok bool
+			if t, ok = p.create(t, seg, depth, kind); !ok {
+				return nil, 0, false
+			}
+		case map[string]any:
+			if k := p.kind[mapID(v)]; header && k == kindInline || !header && k != kindDotted {
+				return nil, 0, false
+			}
+			t = v
+		case []any:
+			if !header || !p.aots[aotKey{mapID(t), seg}] {
+				return nil, 0, false
+			}
+			t = v[len(v)-1].(map[string]any)
+			depth++
+		default:
+			return nil, 0, false
+		}
+	}
+	return t, depth, true
+}
+
+// create adds a new table of kind kind at t[k], which t lacks; depth is the key's.
+func (p *fastParser) create(t map[string]any, k string, depth int, kind tableKind) (map[string]any, bool) {
+	n := map[string]any{}
+	if !p.put(t, k, n, depth) {
+		return nil, false
+	}
+	p.kind[mapID(n)] = kind
+	return n, true
+}
+
 // put adds a key that t lacks; depth is the key's.
 func (p *fastParser) put(t map[string]any, k string, v any, depth int) bool {
 	if len(t) >= limits.KeysPerTable || depth > limits.Depth {
@@ -285,30 +306,11 @@ func (p *fastParser) keyValue(t map[string]any, depth int) bool {
 	if !p.key() {
 		return false
 	}
-	last := len(p.segs) - 1
-	for _, seg := range p.segs[:last] {
-		depth++
-		switch v := t[seg].(type) {
-		case nil:
-			if _, ok := t[seg]; ok {
-				return false
-			}
-			n := map[string]any{}
-			if !p.put(t, seg, n, depth) {
-				return false
-			}
-			p.kind[mapID(n)] = kindDotted
-			t = n
-		case map[string]any:
-			if p.kind[mapID(v)] != kindDotted {
-				return false
-			}
-			t = v
-		default:
-			return false
-		}
+	t, depth, ok := p.prefix(t, depth, false)
+	if !ok {
+		return false
 	}
-	seg := p.segs[last] // read before the value, which may read keys of its own
+	seg := p.segs[len(p.segs)-1] // read before the value, which may read keys of its own
 	depth++
 	if p.i >= len(p.s) || p.s[p.i] != '=' {
 		return false
@@ -441,16 +443,24 @@ func (p *fastParser) array(depth int) (any, bool) {
 			return nil, false
 		}
 		l = append(l, v)
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.i++
-			return l, true
-		default:
-			return nil, false
+		if more, ok := p.separator(']'); !more {
+			return l, ok
 		}
 	}
+}
+
+// separator reads ',' after an element (more follow) or end, the container's closing
+// bracket; ok is false for anything else.
+func (p *fastParser) separator(end byte) (more, ok bool) {
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		return true, true
+	case end:
+		p.i++
+		return false, true
+	}
+	return false, false
 }
 
 // inlineTable reads { k = v, ... } on one line, without a trailing comma.
@@ -470,14 +480,8 @@ func (p *fastParser) inlineTable(depth int) (any, bool) {
 		if p.i >= len(p.s) {
 			return nil, false
 		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return m, true
-		default:
-			return nil, false
+		if more, ok := p.separator('}'); !more {
+			return m, ok
 		}
 	}
 }

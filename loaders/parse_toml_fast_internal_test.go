@@ -134,7 +134,9 @@ func TestFastTOMLMatchesSlowPath(t *testing.T) {
 		}
 	}
 	t.Logf("fast parser took %d documents (%d of toml-test's %d)", taken, valid, len(corpus))
-	require.NotZero(t, valid)
+	if len(corpus) > 0 {
+		require.NotZero(t, valid)
+	}
 
 	// What configurations are written as is taken: the examples and the benchmarks'.
 	for _, doc := range [][]byte{bigconfig.TOML(50), profilesTOML(50)} {
