@@ -156,14 +156,13 @@ func tomlList[E any](tb *treeBuilder, t []E, path *keyPath, depth int) (any, err
 // key. It knows strings and comments well enough not to count what is inside them; what
 // it cannot make sense of is left to the parser, which reports it.
 func scanTOML(b []byte) error {
-	s := &tomlScan{b: b, pos: newPositions(b)}
+	s := &tomlScan{b: b}
 	return s.run()
 }
 
 type tomlScan struct {
 	b        []byte
 	i        int
-	pos      *positions
 	base     int         // path length of the current [table]
 	valDepth int         // path length of the value being assigned
 	stack    []tomlFrame // open arrays and inline tables
@@ -175,7 +174,7 @@ type tomlFrame struct {
 }
 
 func (s *tomlScan) errAt(off int, format string, args ...any) error {
-	line, col := s.pos.at(off)
+	line, col := newPositions(s.b).at(off) // only for an error: not every document pays
 	return &parseError{line: line, col: col, msg: fmt.Sprintf(format, args...)}
 }
 
