@@ -19,7 +19,7 @@ import (
 // The per-profile stages run over every core; what Validate reports (configuration,
 // warnings, problems and their order) is the same as on one core, for profiles spread
 // over many chunks of work, some with problems of every stage: unknown keys, bad values,
-// extends (a missing parent, a chain), material, validation, compile warnings.
+// extends (a missing parent, a chain), names, material, validation, compile warnings.
 func TestValidateSameOnOneCoreAndMany(t *testing.T) {
 	mat, err := bigconfig.WriteMaterial(t.TempDir(), 10)
 	require.NoError(t, err)
@@ -40,6 +40,7 @@ func TestValidateSameOnOneCoreAndMany(t *testing.T) {
 			fmt.Fprintf(&b, "[profiles.bad%d]\nbackend = \"riak\"\nhosts = [\"h\"]\ntls = { ca = { file = \"missing.pem\" } }\n", i)
 		}
 	}
+	b.WriteString("[profiles.Upper_Case]\nbackend = \"riak\"\n[profiles]\nscalar = 3\n")
 	path := filepath.Join(mat.Dir, "mixed.toml")
 	require.NoError(t, os.WriteFile(path, []byte(b.String()), 0o600))
 	run := func(procs int) string {
@@ -53,5 +54,7 @@ func TestValidateSameOnOneCoreAndMany(t *testing.T) {
 	one := run(1)
 	require.Contains(t, one, "extends unknown profile")
 	require.Contains(t, one, "missing.pem")
+	require.Contains(t, one, "profiles.Upper_Case")
+	require.Contains(t, one, "profiles.scalar: expected a table")
 	require.Equal(t, one, run(4))
 }
