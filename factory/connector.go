@@ -6,6 +6,8 @@
 // material cache, errors, reports, reload, observers). The connectors are in
 // factory/cassandra and factory/riak; Compile builds a profile with whichever of them the
 // program links (each registers itself when imported; package connfactory links both).
+// Both connectors are built on a Base, the one compile step they share (hosts, timeouts,
+// pool, TLS and its reloader, warnings) and this package's one entry point for them.
 //
 // The factory never reads files or the environment: material arrives resolved in the
 // schema types (see package loaders), so a Go program can feed it directly.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"time"
 
+	"github.com/connfactory/connfactory/internal/ciphers"
 	"github.com/connfactory/connfactory/internal/factorycore"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -20,8 +21,9 @@ func CRLIssuerIndex(c *ClientTLS) any { return c.mat.Load().crls.issuers }
 // The factory's internals that tests reach by their former exported names (issue 15:
 // exports only for users).
 var (
-	CipherSuiteOpenSSLName = cipherSuiteOpenSSLName
-	CipherNames            = cipherNames
+	CipherSuiteOpenSSLName = ciphers.OpenSSLName
+	CipherNames            = ciphers.Names
+	ParseCiphers           = parseCiphers
 	ClassifyTLSError       = classifyTLSError
 	ParseTLSVersion        = parseTLSVersion
 	WithClock              = withClock

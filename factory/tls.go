@@ -97,7 +97,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		ps = append(ps, problemsOf(err)...)
 	}
 	if len(t.Ciphers) > 0 {
-		ids, cw, err := ParseCiphers(t.Ciphers, t.AllowInsecureCiphers)
+		ids, cw, err := parseCiphers(t.Ciphers, t.AllowInsecureCiphers)
 		if err != nil {
 			ps.add(path+".ciphers", "%v", err)
 		}
@@ -438,7 +438,7 @@ func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
 	var warns []Warning
 	if _, err := probe.compileVersions(t); err == nil {
 		if len(t.Ciphers) > 0 {
-			probe.ciphers, _, _ = ParseCiphers(t.Ciphers, t.AllowInsecureCiphers)
+			probe.ciphers, _, _ = parseCiphers(t.Ciphers, t.AllowInsecureCiphers)
 		}
 		probe.serverName = t.ServerName
 		if probe.settings() != c.section {

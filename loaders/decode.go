@@ -344,6 +344,7 @@ func deleteAt(m map[string]any, o map[string]string, segs []string) {
 func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o map[string]string, rel string) {
 	fields := koanfFields(t)
 	var names []string // for suggestions only
+	unknown := 0
 	for _, k := range sortedKeys(m) {
 		p, r := joinPath(path, k), joinPath(rel, k)
 		ft, ok := fields[k]
@@ -351,7 +352,13 @@ func (l *loader) unknownKeys(m map[string]any, t reflect.Type, path string, o ma
 			if names == nil {
 				names = sortedKeys(fields)
 			}
-			l.add(p, originUnder(o, r), "unknown key %q%s", k, suggest(k, names))
+			// A typo gets its "did you mean"; a table of thousands of unknown keys is not
+			// a typo, and the suggestions would be most of its cost.
+			hint := ""
+			if unknown++; unknown <= maxSuggestions {
+				hint = suggest(k, names)
+			}
+			l.add(p, originUnder(o, r), "unknown key %q%s", k, hint)
 			dropLeaves(o, m[k], r) // the value's own leaves: 40,000 unknown keys stay linear
 			delete(m, k)
 			continue
@@ -412,6 +419,9 @@ func reflectFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // suggest returns `; did you mean "x"?` for the closest known name within edit distance 2.
+// maxSuggestions is how many unknown keys of one table get a "did you mean".
+const maxSuggestions = 100
+
 func suggest(s string, known []string) string { return isuggest.DidYouMean(s, known) }
 
 // problem builds a Problem; Source is the origin of the offending value.

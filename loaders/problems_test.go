@@ -227,3 +227,20 @@ func TestDefaultsTypeErrorReportedOnce(t *testing.T) {
 	findProblem(t, ps, "defaults.timeout", "is not a duration")
 	require.Equal(t, "0s", fmt.Sprint(cfg.Profiles["p"].Timeout.Std()), "the bad value is dropped, not passed on")
 }
+
+// TestSuggestionsCappedPerTable: the first 100 unknown keys of a table get their "did you
+// mean"; past that the table is not a typo, so the rest are reported without one (the
+// suggestions were most of the cost of a table of 40,000 unknown keys).
+func TestSuggestionsCappedPerTable(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("[profiles.p]\nbackend = \"riak\"\nhosts = [\"h\"]\n[profiles.p.tls]\n")
+	for i := range 150 {
+		fmt.Fprintf(&b, "a%03d = 1\n", i)
+	}
+	b.WriteString("crll = 1\n") // sorts after the 150 others: past the cap
+	b.WriteString("[profiles.q.tls]\ncrll = 1\n")
+	f := write(t, t.TempDir(), "a.toml", b.String())
+	_, ps := load(t, loaders.Options{Files: []string{f}})
+	require.Equal(t, `unknown key "crll"; did you mean "crl"?`, findProblem(t, ps, "profiles.q.tls.crll", "").Message)
+	require.Equal(t, `unknown key "crll"`, findProblem(t, ps, "profiles.p.tls.crll", "").Message)
+}

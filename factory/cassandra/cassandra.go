@@ -5,13 +5,11 @@ package cassandra
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -53,27 +51,29 @@ const (
 // bounds TCP + TLS in the factory's dialer, and gocql's ConnectTimeout (set to the same
 // value) bounds the CQL handshake and authentication that follow on that connection.
 //
+// Name, Warnings and TLS (nil without TLS; a reload updates it in place), and the
+// connector's printed forms (fmt with every verb, slog, JSON: type, profile name, TLS
+// mode, never a secret), come from the part every connector shares
+// (internal/factorykit.Common, over the factory.Base compiled by New).
+//
 // A Connector is safe for concurrent use.
 type Connector struct {
-	name           string
-	log            *slog.Logger
-	now            func() time.Time
-	hosts          []cassHost
-	port           int // the port gocql dials discovered nodes on: the first host's
-	names          *hostNames
-	proto          int
-	keyspace       string
-	dc             string
-	consistency    gocql.Consistency
-	connectTimeout time.Duration
-	timeout        time.Duration
-	numConns       int                  // pool.connections_per_host, 0: gocql's default (2)
-	auth           sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
-	tls            *factory.ClientTLS
-	warnings       []factory.Warning
-	reload         factorykit.Reloader // never nil
-	closed         atomic.Bool
+	common      // Name, Warnings, TLS, and the printed forms
+	base        factory.Base
+	log         *slog.Logger
+	hosts       []cassHost
+	port        int // the port gocql dials discovered nodes on: the first host's
+	names       *hostNames
+	proto       int
+	keyspace    string
+	dc          string
+	consistency gocql.Consistency
+	numConns    int                  // pool.connections_per_host, 0: gocql's default (2)
+	auth        sealed.Box[cassAuth] // never empty: mechanism none is a cassAuth too; sealed: it holds passwords
 }
+
+// common is what every connector has the same (internal/factorykit.Common).
+type common = factorykit.Common
 
 // cassHost is one entry of the profile's hosts.
 type cassHost struct {
@@ -87,86 +87,23 @@ type cassHost struct {
 // a connector. It checks what it relies on itself (hosts, protocol version, consistency,
 // mechanism, TLS material) and fails with a config-kind *Error listing every problem.
 func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, error) {
-	path := factorykit.ProfilePath(name)
-	if p == nil {
-		return nil, factorykit.ConfigError(schema.Problem{Path: path, Message: "profile is missing"})
+	c := &Connector{}
+	if err := c.base.Compile(name, p, schema.Cassandra, opts, c.compile); err != nil {
+		return nil, err
 	}
-	o := factorykit.BuildOptions(opts)
-	c := &Connector{
-		name:     name,
-		log:      o.Logger.With("profile", name, "backend", string(schema.Cassandra)),
-		now:      o.Now,
-		keyspace: p.Keyspace,
-		dc:       p.LocalDatacenter,
-	}
-	var ps []schema.Problem
-	if p.Backend != schema.Cassandra {
-		ps = append(ps, schema.Problem{Path: path + ".backend",
-			Message: fmt.Sprintf("backend is %q, a Cassandra connector needs %q", p.Backend, schema.Cassandra)})
-	}
-	ps = append(ps, c.compileHosts(path, p.Hosts)...)
-	if slices.Contains(schema.ProtocolVersions, p.ProtocolVersion) {
-		c.proto = p.ProtocolVersion
-	} else {
-		ps = append(ps, schema.Problem{Path: path + ".protocol_version", Message: fmt.Sprintf(
-			"protocol version %d is not supported: use 0 (negotiate), 3, 4 or 5 (the Go driver starts at 3, Cassandra 2.1)",
-			p.ProtocolVersion)})
-	}
-	cons := strings.ToLower(strings.TrimSpace(p.Consistency))
-	if cons == "" {
-		cons = defaultCassandraConsistency
-	}
-	if !slices.Contains(schema.Consistencies, cons) {
-		ps = append(ps, schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
-			"unknown consistency %q (accepted: %s)", p.Consistency, schema.Accepted(schema.Consistencies))})
-	} else if cl, err := gocql.ParseConsistencyWrapper(cons); err == nil {
-		c.consistency = cl
-	}
-	c.connectTimeout = orDefault(p.ConnectTimeout.Std(), schema.DefaultConnectTimeout)
-	c.timeout = orDefault(p.Timeout.Std(), schema.DefaultTimeout)
-	var pps []schema.Problem
-	c.numConns, _, _, pps = factorykit.CompilePool(path, p.Pool, schema.Cassandra)
-	ps = append(ps, pps...)
-
-	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
-	c.auth.Set(auth)
-	ps = append(ps, aps...)
-	c.warnings = append(c.warnings, aws...)
-
-	ct, tws, err := factory.CompileTLS(path+".tls", p.TLS, opts...)
-	if err != nil {
-		var tps schema.Problems
-		if len(ps) == 0 || !errors.As(err, &tps) {
-			return nil, err
-		}
-		ps = append(ps, tps...)
-	}
-	if ct != nil && ct.Enabled() {
-		c.tls = ct
-	}
-	c.warnings = append(c.warnings, tws...)
-	if len(ps) > 0 {
-		return nil, factorykit.ConfigError(ps...)
-	}
+	c.common = factorykit.NewCommon(&c.base, "cassandra.Connector")
+	c.log = c.base.Logger().With("profile", name, "backend", string(schema.Cassandra))
 	c.names = newHostNames(c.hosts)
-	r, rws := factorykit.NewReloader(name, p.TLS, c.tls, opts)
-	c.reload = r
-	c.warnings = factorykit.WithProfileWarnings(name, p, append(c.warnings, rws...))
 	return c, nil
 }
 
-// compileHosts parses host[:port] entries with schema.ParseHost, adding the default port.
-func (c *Connector) compileHosts(path string, hosts []string) []schema.Problem {
-	var ps []schema.Problem
-	if len(hosts) == 0 {
-		return []schema.Problem{{Path: path + ".hosts", Message: "at least one host is required"}}
-	}
-	for i, h := range hosts {
-		hp, err := schema.ParseHost(h, schema.Cassandra)
-		if err != nil {
-			ps = append(ps, schema.Problem{Path: path + "." + schema.HostsPath(i), Message: err.Error()})
-			continue
-		}
+// compile compiles what is Cassandra's own in profile p: the hosts as gocql dials them,
+// protocol version, keyspace, datacenter, consistency, pool size and authentication,
+// recording problems and warnings in c.base. TLS compiles after it in any case.
+func (c *Connector) compile(p *schema.Profile) (compileTLS bool) {
+	b := &c.base
+	path := b.Path()
+	for _, hp := range b.Hosts() {
 		c.hosts = append(c.hosts, cassHost{host: hp.Name, port: hp.Port, hostport: hp.String(), ip: net.ParseIP(hp.Name)})
 	}
 	if len(c.hosts) > 0 {
@@ -175,48 +112,64 @@ func (c *Connector) compileHosts(path string, hosts []string) []schema.Problem {
 		// they differ (validate warns), the first host's.
 		c.port = c.hosts[0].port
 	}
-	return ps
-}
-
-func orDefault(d time.Duration, def string) time.Duration {
-	if d > 0 {
-		return d
+	c.keyspace, c.dc = p.Keyspace, p.LocalDatacenter
+	if slices.Contains(schema.ProtocolVersions, p.ProtocolVersion) {
+		c.proto = p.ProtocolVersion
+	} else {
+		b.AddProblem(schema.Problem{Path: path + ".protocol_version", Message: fmt.Sprintf(
+			"protocol version %d is not supported: use 0 (negotiate), 3, 4 or 5 (the Go driver starts at 3, Cassandra 2.1)",
+			p.ProtocolVersion)})
 	}
-	v, _ := time.ParseDuration(def)
-	return v
+	cons := strings.ToLower(strings.TrimSpace(p.Consistency))
+	if cons == "" {
+		cons = defaultCassandraConsistency
+	}
+	if !slices.Contains(schema.Consistencies, cons) {
+		b.AddProblem(schema.Problem{Path: path + ".consistency", Message: fmt.Sprintf(
+			"unknown consistency %q (accepted: %s)", p.Consistency, schema.Accepted(schema.Consistencies))})
+	} else if cl, err := gocql.ParseConsistencyWrapper(cons); err == nil {
+		c.consistency = cl
+	}
+	c.numConns, _, _ = b.Pool()
+	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
+	c.auth.Set(auth)
+	b.AddProblem(aps...)
+	b.AddWarning(aws...)
+	return true
 }
-
-// Name is the profile name.
-func (c *Connector) Name() string { return c.name }
 
 // Backend is schema.Cassandra.
 func (c *Connector) Backend() schema.Backend { return schema.Cassandra }
-
-// Warnings are what the profile asked for that weakens security.
-func (c *Connector) Warnings() []factory.Warning {
-	return append([]factory.Warning(nil), c.warnings...)
-}
-
-// TLS is the connector's compiled TLS layer, nil for a plaintext profile. A reload updates
-// it in place (ClientTLS.Update): connections opened afterwards, including those gocql opens
-// for sessions dialled earlier, use the new material.
-func (c *Connector) TLS() *factory.ClientTLS { return c.tls }
 
 // Start starts the connector's background work: the periodic TLS reload, if the profile
 // sets tls.reload. Compiling starts no goroutine; the first Dial, Check, CheckDiscover or ClusterConfig starts it, so
 // a program calls Start only to have material reloaded before its first use
 // (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
 // does nothing. Close stops what it started.
-func (c *Connector) Start() { c.reload.Use() }
+func (c *Connector) Start() { c.base.Start() }
+
+// String describes the connector (see Format); a nil *Connector is "<nil>".
+func (c *Connector) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.common.String()
+}
 
 // Close marks the connector closed: Dial and Check then fail. It stops the TLS reload and
 // waits for it, so no goroutine of the connector is left. Sessions already dialled stay
 // open; they are the caller's to close. Close is idempotent.
-func (c *Connector) Close() error {
-	c.closed.Store(true)
-	c.reload.Stop()
-	return nil
-}
+func (c *Connector) Close() error { return c.base.Close() }
+
+// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
+// whatever tls.reload says (a SIGHUP handler, a test, a rotation hook). On success,
+// handshakes that start afterwards use the new material (and TLS().Generation counts
+// one more; material found unchanged is not recompiled and counts nothing); on failure
+// the last good material stays in use. Either way the outcome is logged and passed to the reload
+// callback. The error is an *Error (kind config for material that does not compile).
+// ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
+// connector is closed.
+func (c *Connector) ReloadNow(ctx context.Context) error { return c.base.ReloadNow(ctx) }
 
 // ClusterConfig returns a copy of the gocql configuration Dial uses, for inspection or
 // for a program that calls CreateSession itself: hosts, port, keyspace, consistency, host
@@ -227,7 +180,7 @@ func (c *Connector) Close() error {
 //
 // A session created from it directly gets gocql's error messages; Dial classifies them.
 func (c *Connector) ClusterConfig() *gocql.ClusterConfig {
-	c.reload.Use()
+	c.base.Start()
 	return c.clusterConfig(nil)
 }
 
@@ -241,11 +194,11 @@ func (c *Connector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 	cfg.ProtoVersion = c.proto
 	cfg.Keyspace = c.keyspace
 	cfg.Consistency = c.consistency
-	cfg.Timeout = c.timeout
-	cfg.WriteTimeout = c.timeout
+	cfg.Timeout = c.base.Timeout()
+	cfg.WriteTimeout = c.base.Timeout()
 	// gocql's ConnectTimeout bounds the CQL handshake (OPTIONS, STARTUP, authentication)
 	// once our dialer has made the TCP and TLS connection within connect_timeout.
-	cfg.ConnectTimeout = c.connectTimeout
+	cfg.ConnectTimeout = c.base.ConnectTimeout()
 	if c.numConns > 0 {
 		cfg.NumConns = c.numConns
 	}
@@ -283,15 +236,15 @@ func (c *Connector) clusterConfig(att *attempt) *gocql.ClusterConfig {
 // before any connection is made. With TLS, the pool's connections to one server share
 // one full handshake: the others resume its session.
 func (c *Connector) Dial(ctx context.Context, adjust ...func(*gocql.ClusterConfig)) (_ *gocql.Session, retErr error) {
-	c.reload.Use()
-	defer c.reload.DialDone(schema.Cassandra, time.Now(), &retErr)
-	if c.closed.Load() {
-		return nil, factorykit.Errorf(factory.KindConfig, "", "cassandra connector %q is closed", c.name)
+	c.base.Start()
+	defer c.base.DialDone(time.Now(), &retErr)
+	if err := c.base.Closed(); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, ctxError(err, "")
 	}
-	att := newAttempt(ctx)
+	att := newAttempt(ctx, &c.base)
 	cfg := c.clusterConfig(att)
 	if err := adjustCluster(cfg, adjust); err != nil {
 		att.finish()
@@ -351,21 +304,21 @@ func (c *Connector) CheckDiscover(ctx context.Context) (*factory.Report, error) 
 }
 
 func (c *Connector) check(ctx context.Context, discover bool) (retRep *factory.Report, retErr error) {
-	c.reload.Use()
-	defer c.reload.CheckDone(schema.Cassandra, time.Now(), &retRep, &retErr)
+	c.base.Start()
+	defer c.base.CheckDone(time.Now(), &retRep, &retErr)
 	start := time.Now()
 	newReport := func() *factory.Report {
 		r := &factory.Report{
-			Profile: c.name,
+			Profile: c.Name(),
 			Backend: string(schema.Cassandra),
 			Auth:    factory.AuthReport{Mechanism: string(c.auth.Get().mech), Username: c.auth.Get().user, Result: "not attempted"},
 		}
-		if c.tls != nil {
-			r.TLS.Enabled, r.TLS.Mode = true, string(c.tls.Mode())
+		if c.TLS() != nil {
+			r.TLS.Enabled, r.TLS.Mode = true, string(c.TLS().Mode())
 		} else {
 			r.TLS.Mode = string(schema.TLSDisable)
 		}
-		for _, w := range c.warnings {
+		for _, w := range c.base.Warnings() {
 			r.Warnings = append(r.Warnings, w.String())
 		}
 		return r
@@ -392,7 +345,7 @@ func (c *Connector) check(ctx context.Context, discover bool) (retRep *factory.R
 				peers, havePeers = found, true
 			}
 		}
-		factorykit.FillHost(&hr, r, c.tlsServerName(c.names.cached(h.hostport)), err)
+		c.base.FillHost(&hr, r, c.tlsServerName(c.names.cached(h.hostport)), err)
 		hosts = append(hosts, hr)
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -401,9 +354,9 @@ func (c *Connector) check(ctx context.Context, discover bool) (retRep *factory.R
 			main, mainOK = r, err == nil
 		}
 	}
-	if c.closed.Load() {
+	if err := c.base.Closed(); err != nil {
 		main = newReport()
-		firstErr = factorykit.Errorf(factory.KindConfig, "", "cassandra connector %q is closed", c.name)
+		firstErr = err
 	} else {
 		for _, h := range c.hosts {
 			run(h, factorykit.HostConfigured, "", discover && !havePeers)
@@ -446,7 +399,7 @@ func (c *Connector) isConfigured(ctx context.Context, h cassHost) bool {
 // checkHost runs Check against one host, filling r; with wantPeers it also reads the
 // nodes the host lists in its peers tables.
 func (c *Connector) checkHost(ctx context.Context, h cassHost, r *factory.Report, wantPeers bool) ([]discoveredPeer, error) {
-	att := newAttempt(ctx)
+	att := newAttempt(ctx, &c.base)
 	att.observe = true
 	cfg := c.clusterConfig(att)
 	cfg.Hosts = []string{h.hostport}
@@ -488,7 +441,7 @@ func (c *Connector) checkHost(ctx context.Context, h cassHost, r *factory.Report
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, factorykit.Classify(fmt.Errorf("cassandra: reading system.local: %w", err), factory.KindProtocol, h.hostport)
+		return nil, c.base.Classify(fmt.Errorf("cassandra: reading system.local: %w", err), factory.KindProtocol, h.hostport)
 	}
 	if v, ok := row["release_version"].(string); ok {
 		r.Server.Version = v
@@ -504,7 +457,7 @@ func (c *Connector) checkHost(ctx context.Context, h cassHost, r *factory.Report
 		if ctx.Err() != nil {
 			return nil, ctxError(ctx.Err(), h.hostport)
 		}
-		return nil, factorykit.Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), factory.KindProtocol, h.hostport)
+		return nil, c.base.Classify(fmt.Errorf("cassandra: reading system.peers: %w", err), factory.KindProtocol, h.hostport)
 	}
 	return peers, nil
 }
@@ -551,11 +504,11 @@ func (c *Connector) fillReport(r *factory.Report, att *attempt) {
 	defer att.mu.Unlock()
 	if att.tlsState != nil {
 		r.TLS.ServerName = att.serverName
-		factorykit.FillTLS(r, *att.tlsState, c.now())
+		c.base.FillTLS(r, *att.tlsState)
 	}
-	if c.tls != nil {
-		if cert := c.tls.ClientCertificate(); cert != nil {
-			ci := factorykit.NewCertInfo(cert, c.now())
+	if c.TLS() != nil {
+		if cert := c.TLS().ClientCertificate(); cert != nil {
+			ci := c.base.CertInfo(cert)
 			r.TLS.ClientCert = &ci
 		}
 	}
@@ -640,13 +593,13 @@ func (c *Connector) classify(err error, att *attempt) error {
 		return dialErr
 	case containsAny(msg, timeoutMessages):
 		return &factory.Error{Kind: factory.KindTimeout, Host: host, Err: fmt.Errorf(
-			"no CQL answer within connect_timeout %s: %w", c.connectTimeout, err)}
+			"no CQL answer within connect_timeout %s: %w", c.base.ConnectTimeout(), err)}
 	case containsAny(msg, unreachableMessages):
 		return &factory.Error{Kind: factory.KindUnreachable, Host: host, Err: err}
 	}
-	err = factorykit.Classify(err, factory.KindProtocol, host)
-	if c.tls == nil {
-		err = factorykit.PlaintextToTLS(att.ctx, err, host, c.connectTimeout)
+	err = c.base.Classify(err, factory.KindProtocol, host)
+	if c.TLS() == nil {
+		err = c.base.PlaintextToTLS(att.ctx, err, host)
 	}
 	return err
 }

@@ -10,7 +10,6 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
 	"github.com/connfactory/connfactory/factory"
-	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -102,7 +101,11 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 // credsFor picks the credentials for a host known by its configured host:port and its IP:
 // the first per_host entry naming either, else the profile's username and password.
 func (a *cassAuth) credsFor(hostport, ip string) (string, schema.Secret) {
-	host := strings.ToLower(factorykit.HostOnly(hostport))
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
 	ip = strings.ToLower(ip)
 	for _, h := range a.perHost {
 		if h.host == host || h.host == ip {

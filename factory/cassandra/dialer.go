@@ -12,7 +12,6 @@ import (
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/connfactory/connfactory/factory"
-	"github.com/connfactory/connfactory/internal/factorykit"
 )
 
 // hostDialer is the factory's gocql.HostDialer: TCP and TLS bounded by gocql's context,
@@ -29,7 +28,7 @@ type hostDialer struct {
 // call it also records them there, because gocql keeps only their message.
 func (d *hostDialer) DialHost(ctx context.Context, host *gocql.HostInfo) (*gocql.DialedHost, error) {
 	addr := host.ConnectAddressAndPort()
-	ctx, cancel := context.WithTimeout(ctx, d.c.connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, d.c.base.ConnectTimeout())
 	defer cancel()
 	att := d.att
 	if att != nil {
@@ -63,7 +62,7 @@ func (d *hostDialer) DialHost(ctx context.Context, host *gocql.HostInfo) (*gocql
 	if att != nil {
 		conn = att.track(conn, name, state, d.c.tlsServerName(name))
 	}
-	return &gocql.DialedHost{Conn: conn, DisableCoalesce: d.c.tls != nil}, nil
+	return &gocql.DialedHost{Conn: conn, DisableCoalesce: d.c.TLS() != nil}, nil
 }
 
 // dial makes the TCP connection and, for a TLS profile, the handshake.
@@ -73,10 +72,10 @@ func (d *hostDialer) dial(ctx context.Context, addr, name string) (net.Conn, *tl
 	if err != nil {
 		return nil, nil, d.classifyDial(ctx, err, factory.KindUnreachable, name)
 	}
-	if d.c.tls == nil {
+	if d.c.TLS() == nil {
 		return raw, nil, nil
 	}
-	tc, release, err := factorykit.HandshakeShared(d.c.tls, ctx, raw, name, addr)
+	tc, release, err := d.c.base.Handshake(ctx, raw, name, addr)
 	if err != nil {
 		_ = raw.Close()
 		return nil, nil, d.classifyDial(ctx, err, factory.KindTLSHandshake, name)
@@ -97,9 +96,9 @@ func (d *hostDialer) classifyDial(ctx context.Context, err error, k factory.Kind
 			stage = "no TLS handshake"
 		}
 		return &factory.Error{Kind: factory.KindTimeout, Host: name, Err: &stalled{
-			msg: fmt.Sprintf("%s within connect_timeout %s", stage, d.c.connectTimeout), cause: err}}
+			msg: fmt.Sprintf("%s within connect_timeout %s", stage, d.c.base.ConnectTimeout()), cause: err}}
 	}
-	return factorykit.Classify(err, k, name)
+	return d.c.base.Classify(err, k, name)
 }
 
 // stalled is a stage that ran out of time: its message says which stage, and the
@@ -115,17 +114,18 @@ func (e *stalled) Unwrap() error { return e.cause }
 
 // tlsServerName is the name the TLS layer verifies for hostport, "" without TLS.
 func (c *Connector) tlsServerName(hostport string) string {
-	if c.tls == nil {
+	if c.TLS() == nil {
 		return ""
 	}
-	return c.tls.ServerName(hostport)
+	return c.TLS().ServerName(hostport)
 }
 
 // attempt is one Dial or Check call: its context ends every connection made for it while
 // it runs, and it keeps what the dialer and the authenticator saw, for classification and
 // for the report.
 type attempt struct {
-	ctx context.Context
+	ctx  context.Context
+	base *factory.Base // the connector's
 	// observe wraps connections to read the protocol version of the server's frames
 	// (Check only; Dial leaves connections unwrapped).
 	observe bool
@@ -149,7 +149,9 @@ type attempt struct {
 	authOK     bool
 }
 
-func newAttempt(ctx context.Context) *attempt { return &attempt{ctx: ctx} }
+func newAttempt(ctx context.Context, base *factory.Base) *attempt {
+	return &attempt{ctx: ctx, base: base}
+}
 
 // bind cancels cancel when the attempt's context ends. ok is false once the attempt is
 // finished: the connection is then the session's own.
@@ -248,7 +250,7 @@ func (o *attemptConn) Read(p []byte) (int, error) {
 		})
 	}
 	if err != nil && o.tls && strings.Contains(err.Error(), "remote error: tls:") {
-		o.att.recordDialError(factorykit.ClassifyTLSError(err, o.name), o.name)
+		o.att.recordDialError(o.att.base.ClassifyTLSError(err, o.name), o.name)
 	}
 	return n, err
 }

@@ -39,26 +39,27 @@ import (
 // certificate and an empty password, and the server accepts it only when the
 // certificate's CN is the username (checked at compile time too).
 //
+// Name, Warnings and TLS (nil without TLS; a reload updates it in place), and the
+// connector's printed forms (fmt with every verb, slog, JSON: type, profile name, TLS
+// mode, never a secret), come from the part every connector shares
+// (internal/factorykit.Common, over the factory.Base compiled by New).
+//
 // A Connector is safe for concurrent use.
 type Connector struct {
-	name           string
-	hosts          []string // host:port, default port applied
-	mechanism      schema.Mechanism
-	username       string
-	password       sealed.Box[schema.Secret] // sealed: fmt of a Connector value must not print it
-	tls            *factory.ClientTLS        // nil for mechanism none
-	warnings       []factory.Warning
-	connectTimeout time.Duration
-	authWait       time.Duration
-	timeout        time.Duration
-	minConns       int           // pool.connections_per_host, 0: riak-go-client's 1
-	maxConns       int           // pool.max_connections_per_host, 0: riak-go-client's 256
-	idleTimeout    time.Duration // pool.idle_timeout, 0: riak-go-client's 10s
-	logger         *slog.Logger
-	now            func() time.Time
-	reload         factorykit.Reloader // never nil
-	closed         atomic.Bool
+	common      // Name, Warnings, TLS, and the printed forms
+	base        factory.Base
+	hosts       []string // host:port, default port applied, duplicates removed
+	mechanism   schema.Mechanism
+	username    string
+	password    sealed.Box[schema.Secret] // sealed: fmt of a Connector value must not print it
+	authWait    time.Duration
+	minConns    int           // pool.connections_per_host, 0: riak-go-client's 1
+	maxConns    int           // pool.max_connections_per_host, 0: riak-go-client's 256
+	idleTimeout time.Duration // pool.idle_timeout, 0: riak-go-client's 10s
 }
+
+// common is what every connector has the same (internal/factorykit.Common).
+type common = factorykit.Common
 
 var _ factory.Connector = (*Connector)(nil)
 
@@ -77,61 +78,44 @@ func (c *Connector) secret() schema.Secret {
 // TLS only to clients that then authenticate), and certificate auth whose client
 // certificate's CN is not auth.username.
 func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, error) {
-	o := factorykit.BuildOptions(opts)
-	base := factorykit.ProfilePath(name)
-	if p == nil {
-		return nil, factorykit.ConfigError(schema.Problem{Path: base, Message: "no profile"})
+	c := &Connector{}
+	if err := c.base.Compile(name, p, schema.Riak, opts, c.compile); err != nil {
+		return nil, err
 	}
-	var probs schema.Problems
-	if p.Backend != schema.Riak {
-		probs = append(probs, schema.Problem{Path: base + ".backend",
-			Message: fmt.Sprintf("backend %q is not riak", p.Backend)})
-	}
-	c := &Connector{
-		name:           name,
-		mechanism:      p.Auth.EffectiveMechanism(),
-		connectTimeout: p.ConnectTimeout.Std(),
-		authWait:       cmp.Or(o.RiakAuthWait, riakAuthVerdictWait),
-		timeout:        p.Timeout.Std(),
-		logger:         o.Logger,
-		now:            o.Now,
-	}
-	if c.connectTimeout <= 0 {
-		c.connectTimeout, _ = time.ParseDuration(schema.DefaultConnectTimeout)
-	}
-	if c.timeout <= 0 {
-		c.timeout, _ = time.ParseDuration(schema.DefaultTimeout)
-	}
-
-	if len(p.Hosts) == 0 {
-		probs = append(probs, schema.Problem{Path: base + ".hosts", Message: "at least one host is required"})
-	}
-	for i, h := range p.Hosts {
-		hp, err := schema.ParseHost(h, schema.Riak)
-		if err != nil {
-			probs = append(probs, schema.Problem{Path: base + "." + schema.HostsPath(i), Message: err.Error()})
-			continue
+	c.common = factorykit.NewCommon(&c.base, "riak.Connector", "hosts: "+strings.Join(c.hosts, ","))
+	if c.mechanism != schema.MechanismNone {
+		if err := c.checkTLS(); err != nil {
+			return nil, err
 		}
+	}
+	return c, nil
+}
+
+// compile compiles what is Riak's own in profile p: the hosts as nodes (duplicates
+// removed), the pool, and authentication (validate's rules for Riak: the mechanism, its
+// username and password, TLS with every mechanism but none), recording problems and
+// warnings in c.base. TLS compiles after it only without problems (they stop the compile
+// before TLS) and with a mechanism other than none.
+func (c *Connector) compile(p *schema.Profile) (compileTLS bool) {
+	b := &c.base
+	path := b.Path()
+	for _, hp := range b.Hosts() {
 		if !slices.Contains(c.hosts, hp.String()) {
 			c.hosts = append(c.hosts, hp.String())
 		}
 	}
-
-	var pps []schema.Problem
-	c.minConns, c.maxConns, c.idleTimeout, pps = factorykit.CompilePool(base, p.Pool, schema.Riak)
-	probs = append(probs, pps...)
-
-	// The mechanism, its username and password, and TLS with every mechanism but none
-	// (and none without TLS): validate's rules, which Load has applied already.
+	c.minConns, c.maxConns, c.idleTimeout = b.Pool()
+	c.authWait = cmp.Or(b.AuthWait(), riakAuthVerdictWait)
+	c.mechanism = p.Auth.EffectiveMechanism()
 	for _, pr := range validate.BackendAuth(p) {
-		probs = append(probs, schema.Problem{Path: base + "." + pr.Path, Message: pr.Message})
+		b.AddProblem(schema.Problem{Path: path + "." + pr.Path, Message: pr.Message})
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
 		pw := p.Auth.Password.Secret()
 		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
-			c.warnings = append(c.warnings, factory.Warning{Path: base + ".auth.per_host",
+			b.AddWarning(factory.Warning{Path: path + ".auth.per_host",
 				Message: "ignored: per-host credentials are a Cassandra feature; Riak uses auth.username for every host"})
 		}
 	}
@@ -139,87 +123,72 @@ func New(name string, p *schema.Profile, opts ...factory.Option) (*Connector, er
 		// The server ignores it; sending it anyway would put a secret on the wire for
 		// nothing.
 		c.password.Set(nil)
-		c.warnings = append(c.warnings, factory.Warning{Path: base + ".auth.password",
+		b.AddWarning(factory.Warning{Path: path + ".auth.password",
 			Message: fmt.Sprintf("ignored: mechanism %s sends no password", c.mechanism)})
 	}
-	if len(probs) > 0 {
-		return nil, factorykit.ConfigError(probs...)
-	}
-
-	if c.mechanism != schema.MechanismNone {
-		ct, ws, err := factory.CompileTLS(base+".tls", p.TLS, opts...)
-		if err != nil {
-			return nil, err
-		}
-		c.tls = ct
-		c.warnings = append(c.warnings, ws...)
-		if c.tls == nil {
-			return nil, factorykit.ConfigError(schema.Problem{Path: base + ".tls",
-				Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
-		}
-		if c.mechanism == schema.MechanismCertificate {
-			cert := c.tls.ClientCertificate()
-			switch {
-			case cert == nil:
-				return nil, factorykit.ConfigError(schema.Problem{Path: base + ".tls.cert",
-					Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, tls.pkcs12 or tls.keystore)"})
-			case cert.Subject.CommonName != c.username:
-				return nil, factorykit.ConfigError(schema.Problem{Path: base + ".auth.username",
-					Message: fmt.Sprintf("is %q but the client certificate's CN is %q: Riak accepts a certificate only for the user its CN names",
-						c.username, cert.Subject.CommonName)})
-			}
-		}
-	}
-
-	r, rws := factorykit.NewReloader(name, p.TLS, c.tls, opts)
-	c.reload = r
-	c.warnings = factorykit.WithProfileWarnings(name, p, append(c.warnings, rws...))
-	return c, nil
+	return !b.Failed() && c.mechanism != schema.MechanismNone
 }
 
-// Name is the profile name.
-func (c *Connector) Name() string { return c.name }
+// checkTLS checks the compiled TLS section against the mechanism: every mechanism but
+// none needs TLS, and certificate a client certificate whose CN is the username.
+func (c *Connector) checkTLS() error {
+	path := c.base.Path()
+	ct := c.TLS()
+	if ct == nil {
+		return c.base.ConfigError(schema.Problem{Path: path + ".tls",
+			Message: fmt.Sprintf("mechanism %s needs TLS: Riak refuses authentication over plaintext", c.mechanism)})
+	}
+	if c.mechanism != schema.MechanismCertificate {
+		return nil
+	}
+	switch cert := ct.ClientCertificate(); {
+	case cert == nil:
+		return c.base.ConfigError(schema.Problem{Path: path + ".tls.cert",
+			Message: "mechanism certificate needs a client certificate and key (tls.cert and tls.key, tls.pkcs12 or tls.keystore)"})
+	case cert.Subject.CommonName != c.username:
+		return c.base.ConfigError(schema.Problem{Path: path + ".auth.username",
+			Message: fmt.Sprintf("is %q but the client certificate's CN is %q: Riak accepts a certificate only for the user its CN names",
+				c.username, cert.Subject.CommonName)})
+	}
+	return nil
+}
 
 // Backend is schema.Riak.
 func (c *Connector) Backend() schema.Backend { return schema.Riak }
-
-// Warnings are the profile's security warnings (TLS and auth).
-func (c *Connector) Warnings() []factory.Warning { return slices.Clone(c.warnings) }
 
 // Start starts the connector's background work: the periodic TLS reload, if the profile
 // sets tls.reload. Compiling starts no goroutine; the first Dial, DialConn, Check or NodeOptions starts it, so
 // a program calls Start only to have material reloaded before its first use
 // (connfactory.Registry does when it hands out a connector). Idempotent; after Close it
 // does nothing. Close stops what it started.
-func (c *Connector) Start() { c.reload.Use() }
+func (c *Connector) Start() { c.base.Start() }
+
+// String describes the connector (see Format); a nil *Connector is "<nil>".
+func (c *Connector) String() string {
+	if c == nil {
+		return "<nil>"
+	}
+	return c.common.String()
+}
 
 // Close marks the connector closed: Dial, DialConn and Check then fail with a config
 // *Error. It stops the TLS reload and waits for it, so no goroutine of the connector is
 // left; clusters from Dial and connections from DialConn stay up and are the caller's to
 // stop and close. Close is idempotent.
-func (c *Connector) Close() error {
-	c.closed.Store(true)
-	c.reload.Stop()
-	return nil
-}
+func (c *Connector) Close() error { return c.base.Close() }
+
+// ReloadNow re-reads and recompiles the connector's TLS material once, synchronously,
+// whatever tls.reload says. See cassandra.Connector.ReloadNow: the behaviour is the same,
+// including for riak-go-client nodes from NodeOptions or Dial, whose next connections
+// present the new material.
+func (c *Connector) ReloadNow(ctx context.Context) error { return c.base.ReloadNow(ctx) }
 
 // firstUse does what compiling leaves to the first dial: it starts the TLS reload and
 // installs the riak-go-client logger adapter (installRiakLogging).
 func (c *Connector) firstUse() {
-	installRiakLogging(c.logger)
-	c.reload.Use()
+	installRiakLogging(c.base.Logger())
+	c.base.Start()
 }
-
-// errIfClosed is the error of a use after Close.
-func (c *Connector) errIfClosed() error {
-	if c.closed.Load() {
-		return factorykit.Errorf(factory.KindConfig, "", "riak connector %q is closed", c.name)
-	}
-	return nil
-}
-
-// TLS is the compiled TLS configuration, nil for mechanism none.
-func (c *Connector) TLS() *factory.ClientTLS { return c.tls }
 
 // Hosts are the profile's hosts as host:port, default port applied, duplicates removed.
 func (c *Connector) Hosts() []string { return slices.Clone(c.hosts) }
@@ -250,10 +219,10 @@ func (c *Connector) NodeOptions() []*riak.NodeOptions {
 func (c *Connector) nodeOptions(host string) *riak.NodeOptions {
 	no := &riak.NodeOptions{
 		RemoteAddress:  host,
-		ConnectTimeout: c.connectTimeout,
-		RequestTimeout: c.timeout,
-		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
-		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (factorykit.CompilePool)
+		ConnectTimeout: c.base.ConnectTimeout(),
+		RequestTimeout: c.base.Timeout(),
+		MinConnections: uint16(c.minConns), //nolint:gosec // 0 to 1024 (factory.Base.Compile checks the pool)
+		MaxConnections: uint16(c.maxConns), //nolint:gosec // 0 to 1024 (factory.Base.Compile checks the pool)
 		IdleTimeout:    c.idleTimeout,
 	}
 	if c.maxConns == 0 && c.minConns > riakDefaultMaxConnections {
@@ -263,7 +232,7 @@ func (c *Connector) nodeOptions(host string) *riak.NodeOptions {
 		no.AuthOptions = &riak.AuthOptions{
 			User:      c.username,
 			Password:  c.secret().Reveal(),
-			TlsConfig: c.tls.Config(host),
+			TlsConfig: c.TLS().Config(host),
 		}
 	}
 	return no
@@ -349,8 +318,8 @@ type riakResult struct {
 // The caller stops the cluster with Stop.
 func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions)) (_ *riak.Cluster, retErr error) {
 	c.firstUse()
-	defer c.reload.DialDone(schema.Riak, time.Now(), &retErr)
-	if err := c.errIfClosed(); err != nil {
+	defer c.base.DialDone(time.Now(), &retErr)
+	if err := c.base.Closed(); err != nil {
 		return nil, err
 	}
 	opts := make(map[string]*riak.NodeOptions, len(c.hosts))
@@ -386,7 +355,7 @@ func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions))
 		}
 		n, err := riak.NewNode(opts[r.host])
 		if err != nil {
-			failed = append(failed, riakResult{r.host, factorykit.Classify(err, factory.KindUnreachable, r.host)})
+			failed = append(failed, riakResult{r.host, c.base.Classify(err, factory.KindUnreachable, r.host)})
 			continue
 		}
 		nodes = append(nodes, n)
@@ -396,8 +365,8 @@ func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions))
 		return nil, riakAggregate(failed)
 	}
 	for _, f := range failed {
-		c.logger.Warn("riak: host left out of the cluster: its preflight failed",
-			"profile", c.name, "host", f.host, "kind", string(factory.KindOf(f.err)), "error", f.err.Error())
+		c.base.Logger().Warn("riak: host left out of the cluster: its preflight failed",
+			"profile", c.Name(), "host", f.host, "kind", string(factory.KindOf(f.err)), "error", f.err.Error())
 	}
 
 	cluster, err := riak.NewCluster(&riak.ClusterOptions{Nodes: nodes, NoDefaultNode: true})
@@ -416,8 +385,8 @@ func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions))
 			live++
 			continue
 		}
-		c.logger.Warn("riak: host left out of the cluster: riak-go-client's own connection failed after the preflight passed",
-			"profile", c.name, "host", nodeHosts[i])
+		c.base.Logger().Warn("riak: host left out of the cluster: riak-go-client's own connection failed after the preflight passed",
+			"profile", c.Name(), "host", nodeHosts[i])
 		_ = cluster.RemoveNode(n)
 	}
 	if live == 0 {
@@ -425,7 +394,7 @@ func (c *Connector) Dial(ctx context.Context, adjust ...func(*riak.NodeOptions))
 		return nil, &factory.Error{Kind: factory.KindUnreachable, Err: errors.New(
 			"riak: the preflight passed but riak-go-client could not open its own connection to any host (see the riak-go-client log lines)")}
 	}
-	reqTimeout := c.timeout
+	reqTimeout := c.base.Timeout()
 	for _, no := range opts {
 		reqTimeout = max(reqTimeout, no.RequestTimeout)
 	}
@@ -452,7 +421,7 @@ func (c *Connector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTim
 	}
 	// The ping is bounded by riak-go-client's request timeout on each of its attempts;
 	// this timer only guards against the spin described above.
-	limit := time.NewTimer(c.connectTimeout + 3*reqTimeout)
+	limit := time.NewTimer(c.base.ConnectTimeout() + 3*reqTimeout)
 	defer limit.Stop()
 	select {
 	case <-done:
@@ -461,7 +430,7 @@ func (c *Connector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTim
 			err = ping.Error()
 		}
 		if err != nil {
-			return &factory.Error{Kind: factorykit.ClassifyNet(err, factory.KindProtocol), Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
+			return &factory.Error{Kind: c.base.ClassifyNet(err, factory.KindProtocol), Err: fmt.Errorf("riak: first ping through the cluster: %w", err)}
 		}
 		if !ping.Success() {
 			return &factory.Error{Kind: factory.KindProtocol, Err: errors.New("riak: first ping through the cluster was not answered")}
@@ -470,8 +439,8 @@ func (c *Connector) firstPing(ctx context.Context, cluster *riak.Cluster, reqTim
 	case <-ctx.Done():
 	case <-limit.C:
 	}
-	c.logger.Error("riak: riak-go-client did not finish its first ping; one of its goroutines may keep running",
-		"profile", c.name)
+	c.base.Logger().Error("riak: riak-go-client did not finish its first ping; one of its goroutines may keep running",
+		"profile", c.Name())
 	return &factory.Error{Kind: factory.KindTimeout, Err: errors.New("riak: riak-go-client did not finish its first ping through the cluster in time")}
 }
 
@@ -530,8 +499,8 @@ func (e *riakAllFailed) Unwrap() []error {
 // their own. On failure the error is that of riakAggregate: every host's failure.
 func (c *Connector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
 	c.firstUse()
-	defer c.reload.DialDone(schema.Riak, time.Now(), &retErr)
-	if err := c.errIfClosed(); err != nil {
+	defer c.base.DialDone(time.Now(), &retErr)
+	if err := c.base.Closed(); err != nil {
 		return nil, err
 	}
 	var failed []riakResult
@@ -555,8 +524,8 @@ func (c *Connector) DialConn(ctx context.Context) (_ net.Conn, retErr error) {
 // the TCP dial to the last answer on the host reported.
 func (c *Connector) Check(ctx context.Context) (retRep *factory.Report, retErr error) {
 	c.firstUse()
-	defer c.reload.CheckDone(schema.Riak, time.Now(), &retRep, &retErr)
-	if err := c.errIfClosed(); err != nil {
+	defer c.base.CheckDone(time.Now(), &retRep, &retErr)
+	if err := c.base.Closed(); err != nil {
 		rep := c.newReport()
 		rep.Fail(err)
 		return rep, err
@@ -581,8 +550,8 @@ func (c *Connector) Check(ctx context.Context) (retRep *factory.Report, retErr e
 			failed = append(failed, riakResult{h, err})
 		}
 		hr := factory.HostReport{Address: h, Source: factorykit.HostConfigured}
-		factorykit.FillHost(&hr, r, c.tls.ServerName(h), err)
-		if !c.tls.Enabled() {
+		c.base.FillHost(&hr, r, c.TLS().ServerName(h), err)
+		if !c.TLS().Enabled() {
 			hr.TLS = nil
 		}
 		hosts = append(hosts, hr)
@@ -613,10 +582,10 @@ func (c *Connector) Check(ctx context.Context) (retRep *factory.Report, retErr e
 }
 
 func (c *Connector) newReport() *factory.Report {
-	rep := &factory.Report{Profile: c.name, Backend: string(schema.Riak)}
+	rep := &factory.Report{Profile: c.Name(), Backend: string(schema.Riak)}
 	// What the profile asked for, so that a failed handshake still reports TLS as on.
-	rep.TLS.Enabled, rep.TLS.Mode = c.tls.Enabled(), string(c.tls.Mode())
-	for _, w := range c.warnings {
+	rep.TLS.Enabled, rep.TLS.Mode = c.TLS().Enabled(), string(c.TLS().Mode())
+	for _, w := range c.base.Warnings() {
 		rep.Warnings = append(rep.Warnings, w.String())
 	}
 	return rep
@@ -677,3 +646,5 @@ func (w riakLogWriter) Write(p []byte) (int, error) {
 	l.Log(context.Background(), level, textsafe.Escape(msg), "component", "riak-go-client")
 	return len(p), nil
 }
+
+func init() { factorykit.Register(schema.Riak, New) }

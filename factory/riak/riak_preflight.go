@@ -12,7 +12,6 @@ import (
 	rpb "github.com/basho/riak-go-client/rpb/riak"
 
 	"github.com/connfactory/connfactory/factory"
-	"github.com/connfactory/connfactory/internal/factorykit"
 	"github.com/connfactory/connfactory/internal/riakpb"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -55,11 +54,11 @@ type riakPreflight struct {
 // got. With info, it also asks for the server's node name and version.
 func (c *Connector) preflight(ctx context.Context, host string, rep *factory.Report, info bool) (net.Conn, error) {
 	p := &riakPreflight{c: c, host: host, rep: rep, info: info, outer: ctx,
-		budget: "connect_timeout " + c.connectTimeout.String()}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.connectTimeout {
+		budget: "connect_timeout " + c.base.ConnectTimeout().String()}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.base.ConnectTimeout() {
 		p.budget = "the caller's deadline"
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.connectTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.base.ConnectTimeout())
 	defer cancel()
 	return p.run(ctx)
 }
@@ -70,9 +69,9 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 	rep.Auth.Mechanism = string(p.c.mechanism)
 	rep.Auth.Username = p.c.username
 	rep.Auth.Result = "not attempted"
-	if p.c.tls != nil {
-		rep.TLS.Mode = string(p.c.tls.Mode())
-		rep.TLS.ServerName = p.c.tls.ServerName(p.host)
+	if p.c.TLS() != nil {
+		rep.TLS.Mode = string(p.c.TLS().Mode())
+		rep.TLS.ServerName = p.c.TLS().ServerName(p.host)
 	}
 
 	var d net.Dialer
@@ -103,15 +102,15 @@ func (p *riakPreflight) run(ctx context.Context) (net.Conn, error) {
 		}
 		// riak-go-client's pool dials the same host:port with a Config keyed alike
 		// (nodeOptions), so it resumes this handshake's session.
-		tc, release, err := factorykit.HandshakeShared(p.c.tls, ctx, raw, p.host, p.host)
+		tc, release, err := p.c.base.Handshake(ctx, raw, p.host, p.host)
 		defer release() // the answers read below carry a TLS 1.3 session ticket first
 		if err != nil {
 			return nil, p.fail(ctx, "TLS handshake", factory.KindTLSHandshake, err)
 		}
 		conn = tc
-		factorykit.FillTLS(rep, tc.ConnectionState(), p.c.now())
-		if cc := p.c.tls.ClientCertificate(); cc != nil {
-			ci := factorykit.NewCertInfo(cc, p.c.now())
+		p.c.base.FillTLS(rep, tc.ConnectionState())
+		if cc := p.c.TLS().ClientCertificate(); cc != nil {
+			ci := p.c.base.CertInfo(cc)
 			rep.TLS.ClientCert = &ci
 		}
 		// Riak answers refused credentials only after a delay (5 s): wait for that verdict,
@@ -180,7 +179,7 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback factory
 		}
 		err = fe.Err
 	}
-	if ctx.Err() != nil || factorykit.ClassifyNet(err, "") == factory.KindTimeout || (fe != nil && fe.Kind == factory.KindTimeout) {
+	if ctx.Err() != nil || p.c.base.ClassifyNet(err, "") == factory.KindTimeout || (fe != nil && fe.Kind == factory.KindTimeout) {
 		msg := fmt.Sprintf("riak %s: no answer within %s", stage, p.budget)
 		if errors.Is(ctx.Err(), context.Canceled) {
 			msg = fmt.Sprintf("riak %s: cancelled by the caller", stage)
@@ -197,7 +196,7 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback factory
 		}
 		return &factory.Error{Kind: factory.KindTimeout, Host: p.host, Err: fmt.Errorf("%s: %w", msg, err)}
 	}
-	if k := factorykit.ClassifyNet(err, ""); k == factory.KindUnreachable {
+	if k := p.c.base.ClassifyNet(err, ""); k == factory.KindUnreachable {
 		return &factory.Error{Kind: k, Host: p.host, Err: fmt.Errorf("riak %s: %w", stage, err)}
 	}
 	if stage == "connect" {
@@ -207,7 +206,7 @@ func (p *riakPreflight) fail(ctx context.Context, stage string, fallback factory
 	if isTLSAlert(err) {
 		// A TLS alert after the handshake: the server refused our certificate (TLS 1.3
 		// reports it at the first read, here the RpbAuthReq step).
-		return factorykit.ClassifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
+		return p.c.base.ClassifyTLSError(fmt.Errorf("riak %s: the server ended TLS with an alert after the handshake (under TLS 1.3 a refused client certificate shows here): %w", stage, err), p.host)
 	}
 
 	var se *riakServerError
@@ -256,7 +255,7 @@ func (c *Connector) authHint() string {
 	case schema.MechanismPAM:
 		return "check auth.password, and that the server's source for this user is pam"
 	case schema.MechanismCertificate:
-		if cert := c.tls.ClientCertificate(); cert != nil && cert.Subject.CommonName != c.username {
+		if cert := c.TLS().ClientCertificate(); cert != nil && cert.Subject.CommonName != c.username {
 			return fmt.Sprintf("the client certificate's CN %q is not the username %q (Riak accepts a certificate only for the user its CN names)",
 				cert.Subject.CommonName, c.username)
 		}

@@ -1,8 +1,8 @@
-// Package factorycore is the seam between package factory and its backends
-// (factory/cassandra, factory/riak): factory imports neither backend, so each backend
-// registers its constructor here, and factory leaves here the value through which the
-// backends reach its internals (see internal/factorykit). Standard library and schema
-// only; it imports no factory package.
+// Package factorycore is the backend registry of package factory: factory imports
+// neither backend (factory/cassandra, factory/riak), so each registers its constructor
+// here (through internal/factorykit.Register) and factory.Compile looks it up. Standard
+// library and schema only; it imports no factory package, which is why the constructors
+// are stored untyped: factory.Compile asserts them to their one type.
 package factorycore
 
 import (
@@ -19,10 +19,6 @@ const (
 	// HostDiscovered is a node found through system.peers.
 	HostDiscovered = "discovered"
 )
-
-// Kit is set by package factory's init; internal/factorykit asserts it to the interface
-// of the factory internals the backends use.
-var Kit any
 
 var backends sync.Map // schema.Backend -> func(string, *schema.Profile, ...factory.Option) (factory.Connector, error)
 

@@ -1,20 +1,16 @@
-// Package factorykit is what factory/cassandra and factory/riak share with package
-// factory beyond its API: error classification, options, the reloader, the shared TLS
-// handshake. Package factory hands these over through internal/factorycore.Kit (factory
-// cannot import its backends, nor they its unexported names).
+// Package factorykit is what factory/cassandra and factory/riak share beyond
+// factory.Base: their registration with factory.Compile, the methods every connector has
+// the same (Common), the adjust-function check (ApplyAdjust) and test hooks. It uses
+// package factory's API only; what the connectors need of factory's internals, they
+// reach through the factory.Base each of them holds.
 package factorykit
 
 import (
-	"context"
-	"crypto/tls"
-	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
-	"reflect"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/factorycore"
@@ -27,134 +23,73 @@ const (
 	HostDiscovered = factorycore.HostDiscovered
 )
 
-// Reloader is a connector's TLS reloader (never nil).
-type Reloader interface {
-	// Use starts the reload loop on first use.
-	Use()
-	// Stop stops it.
-	Stop()
-	// Reload re-reads and recompiles the material once.
-	Reload(ctx context.Context) error
-	// DialDone reports a finished dial to the observers.
-	DialDone(b schema.Backend, start time.Time, err *error)
-	// CheckDone completes a Check's report and reports it to the observers.
-	CheckDone(b schema.Backend, start time.Time, rep **factory.Report, err *error)
+// Register makes factory.Compile build backend b's profiles with newConnector (the
+// backend's New).
+func Register[C factory.Connector](b schema.Backend, newConnector func(string, *schema.Profile, ...factory.Option) (C, error)) {
+	factorycore.Register(b, func(name string, p *schema.Profile, opts ...factory.Option) (factory.Connector, error) {
+		c, err := newConnector(name, p, opts...)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	})
 }
 
-type kit interface {
-	Classify(err error, k factory.Kind, host string) error
-	ClassifyNet(err error, fallback factory.Kind) factory.Kind
-	Errorf(k factory.Kind, host, format string, args ...any) error
-	ConfigError(ps ...schema.Problem) error
-	ProfilePath(name string) string
-	ClassifyTLSError(err error, hostport string) error
-	HostOnly(hostport string) string
-	NewCertInfo(c *x509.Certificate, now time.Time) factory.CertInfo
-	PlaintextToTLS(ctx context.Context, err error, host string, connectTimeout time.Duration) error
-	CompilePool(path string, p *schema.Pool, b schema.Backend) (int, int, time.Duration, []schema.Problem)
-	WithProfileWarnings(name string, p *schema.Profile, ws []factory.Warning) []factory.Warning
-	Options(opts []factory.Option) (*slog.Logger, func() time.Time, time.Duration)
-	NewReloader(name string, t *schema.TLS, ct *factory.ClientTLS, opts []factory.Option) (any, []factory.Warning)
-	FillHost(h *factory.HostReport, r *factory.Report, serverName string, err error)
-	FillTLS(r *factory.Report, cs tls.ConnectionState, now time.Time)
-	HandshakeShared(c *factory.ClientTLS, ctx context.Context, raw net.Conn, hostport, addr string) (*tls.Conn, func(), error)
+// Common gives a connector, embedded in it, the methods that are the same for every
+// backend: Name, Warnings and TLS (its factory.Base's), and its printed forms.
+//
+// fmt prints unexported fields raw, without calling their methods, so a schema.Secret
+// held in an unexported field would print in clear with fmt's %v: a connector formats
+// itself, with every verb (and for slog and JSON), as a short description, its type,
+// profile name, TLS mode and the backend's extra, which holds no secret.
+type Common struct {
+	base  *factory.Base
+	typ   string
+	extra []string
 }
 
-var k = factorycore.Kit.(kit)
-
-// Register makes factory.Compile build backend b's profiles with newConnector.
-func Register(b schema.Backend, newConnector func(string, *schema.Profile, ...factory.Option) (factory.Connector, error)) {
-	factorycore.Register(b, newConnector)
+// NewCommon is the Common of the connector of type typ ("cassandra.Connector") holding
+// b; extra are further "key: value" parts of its description.
+func NewCommon(b *factory.Base, typ string, extra ...string) Common {
+	return Common{base: b, typ: typ, extra: extra}
 }
 
-// Classify wraps err as an *Error of kind kd unless it already carries a kind.
-func Classify(err error, kd factory.Kind, host string) error { return k.Classify(err, kd, host) }
+// Name is the profile name.
+func (c Common) Name() string { return c.base.Name() }
 
-// ClassifyNet recognises network failures whatever stage they happened at.
-func ClassifyNet(err error, fallback factory.Kind) factory.Kind { return k.ClassifyNet(err, fallback) }
+// Warnings are what the profile asked for that weakens security or will soon break
+// (TLS, authentication, and validate's warnings about the profile).
+func (c Common) Warnings() []factory.Warning { return c.base.Warnings() }
 
-// Errorf returns an *Error of kind kd for host.
-func Errorf(kd factory.Kind, host, format string, args ...any) error {
-	return k.Errorf(kd, host, format, args...)
-}
+// TLS is the connector's compiled TLS layer, nil without TLS. A reload updates it in
+// place (ClientTLS.Update): connections opened afterwards, including those the driver
+// opens for sessions or clusters dialled earlier, use the new material.
+func (c Common) TLS() *factory.ClientTLS { return c.base.TLS() }
 
-// ConfigError wraps problems as a config-kind *Error.
-func ConfigError(ps ...schema.Problem) error { return k.ConfigError(ps...) }
-
-// ProfilePath is the config path of profile name.
-func ProfilePath(name string) string { return k.ProfilePath(name) }
-
-// ClassifyTLSError classifies a handshake failure against hostport.
-func ClassifyTLSError(err error, hostport string) error { return k.ClassifyTLSError(err, hostport) }
-
-// HostOnly strips the port from hostport.
-func HostOnly(hostport string) string { return k.HostOnly(hostport) }
-
-// NewCertInfo describes c at now.
-func NewCertInfo(c *x509.Certificate, now time.Time) factory.CertInfo { return k.NewCertInfo(c, now) }
-
-// PlaintextToTLS wraps a plaintext profile's protocol failure when the server speaks TLS.
-func PlaintextToTLS(ctx context.Context, err error, host string, connectTimeout time.Duration) error {
-	return k.PlaintextToTLS(ctx, err, host, connectTimeout)
-}
-
-// CompilePool compiles the pool section for backend b.
-func CompilePool(path string, p *schema.Pool, b schema.Backend) (conns, max int, idle time.Duration, ps []schema.Problem) {
-	return k.CompilePool(path, p, b)
-}
-
-// WithProfileWarnings adds validate's warnings about p to ws.
-func WithProfileWarnings(name string, p *schema.Profile, ws []factory.Warning) []factory.Warning {
-	return k.WithProfileWarnings(name, p, ws)
-}
-
-// Options are the compile options a backend reads.
-type Options struct {
-	Logger       *slog.Logger
-	Now          func() time.Time
-	RiakAuthWait time.Duration // 0: the backend's default
-}
-
-// BuildOptions applies opts.
-func BuildOptions(opts []factory.Option) Options {
-	l, now, w := k.Options(opts)
-	return Options{Logger: l, Now: now, RiakAuthWait: w}
-}
-
-// NewReloader prepares the reload of profile name's TLS section ct (nil: TLS off).
-func NewReloader(name string, t *schema.TLS, ct *factory.ClientTLS, opts []factory.Option) (Reloader, []factory.Warning) {
-	r, ws := k.NewReloader(name, t, ct, opts)
-	return r.(Reloader), ws
-}
-
-// HandshakeShared runs c's handshake over raw with the shared session cache.
-func HandshakeShared(c *factory.ClientTLS, ctx context.Context, raw net.Conn, hostport, addr string) (*tls.Conn, func(), error) {
-	return k.HandshakeShared(c, ctx, raw, hostport, addr)
-}
-
-// DescribeConnector is a connector's String: profile name, TLS mode, extra.
-func DescribeConnector(typ string, c interface {
-	Name() string
-	TLS() *factory.ClientTLS
-}, extra ...string) string {
-	if reflect.ValueOf(c).IsNil() {
+// String describes the connector: type, profile name, TLS mode and the backend's extra.
+func (c Common) String() string {
+	if c.base == nil {
 		return "<nil>"
 	}
 	tlsMode := "disable"
-	if t := c.TLS(); t != nil {
+	if t := c.base.TLS(); t != nil {
 		tlsMode = string(t.Mode())
 	}
-	parts := append([]string{fmt.Sprintf("profile: %q", c.Name()), "tls: " + tlsMode}, extra...)
-	return fmt.Sprintf("&%s{%s}", typ, strings.Join(parts, ", "))
+	parts := append([]string{fmt.Sprintf("profile: %q", c.base.Name()), "tls: " + tlsMode}, c.extra...)
+	return fmt.Sprintf("&%s{%s}", c.typ, strings.Join(parts, ", "))
 }
 
-// FillHost completes h, the report of one host of r, from the dial's outcome err.
-func FillHost(h *factory.HostReport, r *factory.Report, serverName string, err error) {
-	k.FillHost(h, r, serverName, err)
-}
+// GoString is String.
+func (c Common) GoString() string { return c.String() }
 
-// FillTLS records the negotiated TLS parameters and the server's chain in r.
-func FillTLS(r *factory.Report, cs tls.ConnectionState, now time.Time) { k.FillTLS(r, cs, now) }
+// Format prints String, for every verb.
+func (c Common) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs String.
+func (c Common) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// MarshalJSON marshals String.
+func (c Common) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // RiakLoggingHook, if set (tests), is called by every installation of the riak-go-client
 // logger adapter (factory/riak).

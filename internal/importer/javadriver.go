@@ -11,7 +11,7 @@ import (
 
 	"github.com/gurkankaymak/hocon"
 
-	"github.com/connfactory/connfactory/factory"
+	"github.com/connfactory/connfactory/internal/ciphers"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -407,7 +407,7 @@ func (j *javaConf) ciphers(t *schema.TLS, v hocon.Value) {
 	for _, e := range arr {
 		names = append(names, plain(e))
 	}
-	if _, _, err := factory.ParseCiphers(names, false); err != nil {
+	if _, _, err := ciphers.Parse(names, false); err != nil {
 		j.res.note(Refused, jSSL+"cipher-suites", "%v", err)
 		return
 	}

@@ -43,28 +43,44 @@ func DidYouMean(s string, known []string) string {
 }
 
 // Distance is the optimal string alignment distance: Levenshtein plus adjacent
-// transpositions, the commonest typo ("mni_version").
+// transpositions, the commonest typo ("mni_version"). It keeps three rows of the
+// matrix, on the stack for names of up to 64 runes: a table of 40,000 unknown keys asks
+// for hundreds of thousands of distances.
 func Distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
+	var abuf, bbuf [64]rune
+	ra, rb := appendRunes(abuf[:0], a), appendRunes(bbuf[:0], b)
+	var buf [3 * 65]int
+	rows := buf[:0]
+	if 3*(len(rb)+1) > len(buf) {
+		rows = make([]int, 0, 3*(len(rb)+1))
 	}
-	for j := range d[0] {
-		d[0][j] = j
+	rows = rows[:3*(len(rb)+1)]
+	w := len(rb) + 1
+	prev2, prev, cur := rows[:w], rows[w:2*w], rows[2*w:]
+	for j := range prev {
+		prev[j] = j
 	}
 	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
 		for j := 1; j <= len(rb); j++ {
 			cost := 1
 			if ra[i-1] == rb[j-1] {
 				cost = 0
 			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
 			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+				cur[j] = min(cur[j], prev2[j-2]+1)
 			}
 		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return d[len(ra)][len(rb)]
+	return prev[len(rb)]
+}
+
+// appendRunes appends the runes of s to dst.
+func appendRunes(dst []rune, s string) []rune {
+	for _, r := range s {
+		dst = append(dst, r)
+	}
+	return dst
 }
