@@ -204,16 +204,9 @@ func TestRegistryErrors(t *testing.T) {
 
 // What a profile asks for that weakens security is logged, loudly, when it is compiled.
 func TestWeakSettingsAreLogged(t *testing.T) {
-	var buf strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	reg, err := connfactory.Load(connfactory.WithLogger(logger), connfactory.WithEnviron([]string{
-		"CONNFACTORY_PROFILES__WEAK__BACKEND=cassandra",
-		"CONNFACTORY_PROFILES__WEAK__HOSTS=db1",
-		"CONNFACTORY_PROFILES__WEAK__TLS__MODE=insecure",
-	}))
-	require.NoError(t, err)
+	reg, buf := loadWeak(t)
 	defer reg.Close()
-	_, err = reg.Connector("weak")
+	_, err := reg.Connector("weak")
 	require.NoError(t, err)
 	require.Contains(t, buf.String(), `"level":"WARN"`)
 	require.Contains(t, buf.String(), `"path":"profiles.weak.tls.mode"`)
@@ -222,14 +215,7 @@ func TestWeakSettingsAreLogged(t *testing.T) {
 // Concurrent calls for one profile compile it once: every caller gets the same connector
 // and its warnings are logged once (CompileAll compiles profiles concurrently).
 func TestRegistryCompilesOnceConcurrently(t *testing.T) {
-	var buf strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	reg, err := connfactory.Load(connfactory.WithLogger(logger), connfactory.WithEnviron([]string{
-		"CONNFACTORY_PROFILES__WEAK__BACKEND=cassandra",
-		"CONNFACTORY_PROFILES__WEAK__HOSTS=db1",
-		"CONNFACTORY_PROFILES__WEAK__TLS__MODE=insecure",
-	}))
-	require.NoError(t, err)
+	reg, buf := loadWeak(t)
 	const callers = 8
 	got := make([]factory.Connector, callers)
 	var wg sync.WaitGroup
@@ -247,6 +233,19 @@ func TestRegistryCompilesOnceConcurrently(t *testing.T) {
 	}
 	require.Equal(t, 1, strings.Count(buf.String(), `"path":"profiles.weak.tls.mode"`), buf.String())
 	require.NoError(t, reg.Close())
-	_, err = reg.Connector("weak")
+	_, err := reg.Connector("weak")
 	require.ErrorIs(t, err, connfactory.ErrClosed)
+}
+
+// loadWeak loads one profile that asks for insecure TLS, logging as JSON into buf.
+func loadWeak(t *testing.T) (*connfactory.Registry, *strings.Builder) {
+	buf := &strings.Builder{}
+	logger := slog.New(slog.NewJSONHandler(buf, nil))
+	reg, err := connfactory.Load(connfactory.WithLogger(logger), connfactory.WithEnviron([]string{
+		"CONNFACTORY_PROFILES__WEAK__BACKEND=cassandra",
+		"CONNFACTORY_PROFILES__WEAK__HOSTS=db1",
+		"CONNFACTORY_PROFILES__WEAK__TLS__MODE=insecure",
+	}))
+	require.NoError(t, err)
+	return reg, buf
 }
