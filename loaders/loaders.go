@@ -26,7 +26,8 @@
 // gaps: ..._TLS__CA__0__FILE, ..._TLS__CA__1__FILE, ..._AUTH__PER_HOST__0__HOST. Two
 // variables for one key, or for a key and a key under it, are a problem naming both.
 //
-// Files are parsed by this package's own layer (TOML through BurntSushi/toml, YAML
+// Files are parsed by this package's own layer (TOML by a one-pass parser for the subset
+// configurations are written in, BurntSushi/toml for the rest and for every error; YAML
 // through yaml.v3's node tree, JSON token by token) so that every format refuses
 // duplicate keys, explicit nulls, invalid UTF-8 and input beyond the structural limits
 // (nesting depth 32, 32 segments per key, 1,000,000 keys per table), each at a line and
