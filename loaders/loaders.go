@@ -85,7 +85,8 @@ type Options struct {
 	Base *schema.Config
 	// Context, if set, stops the load when it is done: Load then returns a nil Config and
 	// an error matching ctx's (errors.Is(err, context.Canceled)). It is checked between
-	// stages and every checkEvery profiles within one.
+	// stages and every checkEvery profiles within one (every parallel.Chunk profiles in
+	// each worker of the stages that run on every core).
 	Context context.Context
 }
 
