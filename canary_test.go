@@ -25,6 +25,7 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -317,6 +318,30 @@ func (fx *canaryFixture) options(extra ...connfactory.Option) []connfactory.Opti
 	return append([]connfactory.Option{connfactory.WithFiles(fx.file), connfactory.WithEnviron(fx.environ)}, extra...)
 }
 
+// load is what the loaders make of the fixture, as Load does: the configuration and its
+// resolved material and secrets.
+func (fx *canaryFixture) load(t *testing.T) (*schema.Config, *loaders.Material) {
+	t.Helper()
+	env := map[string]string{}
+	for _, kv := range fx.environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	cfg, mat, err := loaders.Load(loaders.Options{Files: []string{fx.file}, Environ: fx.environ,
+		LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	require.NoError(t, err)
+	return cfg, mat
+}
+
+// resolvedSecret is the secret at path of profile name: as resolved, else its literal.
+func resolvedSecret(mat *loaders.Material, name, path string, s *schema.SecretSource) schema.Secret {
+	if v, ok := mat.Profile(name).Secret(path); ok {
+		return v
+	}
+	return s.Value
+}
+
 // goodProfiles are the fixture's profiles whose servers accept them.
 var goodProfiles = []string{"cass_env", "cass_ks", "cass_pw", "riak_ks", "riak_pam", "riak_pw"}
 
@@ -324,16 +349,18 @@ var goodProfiles = []string{"cass_env", "cass_ks", "cass_pw", "riak_ks", "riak_p
 // and every error an invalid profile gives, with every fmt verb and as JSON.
 func TestCanaryGoValues(t *testing.T) {
 	fx := newCanaryFixture(t)
-	cfg, err := connfactory.LoadConfig(fx.options()...)
-	require.NoError(t, err)
-	require.Equal(t, canaryEnvPassword, cfg.Profiles["riak_pw"].Auth.Password.Secret().Reveal(),
+	cfg, mat := fx.load(t)
+	require.Equal(t, canaryEnvPassword, resolvedSecret(mat, "riak_pw", "auth.password", cfg.Profiles["riak_pw"].Auth.Password).Reveal(),
 		"the environment layer must supply riak_pw's password, or this test proves nothing")
-	require.Equal(t, canaryFilePassword, cfg.Profiles["riak_pam"].Auth.Password.Secret().Reveal())
-	require.NotEmpty(t, cfg.Profiles["cass_env"].TLS.Key.Data)
+	require.Equal(t, canaryFilePassword, resolvedSecret(mat, "riak_pam", "auth.password", cfg.Profiles["riak_pam"].Auth.Password).Reveal())
+	key, _, _ := mat.Profile("cass_env").Material("tls.key")
+	require.NotEmpty(t, key)
 
 	fx.requireNoCanaryFmt(t, "schema.Config", cfg)
 	fx.requireNoCanaryFmt(t, "*schema.Config", &cfg)
 	for name, p := range cfg.Profiles {
+		pm := mat.Profile(name)
+		resolved := func(path string) schema.Material { b, _, _ := pm.Material(path); return b }
 		fx.requireNoCanaryFmt(t, name+" *schema.Profile", p)
 		fx.requireNoCanaryFmt(t, name+" schema.Profile", *p)
 		fx.requireNoCanaryFmt(t, name+" *schema.Auth", p.Auth)
@@ -342,27 +369,27 @@ func TestCanaryGoValues(t *testing.T) {
 		if p.Auth.Password != nil {
 			fx.requireNoCanaryFmt(t, name+" schema.SecretSource", *p.Auth.Password)
 			fx.requireNoCanaryFmt(t, name+" *schema.SecretSource", p.Auth.Password)
-			fx.requireNoCanaryFmt(t, name+" schema.Secret", p.Auth.Password.Secret())
+			fx.requireNoCanaryFmt(t, name+" schema.Secret", resolvedSecret(mat, name, "auth.password", p.Auth.Password))
 		}
-		for _, m := range []*schema.MaterialSource{p.TLS.Key, p.TLS.PKCS12, p.TLS.Cert} {
+		for key, m := range map[string]*schema.MaterialSource{"tls.key": p.TLS.Key, "tls.pkcs12": p.TLS.PKCS12, "tls.cert": p.TLS.Cert} {
 			if m != nil {
-				require.NotEmpty(t, m.Data, "resolved")
+				require.NotEmpty(t, resolved(key), "resolved")
 				fx.requireNoCanaryFmt(t, name+" schema.MaterialSource", *m)
 				fx.requireNoCanaryFmt(t, name+" *schema.MaterialSource", m)
-				fx.requireNoCanaryFmt(t, name+" schema.Material", m.Data)
+				fx.requireNoCanaryFmt(t, name+" schema.Material", resolved(key))
 				if m.Passphrase != nil {
 					fx.requireNoCanaryFmt(t, name+" passphrase", *m.Passphrase)
 				}
 			}
 		}
 		if ts := p.TLS.TrustStore; ts != nil {
-			require.NotEmpty(t, ts.Data, "resolved")
+			require.NotEmpty(t, resolved("tls.truststore"), "resolved")
 			fx.requireNoCanaryFmt(t, name+" schema.TrustStore", *ts)
 			fx.requireNoCanaryFmt(t, name+" *schema.TrustStore", ts)
 			fx.requireNoCanaryFmt(t, name+" truststore password", *ts.Password)
 		}
 		if ks := p.TLS.KeyStore; ks != nil {
-			require.NotEmpty(t, ks.Data, "resolved")
+			require.NotEmpty(t, resolved("tls.keystore"), "resolved")
 			fx.requireNoCanaryFmt(t, name+" schema.KeyStore", *ks)
 			fx.requireNoCanaryFmt(t, name+" *schema.KeyStore", ks)
 			fx.requireNoCanaryFmt(t, name+" keystore password", *ks.Password)
@@ -425,13 +452,12 @@ func TestCanaryGoValues(t *testing.T) {
 // prints connectors, driver configurations, reports and errors.
 func TestCanaryConnectors(t *testing.T) {
 	fx := newCanaryFixture(t)
-	cfg, err := connfactory.LoadConfig(fx.options()...)
-	require.NoError(t, err)
+	cfg, mat := fx.load(t)
 	good := map[string]*schema.Profile{}
 	for _, n := range goodProfiles {
 		good[n] = cfg.Profiles[n]
 	}
-	servers, err := connfactorytest.StartForProfiles(good, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(good, mat, fx.set.Server.TLSCertificate(), fx.set.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
+	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/factory/riak"
 	"github.com/connfactory/connfactory/loaders"
@@ -50,8 +51,9 @@ func derefCopy(p any) any { return reflect.ValueOf(p).Elem().Interface() }
 
 // TestCanaryEveryPublicType: every public type that can hold a secret, as a pointer and
 // as a value, with every verb, through slog and as JSON: the Registry (which keeps
-// WithEnviron and WithValues), loaders.Options, both connectors, ClientTLS, and the
-// schema types holding secrets and material.
+// WithEnviron and WithValues), loaders.Options, loaders.Material and ProfileMaterial (the
+// resolved material and secrets, a factory.MaterialSource), both connectors, ClientTLS,
+// and the schema types holding secrets and material.
 func TestCanaryEveryPublicType(t *testing.T) {
 	fx := newCanaryFixture(t)
 	values := map[string]any{"profiles": map[string]any{"cass_pw": map[string]any{"auth": map[string]any{"password": canaryPassword}}}}
@@ -68,6 +70,20 @@ func TestCanaryEveryPublicType(t *testing.T) {
 	fx.requireNoCanaryAnywhere(t, "loaders.Options", lo)
 	fx.requireNoCanaryAnywhere(t, "*loaders.Options", &lo)
 	require.Contains(t, fmt.Sprint(lo), fx.file, "the options still say what they are")
+
+	// What the loaders resolved: every profile's material and secrets, by config path.
+	_, mat := fx.load(t)
+	fx.requireNoCanaryAnywhere(t, "*loaders.Material", mat)
+	fx.requireNoCanaryAnywhere(t, "loaders.Material", derefCopy(mat))
+	for _, name := range goodProfiles {
+		pm := mat.Profile(name)
+		require.NotNil(t, pm, name)
+		fx.requireNoCanaryAnywhere(t, name+" *loaders.ProfileMaterial", pm)
+		fx.requireNoCanaryAnywhere(t, name+" loaders.ProfileMaterial", derefCopy(pm))
+		var ms factory.MaterialSource = pm
+		fx.requireNoCanaryAnywhere(t, name+" factory.MaterialSource", ms)
+	}
+	require.Contains(t, fmt.Sprint(mat), "profiles", "the material still says what it is")
 
 	for _, name := range goodProfiles {
 		c, err := reg.Connector(name)
@@ -96,7 +112,7 @@ func TestCanaryEveryPublicType(t *testing.T) {
 		if p.Auth.Password != nil {
 			fx.requireNoCanaryAnywhere(t, name+" *schema.SecretSource", p.Auth.Password)
 			fx.requireNoCanaryAnywhere(t, name+" schema.SecretSource", *p.Auth.Password)
-			fx.requireNoCanaryAnywhere(t, name+" schema.Secret", p.Auth.Password.Secret())
+			fx.requireNoCanaryAnywhere(t, name+" schema.Secret", resolvedSecret(mat, name, "auth.password", p.Auth.Password))
 		}
 	}
 	fx.requireNoCanaryAnywhere(t, "*schema.Config", reg.Config())

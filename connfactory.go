@@ -124,6 +124,9 @@ func WithFactoryOptions(opts ...factory.Option) Option {
 // It is safe for concurrent use.
 type Registry struct {
 	cfg atomic.Pointer[schema.Config] // swapped whole by Watch
+	// mat is what the load of cfg resolved (material and secrets by config path), swapped
+	// with cfg under mu.
+	mat atomic.Pointer[loaders.Material]
 	// invalid is the problem of the configuration Watch last read, nil while it is valid
 	// (or no Watch runs): while set, tls.reload and ReloadNow change no material. It is
 	// set under holdMu, which every reload's swap holds for reading (WithReloadGate), so
@@ -151,19 +154,20 @@ func (r *Registry) set() *settings { return r.settings.Get() }
 // Load reads, layers, resolves and validates the configuration. Its error, if any, lists
 // every problem (errors.Is(err, schema.ErrInvalid)); no Registry is returned then.
 func Load(opts ...Option) (*Registry, error) {
-	cfg, s, err := load(opts)
+	cfg, mat, s, err := load(opts)
 	if err != nil {
 		return nil, err
 	}
-	return newRegistry(cfg, s), nil
+	return newRegistry(cfg, mat, s), nil
 }
 
-func newRegistry(cfg *schema.Config, s settings) *Registry {
+func newRegistry(cfg *schema.Config, mat *loaders.Material, s settings) *Registry {
 	// WithContext bounds the load, not the Registry: Watch's reloads are not stopped by it.
 	s.load.Context = nil
 	r := &Registry{connectors: map[string]factory.Connector{}, cache: factory.NewMaterialCache()}
 	r.settings.Set(&s)
 	r.cfg.Store(cfg)
+	r.mat.Store(mat)
 	return r
 }
 
@@ -174,7 +178,7 @@ func newRegistry(cfg *schema.Config, s settings) *Registry {
 // their own when others have, so one run reports every problem. It returns the
 // configuration as loaded (best effort), the warnings ("PATH: message") and every problem.
 func Validate(opts ...Option) (*schema.Config, []string, error) {
-	cfg, s, err := load(opts)
+	cfg, mat, s, err := load(opts)
 	var problems schema.Problems
 	if err != nil && !errors.As(err, &problems) {
 		return cfg, nil, err
@@ -182,7 +186,7 @@ func Validate(opts ...Option) (*schema.Config, []string, error) {
 	if cfg == nil {
 		return nil, nil, err
 	}
-	r := newRegistry(cfg, s)
+	r := newRegistry(cfg, mat, s)
 	defer r.Close()
 	bad := profilesWithProblems(problems)
 	warnings, cerr := r.compile(s.context(), func(name string) bool { return !bad[name] })
@@ -224,11 +228,11 @@ func profileOf(path string) string {
 // effort) even when invalid, for display, which Load cannot do (it returns no Registry
 // then), with every problem. The CLI's demo uses it. To connect, use Load.
 func LoadConfig(opts ...Option) (*schema.Config, error) {
-	cfg, _, err := load(opts)
+	cfg, _, _, err := load(opts)
 	return cfg, err
 }
 
-func load(opts []Option) (*schema.Config, settings, error) {
+func load(opts []Option) (*schema.Config, *loaders.Material, settings, error) {
 	var s settings
 	for _, o := range opts {
 		o(&s)
@@ -239,24 +243,24 @@ func load(opts []Option) (*schema.Config, settings, error) {
 	if !s.filesGiven {
 		s.load.Files = FilesFromEnv(s.load.LookupEnv)
 	}
-	cfg, err := loadWith(s)
-	return cfg, s, err
+	cfg, mat, err := loadWith(s)
+	return cfg, mat, s, err
 }
 
 // loadWith is one complete, fresh loader run (a new koanf per call: see Watch) and
 // validation.
-func loadWith(s settings) (*schema.Config, error) {
-	cfg, err := loaders.Load(s.load)
+func loadWith(s settings) (*schema.Config, *loaders.Material, error) {
+	cfg, mat, err := loaders.Load(s.load)
 	var problems schema.Problems
 	if err != nil {
 		if !errors.As(err, &problems) {
-			return cfg, err
+			return cfg, mat, err
 		}
 	}
 	if cfg != nil {
 		more, err := validate.ConfigContext(s.context(), cfg)
 		if err != nil {
-			return nil, loaders.StopError(s.context())
+			return nil, nil, loaders.StopError(s.context())
 		}
 		// A profile whose extends names no profile lacks what it meant to inherit: that
 		// one problem is reported, not also each key the parent would have set.
@@ -272,7 +276,7 @@ func loadWith(s settings) (*schema.Config, error) {
 			}
 		}
 	}
-	return cfg, problems.Err()
+	return cfg, mat, problems.Err()
 }
 
 // context is the context WithContext gave, else context.Background().
@@ -395,8 +399,6 @@ type compileCall struct {
 func (r *Registry) factoryOptions(name string) []factory.Option {
 	opts := []factory.Option{factory.WithLogger(slog.New(&profileHandler{h: r.set().logger.Handler(), name: name})), factory.WithMaterialCache(r.cache),
 		factory.WithObserver(&r.observers)}
-	lookup := r.set().load.LookupEnv
-	path := "profiles." + name + ".tls"
 	opts = append(opts, factory.WithReloadGate(func(apply func() error) error {
 		r.holdMu.RLock()
 		defer r.holdMu.RUnlock()
@@ -404,20 +406,12 @@ func (r *Registry) factoryOptions(name string) []factory.Option {
 			return err
 		}
 		return apply()
-	}), factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
-		if err := r.held(); err != nil {
-			return nil, err // early: no need to read the material
-		}
-		p := r.cfg.Load().Profiles[name]
-		if p == nil || p.TLS == nil {
-			return nil, nil
-		}
-		fresh := cloneTLS(p.TLS)
-		if ps := loaders.ResolveTLS(path, fresh, lookup); len(ps) > 0 {
-			return nil, ps.Err()
-		}
-		return fresh, nil
 	}))
+	// The profile's material and secrets as the load resolved them, and for tls.reload
+	// the way to read them again (loaders.ProfileMaterial.Reload).
+	if pm := r.mat.Load().Profile(name); pm != nil {
+		opts = append(opts, factory.WithMaterial(pm))
+	}
 	return append(opts, r.set().factoryOpts...)
 }
 
@@ -428,27 +422,6 @@ func (r *Registry) held() error {
 		return fmt.Errorf("%w: the configuration is invalid (Watch reported it), so no material changes until it is valid again: %w", factory.ErrReloadHeld, *p)
 	}
 	return nil
-}
-
-// cloneTLS copies t deeply enough that resolving material into the copy leaves t alone.
-func cloneTLS(t *schema.TLS) *schema.TLS {
-	c := *t
-	c.CA, c.CRL = slices.Clone(t.CA), slices.Clone(t.CRL)
-	for _, m := range []**schema.MaterialSource{&c.Cert, &c.Key, &c.PKCS12} {
-		if *m != nil {
-			one := **m
-			*m = &one
-		}
-	}
-	for _, m := range c.Sources() {
-		if m.Passphrase != nil {
-			pp := *m.Passphrase
-			m.Passphrase = &pp
-		}
-	}
-	c.TrustStore, c.KeyStore = cloneKeyStores(t)
-	c.Ciphers = slices.Clone(t.Ciphers)
-	return &c
 }
 
 // Cassandra compiles the named profile, which must be a Cassandra profile.

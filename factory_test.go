@@ -21,6 +21,7 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/leakcheck"
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -55,9 +56,9 @@ func exampleDir(t *testing.T) (string, []string, *examples.PKI) {
 // store and fetch through a *riak.Cluster, and a Check.
 func TestExamplesEndToEnd(t *testing.T) {
 	_, files, certs := exampleDir(t)
-	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
+	cfg, mat, err := loaders.Load(loaders.Options{Files: files, EnvPrefix: "-"})
 	require.NoError(t, err)
-	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, mat, certs.Server.TLSCertificate(), certs.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 
@@ -136,12 +137,12 @@ func TestExamplesEmbedded(t *testing.T) {
 // TestFailuresEndToEnd: the two failures the demo shows, through the facade, by kind.
 func TestFailuresEndToEnd(t *testing.T) {
 	dir, files, certs := exampleDir(t)
-	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"))
+	cfg, mat, err := loaders.Load(loaders.Options{Files: files, EnvPrefix: "-"})
 	require.NoError(t, err)
 	servers, err := connfactorytest.StartForProfiles(map[string]*schema.Profile{
 		"cass_password": cfg.Profiles["cass_password"],
 		"riak_password": cfg.Profiles["riak_password"],
-	}, certs.Server.TLSCertificate(), certs.Root.Pool())
+	}, mat, certs.Server.TLSCertificate(), certs.Root.Pool())
 	require.NoError(t, err)
 	defer servers.Close()
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/internal/textsafe"
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -129,7 +130,7 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			onEvent(e)
 		}
 	}
-	set := r.watchSet(r.cfg.Load())
+	set := r.watchSet(r.mat.Load())
 	if len(set) == 0 {
 		return errors.New("connfactory: watch: no configuration or material file to watch")
 	}
@@ -186,8 +187,8 @@ func (r *Registry) Watch(ctx context.Context, onEvent func(WatchEvent)) error {
 			}
 			emit(WatchEvent{Type: WatchError, Message: "file watcher", Err: err})
 		case <-debounce.C:
-			if cfg := r.reloadConfig(ctx, emit); cfg != nil {
-				set = r.watchSet(cfg)
+			if mat := r.reloadConfig(ctx, emit); mat != nil {
+				set = r.watchSet(mat)
 			}
 			// Directories may have appeared (or been recreated) since: watch them now.
 			watchDirs(set)
@@ -204,11 +205,11 @@ func relevant(set map[string]map[string]bool, name string) bool {
 }
 
 // watchSet maps each directory to watch to the file names in it that matter: the
-// configuration files and every file-based material and secret source of every profile
-// (not only compiled ones, so that a later Connector call compiles current material).
-// A symlinked file's target directory is watched too, for links that are not swapped
-// themselves but whose target is rewritten.
-func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
+// configuration files and every material and secret file the load read (mat.Files: every
+// profile's, not only compiled ones, so that a later Connector call compiles current
+// material). A symlinked file's target directory is watched too, for links that are not
+// swapped themselves but whose target is rewritten.
+func (r *Registry) watchSet(mat *loaders.Material) map[string]map[string]bool {
 	set := map[string]map[string]bool{}
 	add := func(p string) {
 		if p == "" {
@@ -232,31 +233,8 @@ func (r *Registry) watchSet(cfg *schema.Config) map[string]map[string]bool {
 	for _, f := range r.set().load.Files {
 		add(f)
 	}
-	addSource := func(m *schema.MaterialSource) {
-		add(m.File)
-		if m.Passphrase != nil {
-			add(m.Passphrase.File)
-		}
-	}
-	if cfg == nil {
-		return set
-	}
-	for _, p := range cfg.Profiles {
-		if p == nil {
-			continue
-		}
-		for _, sec := range p.Auth.Secrets() {
-			add(sec.File)
-		}
-		if p.TLS == nil {
-			continue
-		}
-		for _, m := range p.TLS.Sources() {
-			addSource(m)
-		}
-		for _, m := range keyStoreSources(p.TLS) {
-			addSource(m)
-		}
+	for _, f := range mat.Files() {
+		add(f)
 	}
 	return set
 }
@@ -270,9 +248,9 @@ func evalSymlinks(p string) string {
 }
 
 // reloadConfig reads and validates the configuration again and applies it (see Watch).
-// It returns the new configuration, or nil when it was invalid.
-func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *schema.Config {
-	cfg, err := loadWith(*r.set())
+// It returns what the new configuration's load resolved, or nil when it was invalid.
+func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *loaders.Material {
+	cfg, mat, err := loadWith(*r.set())
 	if err != nil {
 		r.holdMu.Lock() // waits for a swap under way; none starts until the hold is lifted
 		r.invalid.Store(&err)
@@ -284,21 +262,31 @@ func (r *Registry) reloadConfig(ctx context.Context, emit func(WatchEvent)) *sch
 	// snapshot and gets the new material below; one compiled after compiles from cfg.
 	r.mu.Lock()
 	old := r.cfg.Swap(cfg)
+	oldMat := r.mat.Swap(mat)
 	r.invalid.Store(nil)
 	compiled := make(map[string]factory.Connector, len(r.connectors))
 	maps.Copy(compiled, r.connectors)
 	r.mu.Unlock()
 
 	for _, name := range slices.Sorted(maps.Keys(compiled)) {
-		r.applyProfile(ctx, name, compiled[name], old.Profiles[name], cfg.Profiles[name], emit)
+		r.applyProfile(ctx, name, compiled[name], profileLoad{old.Profiles[name], oldMat.Profile(name)},
+			profileLoad{cfg.Profiles[name], mat.Profile(name)}, emit)
 	}
 	emit(WatchEvent{Type: WatchReloaded, Message: fmt.Sprintf("configuration reloaded (%d profiles)", len(cfg.Profiles))})
-	return cfg
+	return mat
+}
+
+// profileLoad is a profile as one load gave it: its schema value and its resolved
+// material.
+type profileLoad struct {
+	p  *schema.Profile
+	pm *loaders.ProfileMaterial
 }
 
 // applyProfile brings one compiled connector as far towards its new profile as a running
 // connector can go: new TLS material; anything else is reported.
-func (r *Registry) applyProfile(ctx context.Context, name string, c factory.Connector, oldP, newP *schema.Profile, emit func(WatchEvent)) {
+func (r *Registry) applyProfile(ctx context.Context, name string, c factory.Connector, old, cur profileLoad, emit func(WatchEvent)) {
+	oldP, newP := old.p, cur.p
 	if newP == nil {
 		emit(WatchEvent{Type: WatchRecompileRequired, Profile: name, Message: "the profile was removed from the configuration; its compiled connector keeps working until closed"})
 		return
@@ -317,7 +305,7 @@ func (r *Registry) applyProfile(ctx context.Context, name string, c factory.Conn
 		emit(WatchEvent{Type: WatchRecompileRequired, Profile: name, Message: strings.Join(changed, " and ") +
 			" changed: not applied to the compiled connector; load the configuration into a new Registry to apply them"})
 	}
-	if reflect.DeepEqual(tlsMaterial(oldP.TLS), tlsMaterial(newP.TLS)) {
+	if reflect.DeepEqual(tlsMaterial(oldP.TLS), tlsMaterial(newP.TLS)) && old.pm.SameTLS(cur.pm) {
 		return
 	}
 	tc, ok := c.(interface{ TLS() *factory.ClientTLS })
@@ -332,13 +320,19 @@ func (r *Registry) applyProfile(ctx context.Context, name string, c factory.Conn
 		warns []factory.Warning
 		err   error
 	)
+	// From now on the connector's reloads read the new profile's sources.
+	var ms factory.MaterialSource
+	if cur.pm != nil {
+		ms = cur.pm
+	}
+	ct.Bind(newP.TLS, ms)
 	if rn, ok := c.(interface{ ReloadNow(context.Context) error }); ok {
-		// Through the connector's own reload: its refresher resolves the new profile's
-		// material again (r.cfg is already the new configuration), and the reload keeps
-		// its bookkeeping, log lines and WithReloadCallback in step with this change.
+		// Through the connector's own reload: it reads the new profile's material again,
+		// and keeps its bookkeeping, log lines and WithReloadCallback in step with this
+		// change.
 		err = rn.ReloadNow(ctx)
 	} else {
-		warns, err = ct.Update(newP.TLS)
+		warns, err = ct.Update(newP.TLS, ms)
 	}
 	if err != nil {
 		emit(WatchEvent{Type: WatchTLSFailed, Profile: name, Generation: ct.Generation(),
@@ -377,7 +371,8 @@ func tlsSettings(t *schema.TLS) *schema.TLS {
 	return &c
 }
 
-// tlsMaterial is what ClientTLS.Update takes from t: sources with their bytes.
+// tlsMaterial is what ClientTLS.Update takes from t: its sources as written (their bytes
+// are compared apart: loaders.ProfileMaterial.SameTLS).
 func tlsMaterial(t *schema.TLS) any {
 	if t == nil {
 		return nil

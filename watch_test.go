@@ -491,3 +491,52 @@ func startWatch(t *testing.T, reg *connfactory.Registry) *watchEvents {
 	events.waitFor("started", func(e connfactory.WatchEvent) bool { return e.Type == connfactory.WatchStarted })
 	return events
 }
+
+// TestWatchFollowsMovedMaterial: a configuration edit that points a compiled connector's
+// certificate and key at other files hands it the new files' material, and from then on
+// its reloads (ReloadNow, tls.reload) read the new files, not the old ones.
+func TestWatchFollowsMovedMaterial(t *testing.T) {
+	leakcheck.Verify(t)
+	cfg := fmt.Sprintf(watchConfig, "127.0.0.1:1", "5s", "127.0.0.1:1")
+	fx := newWatchFixture(t, cfg)
+	reg, err := connfactory.Load(connfactory.WithFiles(fx.conf), connfactory.WithEnvPrefix("-"),
+		connfactory.WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	cc, err := reg.Cassandra("cass_app")
+	require.NoError(t, err)
+	first := cc.TLS().ClientCertificate().SerialNumber
+	events := startWatch(t, reg)
+
+	// The new files, in a directory of their own.
+	other := filepath.Join(filepath.Dir(filepath.Dir(fx.conf)), "other")
+	require.NoError(t, os.MkdirAll(other, 0o755))
+	moved := fx.leaf(t, "app")
+	writeAtomic(t, filepath.Join(other, "client.pem"), string(moved.ChainPEM()))
+	writeAtomic(t, filepath.Join(other, "client.key"), string(moved.KeyPEM()))
+	edited := strings.Replace(cfg, `[profiles.cass_app.tls]
+ca = { file = "../secret/ca.pem" }
+cert = { file = "../secret/client.pem" }
+key = { file = "../secret/client.key" }`, `[profiles.cass_app.tls]
+ca = { file = "../secret/ca.pem" }
+cert = { file = "../other/client.pem" }
+key = { file = "../other/client.key" }`, 1)
+	require.NotEqual(t, cfg, edited)
+	writeAtomic(t, fx.conf, edited)
+	up := events.waitFor("tls_updated", func(e connfactory.WatchEvent) bool {
+		return e.Type == connfactory.WatchTLSUpdated && e.Profile == "cass_app"
+	})
+	require.Contains(t, up.Message, moved.Serial().Text(16))
+	require.Equal(t, moved.Serial(), cc.TLS().ClientCertificate().SerialNumber)
+	require.NotEqual(t, first, moved.Serial())
+
+	// The old files change: not the connector's any more. The new ones: a reload reads them.
+	fx.vol.update(fx.material(fx.leaf(t, "app")))
+	require.NoError(t, cc.ReloadNow(context.Background()))
+	require.Equal(t, moved.Serial(), cc.TLS().ClientCertificate().SerialNumber)
+	again := fx.leaf(t, "app")
+	writeAtomic(t, filepath.Join(other, "client.pem"), string(again.ChainPEM()))
+	writeAtomic(t, filepath.Join(other, "client.key"), string(again.KeyPEM()))
+	require.NoError(t, cc.ReloadNow(context.Background()))
+	require.Equal(t, again.Serial(), cc.TLS().ClientCertificate().SerialNumber)
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/riaktest"
@@ -24,9 +25,9 @@ type ProfileServers struct {
 }
 
 // StartForProfiles starts a server for each profile. The servers present serverCert and
-// verify client certificates against clientCAs. Profiles must have their secrets
-// resolved (loaders did it), since the servers are given the same passwords.
-func StartForProfiles(profiles map[string]*schema.Profile, serverCert tls.Certificate, clientCAs *x509.CertPool) (ps *ProfileServers, err error) {
+// verify client certificates against clientCAs. mat is what loaders.Load resolved for the
+// profiles (nil: literal secrets only): the servers are given the same passwords.
+func StartForProfiles(profiles map[string]*schema.Profile, mat *loaders.Material, serverCert tls.Certificate, clientCAs *x509.CertPool) (ps *ProfileServers, err error) {
 	ps = &ProfileServers{Addrs: map[string]string{}}
 	defer func() {
 		if err != nil {
@@ -40,7 +41,16 @@ func StartForProfiles(profiles map[string]*schema.Profile, serverCert tls.Certif
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		addr, err := ps.start(profiles[name], serverCert, clientCAs)
+		secret := func(path string, s *schema.SecretSource) string {
+			if v, ok := mat.Profile(name).Secret(path); ok {
+				return v.Reveal()
+			}
+			if s == nil {
+				return ""
+			}
+			return s.Value.Reveal()
+		}
+		addr, err := ps.start(profiles[name], secret, serverCert, clientCAs)
 		if err != nil {
 			return ps, fmt.Errorf("sandbox: profile %s: %w", name, err)
 		}
@@ -71,7 +81,7 @@ func (ps *ProfileServers) Close() error {
 	return errors.Join(errs...)
 }
 
-func (ps *ProfileServers) start(p *schema.Profile, serverCert tls.Certificate, clientCAs *x509.CertPool) (string, error) {
+func (ps *ProfileServers) start(p *schema.Profile, secret func(string, *schema.SecretSource) string, serverCert tls.Certificate, clientCAs *x509.CertPool) (string, error) {
 	var serverTLS *tls.Config
 	if p.TLS.Enabled() {
 		serverTLS = &tls.Config{
@@ -90,9 +100,9 @@ func (ps *ProfileServers) start(p *schema.Profile, serverCert tls.Certificate, c
 	case schema.Cassandra:
 		opts := cqltest.Options{TLS: serverTLS}
 		if mech != schema.MechanismNone {
-			opts.Credentials = map[string]string{a.Username: a.Password.Secret().Reveal()}
-			for _, h := range a.PerHost {
-				opts.Credentials[h.Username] = h.Password.Secret().Reveal()
+			opts.Credentials = map[string]string{a.Username: secret("auth.password", a.Password)}
+			for i, h := range a.PerHost {
+				opts.Credentials[h.Username] = secret(fmt.Sprintf("auth.per_host[%d].password", i), h.Password)
 			}
 		}
 		s, err := cqltest.Start(opts)
@@ -110,10 +120,10 @@ func (ps *ProfileServers) start(p *schema.Profile, serverCert tls.Certificate, c
 			case schema.MechanismTrust:
 				u.Source = riaktest.SourceTrust
 			case schema.MechanismPassword:
-				u.Source, u.Password = riaktest.SourcePassword, a.Password.Secret().Reveal()
+				u.Source, u.Password = riaktest.SourcePassword, secret("auth.password", a.Password)
 			case schema.MechanismPAM:
 				u.Source = riaktest.SourcePAM
-				opts.PAM = map[string]string{a.Username: a.Password.Secret().Reveal()}
+				opts.PAM = map[string]string{a.Username: secret("auth.password", a.Password)}
 			case schema.MechanismCertificate:
 				u.Source = riaktest.SourceCertificate
 			}

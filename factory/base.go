@@ -169,6 +169,12 @@ func (b *Base) Pool() (conns, maxConns int, idle time.Duration) {
 	return b.poolConns, b.poolMax, b.poolIdle
 }
 
+// Secret is the secret of s at path (relative to the profile: "auth.password"), as the
+// MaterialSource of WithMaterial resolved it, else s's literal value; "" for a nil s.
+func (b *Base) Secret(path string, s *schema.SecretSource) schema.Secret {
+	return secretAt(b.o.material, path, s)
+}
+
 // AuthWait is how long a preflight waits for the verdict on its credentials, 0 for the
 // backend's default (tests shorten it).
 func (b *Base) AuthWait() time.Duration { return b.o.riakAuthWait }

@@ -133,7 +133,7 @@ func TestBaseLifecycle(t *testing.T) {
 	sec := cassTLS(cassPKI(t), true)
 	sec.Reload = schema.Duration(time.Hour)
 	p := &schema.Profile{Backend: schema.Riak, Hosts: []string{"db1"}, TLS: sec}
-	refresh := factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
+	refresh := reloadFrom(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
 	before := goleak.IgnoreCurrent()
 	b := &factory.Base{}
 	require.NoError(t, b.Compile("base_test", p, schema.Riak, []factory.Option{refresh}, always))

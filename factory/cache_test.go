@@ -95,7 +95,7 @@ func TestMaterialCacheProblemsPerProfile(t *testing.T) {
 
 	for _, name := range []string{"a", "b"} {
 		sec := &schema.TLS{CA: []schema.MaterialSource{fileSrc(name+".pem", leafPEM, 0o644)}}
-		_, _, err := factory.CompileTLS("profiles."+name+".tls", sec, opt)
+		_, _, err := factory.CompileTLS("profiles."+name+".tls", sec, opt, factory.WithMaterial(sectionMaterial(sec)))
 		require.ErrorIs(t, err, factory.ErrConfig)
 		require.Contains(t, err.Error(), "profiles."+name+".tls.ca[0]")
 		require.Contains(t, err.Error(), "file "+name+".pem")
@@ -147,7 +147,7 @@ func TestMaterialCacheReload(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 
 	before := cache.Stats().Parses
-	_, err = ct.Update(section(S.Root))
+	_, err = update(ct, section(S.Root))
 	require.NoError(t, err)
 	require.Greater(t, cache.Stats().Parses, before, "new bytes are parsed")
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
@@ -155,14 +155,14 @@ func TestMaterialCacheReload(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, other, addr, hostport), factory.ErrTLSUntrusted)
 
 	// A fresh CRL (new bytes) revoking the server takes effect on reload.
-	_, err = ct.Update(section(S.Root, S.Server.Serial()))
+	_, err = update(ct, section(S.Root, S.Server.Serial()))
 	require.NoError(t, err)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSRevoked)
 
 	// Same bytes again: no new parse.
 	again := section(S.OtherRoot)
 	before = cache.Stats().Parses
-	_, err = ct.Update(again)
+	_, err = update(ct, again)
 	require.NoError(t, err)
 	require.Equal(t, before, cache.Stats().Parses)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
@@ -189,7 +189,7 @@ func TestMaterialCacheConcurrent(t *testing.T) {
 			sec := &schema.TLS{CA: []schema.MaterialSource{src("ca", bundle)}, CRL: []schema.MaterialSource{src("crl", crl)}}
 			ct, _, err := factory.CompileTLS(fmt.Sprintf("profiles.p%d.tls", i), sec, factory.WithMaterialCache(cache))
 			if err == nil {
-				_, err = ct.Update(sec)
+				_, err = update(ct, sec)
 			}
 			mu.Lock()
 			defer mu.Unlock()

@@ -72,11 +72,11 @@ func cassTLSServer(t testing.TB, mutate ...func(*cqltest.Options)) cassEnv {
 func (e cassEnv) localhost() string { return "localhost:" + strconv.Itoa(e.srv.Port()) }
 
 func cassMaterial(data []byte) schema.MaterialSource {
-	return schema.MaterialSource{Data: data, Origin: "test"}
+	return schema.MaterialSource{Base64: b64(data)}
 }
 
 func cassSecret(s string) *schema.SecretSource {
-	return &schema.SecretSource{Resolved: schema.Secret(s), IsResolved: true}
+	return &schema.SecretSource{Value: schema.Secret(s)}
 }
 
 // cassTLS trusts set's root; with client, it presents set's client certificate.
@@ -565,7 +565,7 @@ func TestCassandraReloadReachesNewConnections(t *testing.T) {
 	c := cassConnector(t, cassProfile(env.localhost(), bad))
 	require.ErrorIs(t, cassDialErr(t, c), factory.ErrTLSUntrusted)
 
-	_, err := c.TLS().Update(cassTLS(env.set, false))
+	_, err := update(c.TLS(), cassTLS(env.set, false))
 	require.NoError(t, err)
 	s := cassDial(t, c)
 	defer s.Close()

@@ -68,8 +68,8 @@ func compileProfiles(b *testing.B, n int) ([]string, []*schema.Profile) {
 	profiles := make([]*schema.Profile, n)
 	for i := range n {
 		sec := &schema.TLS{
-			CA:  []schema.MaterialSource{{Data: in.bundle, Origin: "file ca-bundle.pem"}},
-			CRL: []schema.MaterialSource{{Data: in.crl, Origin: "file intermediate.crl"}},
+			CA:  []schema.MaterialSource{{Base64: b64(in.bundle)}},
+			CRL: []schema.MaterialSource{{Base64: b64(in.crl)}},
 		}
 		if i%2 == 0 {
 			names[i] = fmt.Sprintf("cass_%d", i)

@@ -9,8 +9,9 @@
 // Both connectors are built on a Base, the one compile step they share (hosts, timeouts,
 // pool, TLS and its reloader, warnings) and this package's one entry point for them.
 //
-// The factory never reads files or the environment: material arrives resolved in the
-// schema types (see package loaders), so a Go program can feed it directly.
+// The factory never reads files or the environment: material and secrets arrive resolved
+// through a MaterialSource (WithMaterial; package loaders resolves one), keyed by config
+// path, or inline in the schema values, so a Go program can feed it directly.
 package factory
 
 import (
@@ -49,7 +50,7 @@ type Option func(*options)
 
 type options struct {
 	logger   *slog.Logger
-	refresh  func(context.Context) (*schema.TLS, error)
+	material MaterialSource // see WithMaterial
 	onReload func(profile string, err error)
 	gate     func(apply func() error) error
 	now      func() time.Time
@@ -68,22 +69,13 @@ type options struct {
 // connfactory.WithFactoryOptions overrides that for the connectors).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
-// WithTLSRefresher gives the connector a way to re-read its TLS material for
-// `tls.reload`: f returns the profile's TLS section with material freshly resolved
-// (connfactory.Registry gives one that re-reads the sources with loaders.ResolveTLS).
-// Without it, reload is off. f returns an error wrapping
-// ErrReloadHeld to hold reloads for now (connfactory.Registry.Watch does while the
-// configuration is invalid): the material in use stays, and a warning is logged.
-func WithTLSRefresher(f func(context.Context) (*schema.TLS, error)) Option {
-	return func(o *options) { o.refresh = f }
-}
-
 // WithReloadGate runs the swap of every reload (tls.reload ticks and ReloadNow) through
 // gate: gate calls apply, which swaps the new material in and returns its error, or
-// refuses with an error wrapping ErrReloadHeld without calling it. A refresher's check
-// alone would race with what it guards (material read after the refresher looked);
-// the gate lets the caller hold a lock across the swap. connfactory.Registry uses it to
-// hold reloads while Watch reports the configuration invalid.
+// refuses with an error wrapping ErrReloadHeld without calling it. A reload asks the gate
+// once before it reads anything (with an apply that does nothing), so that a held reload
+// reads no material, and again for the swap, so that the caller can hold a lock across
+// it. connfactory.Registry uses it to hold reloads while Watch reports the configuration
+// invalid.
 func WithReloadGate(gate func(apply func() error) error) Option {
 	return func(o *options) { o.gate = gate }
 }
@@ -104,7 +96,8 @@ func buildOptions(opts []Option) options {
 	return o
 }
 
-// Compile turns profile name, already validated and with its material resolved, into a
+// Compile turns profile name, already validated (its material and secrets given by
+// WithMaterial, or inline), into a
 // *cassandra.Connector or a *riak.Connector, by the backend packages linked into the program
 // (factory/cassandra and factory/riak register themselves; factory imports neither). Compile errors are *Error of kind config
 // wrapping a schema.Problems.

@@ -62,7 +62,7 @@ type crlIndex struct {
 // that intermediate in tls.ca. A CRL past its NextUpdate at now is an error with stale =
 // fail (the default) and a warning with stale = warn. Errors are *Error of kind config. No
 // sources: (nil, nil, nil).
-func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*crlSet, []Warning, error) {
+func parseCRLs(cache *MaterialCache, src sources, path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*crlSet, []Warning, error) {
 	if len(srcs) == 0 {
 		return nil, nil, nil
 	}
@@ -78,9 +78,9 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 		accepted = sha256.New()
 	)
 	for i := range srcs {
-		src := &srcs[i]
-		p := fmt.Sprintf("%s[%d]", path, i)
-		data, err := materialBytes(src)
+		m, key := &srcs[i], indexedPath("crl", i)
+		p := indexedPath(path, i)
+		data, err := src.bytes(key, m)
 		if err != nil {
 			ps.add(p, "%v", err)
 			continue
@@ -88,21 +88,21 @@ func parseCRLs(cache *MaterialCache, path string, srcs []schema.MaterialSource, 
 		parsed := cache.crls(data)
 		set.parses = append(set.parses, parsed)
 		if parsed.err != nil {
-			ps.add(p, "%s: %v", describe(src), parsed.err)
+			ps.add(p, "%s: %v", src.describe(key, m), parsed.err)
 			continue
 		}
 		for j, item := range parsed.items {
 			if item.err != nil {
-				ps.add(p, "%s: not a CRL: %v", describe(src), item.err)
+				ps.add(p, "%s: not a CRL: %v", src.describe(key, m), item.err)
 				continue
 			}
 			e := &crlEntry{crlIndex: item.idx, path: p}
 			if msg := e.verifyWithCAs(cas); msg != "" {
-				ps.add(p, "%s: %s", describe(src), msg)
+				ps.add(p, "%s: %s", src.describe(key, m), msg)
 				continue
 			}
 			if !e.nextUpdate.IsZero() && now.After(e.nextUpdate) {
-				msg := fmt.Sprintf("%s: CRL of %q is stale: its NextUpdate was %s", describe(src), e.issuer, e.nextUpdate.UTC().Format(time.RFC3339))
+				msg := fmt.Sprintf("%s: CRL of %q is stale: its NextUpdate was %s", src.describe(key, m), e.issuer, e.nextUpdate.UTC().Format(time.RFC3339))
 				if stale == schema.CRLStaleFail {
 					ps.add(p, "%s (crl_stale = fail; fetch a fresh CRL or set crl_stale = \"warn\")", msg)
 					continue

@@ -32,7 +32,7 @@ func ExampleCompile() {
 		Auth: &schema.Auth{Mechanism: schema.MechanismPassword, Username: "riakuser",
 			Password: &schema.SecretSource{Value: "rosebud"}},
 		TLS: &schema.TLS{
-			CA:         []schema.MaterialSource{{Data: schema.Material(set.Root.CertPEM())}},
+			CA:         []schema.MaterialSource{{PEM: schema.Secret(set.Root.CertPEM())}},
 			ServerName: "localhost",
 		},
 	}
@@ -67,7 +67,7 @@ func ExampleKindOf() {
 		Hosts:   []string{srv.Addr()},
 		Auth:    &schema.Auth{Mechanism: schema.MechanismTrust, Username: "riakuser"},
 		// Trusts another CA than the one that signed the server's certificate.
-		TLS: &schema.TLS{CA: []schema.MaterialSource{{Data: schema.Material(set.OtherRoot.CertPEM())}}},
+		TLS: &schema.TLS{CA: []schema.MaterialSource{{PEM: schema.Secret(set.OtherRoot.CertPEM())}}},
 	})
 	if err != nil {
 		panic(err)

@@ -48,12 +48,14 @@ func TestExpiryWarningOnReload(t *testing.T) {
 	rec := &recorder{}
 	c := cassConnector(t, cassProfile(env.localhost(), sec), factory.WithClock(clock),
 		factory.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))), factory.WithObserver(rec),
-		factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return cassTLS(env.set, true), nil }))
+		factory.WithMaterial(sectionMaterial(sec)))
 	for _, w := range c.Warnings() {
 		require.NotContains(t, w.Message, "expires", "a year left at compile time")
 	}
-	// The refresher's section has the default window (14 days): the first reload sees a
-	// change of expiry_warning, which counts as material.
+	// The section bound now (as Watch binds a changed profile) has the default window (14
+	// days): the first reload sees a change of expiry_warning, which counts as material.
+	again := cassTLS(env.set, true)
+	c.TLS().Bind(again, sectionMaterial(again))
 	require.NoError(t, c.ReloadNow(context.Background()))
 	require.NotContains(t, logs.String(), "expires in")
 

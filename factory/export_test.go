@@ -38,9 +38,9 @@ const (
 type CRLSet = crlSet
 
 // LoadCertPool builds the trusted root pool from CA sources without a cache: see
-// loadCertPool.
-func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
-	b, err := loadCertPool(nil, path, srcs)
+// loadCertPool. ms (optional) resolves them, keyed like a profile's ("tls.ca[0]").
+func LoadCertPool(path string, srcs []schema.MaterialSource, ms ...MaterialSource) (*x509.CertPool, []*x509.Certificate, error) {
+	b, err := loadCertPool(nil, sectionSources(firstSource(ms), "tls"), path, srcs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,14 +48,22 @@ func LoadCertPool(path string, srcs []schema.MaterialSource) (*x509.CertPool, []
 }
 
 // LoadKeyPair builds the client certificate at time.Now, key permissions warned about, not
-// refused: see loadKeyPair.
-func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource) (*tls.Certificate, []Warning, error) {
-	return loadKeyPair(path, cert, key, p12, false, time.Now(), expiryWarningOf(nil))
+// refused: see loadKeyPair. ms (optional) resolves the sources ("tls.cert", "tls.key").
+func LoadKeyPair(path string, cert, key, p12 *schema.MaterialSource, ms ...MaterialSource) (*tls.Certificate, []Warning, error) {
+	return loadKeyPair(sectionSources(firstSource(ms), "tls"), path, cert, key, p12, false, time.Now(), expiryWarningOf(nil))
 }
 
-// ParseCRLs parses CRL sources without a cache: see parseCRLs.
-func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale) (*CRLSet, []Warning, error) {
-	return parseCRLs(nil, path, srcs, cas, now, stale)
+// ParseCRLs parses CRL sources without a cache: see parseCRLs. ms (optional) resolves
+// them ("tls.crl[0]").
+func ParseCRLs(path string, srcs []schema.MaterialSource, cas []*x509.Certificate, now time.Time, stale schema.CRLStale, ms ...MaterialSource) (*CRLSet, []Warning, error) {
+	return parseCRLs(nil, sectionSources(firstSource(ms), "tls"), path, srcs, cas, now, stale)
+}
+
+func firstSource(ms []MaterialSource) MaterialSource {
+	if len(ms) == 0 {
+		return nil
+	}
+	return ms[0]
 }
 
 // MaterialCacheStats counts what a MaterialCache did.

@@ -16,7 +16,7 @@ import (
 // TestCompileStartsNoGoroutine: compiling a profile with tls.reload starts no goroutine;
 // the reload loop starts on the first dial and Close stops it (the leak checks).
 func TestCompileStartsNoGoroutine(t *testing.T) {
-	refresh := factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
+	refresh := reloadFrom(func(context.Context) (*schema.TLS, error) { return nil, context.Canceled })
 	for _, bc := range []struct {
 		name    string
 		compile func(t *testing.T, sec *schema.TLS) (dial func() error, closer func() error)

@@ -73,17 +73,17 @@ func FuzzLoadKeyPair(f *testing.F) {
 	f.Fuzz(func(t *testing.T, certData, keyData, p12Data []byte, passphrase string) {
 		var pp *schema.SecretSource
 		if passphrase != "" {
-			pp = &schema.SecretSource{Resolved: schema.Secret(passphrase), IsResolved: true}
+			pp = &schema.SecretSource{Value: schema.Secret(passphrase)}
 		}
 		var c, k, p *schema.MaterialSource
 		if len(p12Data) > 0 {
-			p = &schema.MaterialSource{Data: p12Data, Passphrase: pp, Origin: "fuzz p12"}
+			p = &schema.MaterialSource{Base64: b64(p12Data), Passphrase: pp}
 		} else {
 			if len(certData) > 0 {
-				c = &schema.MaterialSource{Data: certData, Origin: "fuzz cert"}
+				c = &schema.MaterialSource{Base64: b64(certData)}
 			}
 			if len(keyData) > 0 {
-				k = &schema.MaterialSource{Data: keyData, Passphrase: pp, Origin: "fuzz key"}
+				k = &schema.MaterialSource{Base64: b64(keyData), Passphrase: pp}
 			}
 		}
 		tc, _, err := factory.LoadKeyPair("profiles.fuzz.tls", c, k, p)
@@ -107,7 +107,7 @@ func FuzzLoadCertPool(f *testing.F) {
 	f.Add([]byte("junk"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pool, certs, err := factory.LoadCertPool("profiles.fuzz.tls.ca",
-			[]schema.MaterialSource{{Data: data, Origin: "fuzz"}})
+			[]schema.MaterialSource{{Base64: b64(data)}})
 		if err == nil && (pool == nil || len(certs) == 0) {
 			t.Fatalf("factory: LoadCertPool accepted a source without a certificate (%d certs)", len(certs))
 		}
@@ -137,7 +137,7 @@ func FuzzParseCRLs(f *testing.F) {
 				cas = append(cas, c)
 			}
 		}
-		srcs := []schema.MaterialSource{{Data: crlData, Origin: "fuzz"}}
+		srcs := []schema.MaterialSource{{Base64: b64(crlData)}}
 		for _, stale := range []schema.CRLStale{schema.CRLStaleFail, schema.CRLStaleWarn} {
 			set, _, err := factory.ParseCRLs("profiles.fuzz.tls.crl", srcs, cas, now, stale)
 			if err == nil && set != nil {

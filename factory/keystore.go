@@ -26,9 +26,10 @@ const (
 	jceksMagic = 0xCECECECE
 )
 
-// ErrKeyStorePassword is matched (errors.Is) by the problem of a key store whose password
-// does not open it. The message never carries the password.
-var ErrKeyStorePassword = errors.New("wrong password")
+// errKeyStorePassword starts the problem of a key store whose password does not open it.
+// The message never carries the password. (Unexported: a compile error is a
+// schema.Problems of messages, which errors.Is cannot look into.)
+var errKeyStorePassword = errors.New("wrong password")
 
 // storeType returns the format of a key store: the declared one, checked against the
 // content, or the one detected from the content.
@@ -52,17 +53,34 @@ func storeType(data []byte, declared schema.KeyStoreType) (schema.KeyStoreType, 
 	return found, nil
 }
 
-// wrongPassword words a store that its password does not open.
-func wrongPassword(what string, pass *schema.SecretSource) error {
-	if pass == nil {
-		return fmt.Errorf("%w, or a corrupt store: the %s's integrity check failed with the empty password (no password is configured; Java skips the check of a trust store read without one, connfactory does not)", ErrKeyStorePassword, what)
+// storePassword is a key store password: its source (nil: none configured, the empty
+// password), for messages, and its value.
+type storePassword struct {
+	src   *schema.SecretSource
+	value schema.Secret
+}
+
+// keyPasswordKey is the path, relative to the TLS section, of the secret that decrypts
+// ks's private key (see schema.KeyStore.EffectiveKeyPassword).
+func keyPasswordKey(ks *schema.KeyStore) string {
+	if ks.KeyPassword != nil {
+		return "keystore.key_password"
 	}
-	return fmt.Errorf("%w, or a corrupt store: the %s's integrity check failed (password from %s)", ErrKeyStorePassword, what, pass.Describe())
+	return "keystore.password"
+}
+
+// wrongPassword words a store that its password does not open.
+func wrongPassword(what string, pw storePassword) error {
+	pass := pw.src
+	if pass == nil {
+		return fmt.Errorf("%w, or a corrupt store: the %s's integrity check failed with the empty password (no password is configured; Java skips the check of a trust store read without one, connfactory does not)", errKeyStorePassword, what)
+	}
+	return fmt.Errorf("%w, or a corrupt store: the %s's integrity check failed (password from %s)", errKeyStorePassword, what, pass.Describe())
 }
 
 // loadJKS reads a JKS store, checking its integrity with password. Lengths in the file
 // are checked against its size first: the library allocates what a length field says.
-func loadJKS(data []byte, what string, pass *schema.SecretSource) (ks keystore.KeyStore, err error) {
+func loadJKS(data []byte, what string, pass storePassword) (ks keystore.KeyStore, err error) {
 	if err := jksBounds(data); err != nil {
 		return ks, fmt.Errorf("not a readable JKS store: %v", err)
 	}
@@ -72,7 +90,7 @@ func loadJKS(data []byte, what string, pass *schema.SecretSource) (ks keystore.K
 		}
 	}()
 	ks = keystore.New()
-	if err := ks.Load(bytes.NewReader(data), []byte(pass.Secret().Reveal())); err != nil {
+	if err := ks.Load(bytes.NewReader(data), []byte(pass.value.Reveal())); err != nil {
 		if strings.Contains(err.Error(), "invalid digest") {
 			return ks, wrongPassword(what, pass)
 		}
@@ -186,7 +204,7 @@ func jksBounds(data []byte) error {
 
 // parseTrustStore reads the trusted certificates of a store. The error carries no path
 // or source name (one parse may serve every profile), and never the password.
-func parseTrustStore(data []byte, typ schema.KeyStoreType, pass *schema.SecretSource) ([]*x509.Certificate, error) {
+func parseTrustStore(data []byte, typ schema.KeyStoreType, pass storePassword) ([]*x509.Certificate, error) {
 	t, err := storeType(data, typ)
 	if err != nil {
 		return nil, err
@@ -195,12 +213,12 @@ func parseTrustStore(data []byte, typ schema.KeyStoreType, pass *schema.SecretSo
 		if err := checkPKCS12Iterations(data); err != nil {
 			return nil, err
 		}
-		certs, err := pkcs12.DecodeTrustStore(data, pass.Secret().Reveal())
+		certs, err := pkcs12.DecodeTrustStore(data, pass.value.Reveal())
 		switch {
 		case errors.Is(err, pkcs12.ErrIncorrectPassword):
 			return nil, wrongPassword("trust store", pass)
 		case err != nil:
-			if _, _, _, kerr := pkcs12.DecodeChain(data, pass.Secret().Reveal()); kerr == nil || strings.Contains(kerr.Error(), "exactly one key bag") {
+			if _, _, _, kerr := pkcs12.DecodeChain(data, pass.value.Reveal()); kerr == nil || strings.Contains(kerr.Error(), "exactly one key bag") {
 				return nil, errors.New("holds private key entries: is this the key store? A PKCS#12 trust store is read with trusted certificate entries only: export the CA (keytool -exportcert) into its own trust store, or give it as tls.ca")
 			}
 			return nil, fmt.Errorf("not a readable PKCS#12 trust store (%s): a trust store holds only certificates Java marks as trusted (keytool -importcert -storetype pkcs12, or openssl pkcs12 -export -nokeys -jdktrust anyExtendedKeyUsage)", scrub(err))
@@ -245,7 +263,7 @@ func parseTrustStore(data []byte, typ schema.KeyStoreType, pass *schema.SecretSo
 
 // trustStoreCerts parses a trust store, from cache when the same bytes were parsed with
 // the same password and type before.
-func (c *MaterialCache) trustStoreCerts(data []byte, typ schema.KeyStoreType, pass *schema.SecretSource) *parsedCerts {
+func (c *MaterialCache) trustStoreCerts(data []byte, typ schema.KeyStoreType, pass storePassword) *parsedCerts {
 	parse := func() *parsedCerts {
 		certs, err := parseTrustStore(data, typ, pass)
 		return &parsedCerts{certs: certs, err: err}
@@ -256,7 +274,7 @@ func (c *MaterialCache) trustStoreCerts(data []byte, typ schema.KeyStoreType, pa
 	// The key covers what the parse depends on; it is a hash held in memory only.
 	h := sha256.New()
 	var n [8]byte
-	for _, b := range [][]byte{[]byte(typ), []byte(pass.Secret().Reveal()), data} {
+	for _, b := range [][]byte{[]byte(typ), []byte(pass.value.Reveal()), data} {
 		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
 		h.Write(n[:])
 		h.Write(b)
@@ -272,10 +290,10 @@ func (c *MaterialCache) trustStoreCerts(data []byte, typ schema.KeyStoreType, pa
 
 // loadTrustPool builds the trusted root pool from tls.truststore, or else from tls.ca
 // (see LoadCertPool). path is the TLS section's config path.
-func loadTrustPool(cache *MaterialCache, path string, t *schema.TLS) (*caBundle, error) {
+func loadTrustPool(cache *MaterialCache, src sources, path string, t *schema.TLS) (*caBundle, error) {
 	ts := t.TrustStore
 	if ts == nil {
-		return loadCertPool(cache, path+".ca", t.CA)
+		return loadCertPool(cache, src, path+".ca", t.CA)
 	}
 	var ps problemList
 	p := path + ".truststore"
@@ -283,20 +301,20 @@ func loadTrustPool(cache *MaterialCache, path string, t *schema.TLS) (*caBundle,
 		ps.add(p, "tls.truststore replaces tls.ca: set one or the other")
 		return nil, ps.err()
 	}
-	src := ts.Source()
-	data, err := materialBytes(src)
+	m := ts.Source()
+	data, err := src.bytes("truststore", m)
 	if err != nil {
 		ps.add(p, "%v", err)
 		return nil, ps.err()
 	}
-	pc := cache.trustStoreCerts(data, ts.Type, ts.Password)
+	pc := cache.trustStoreCerts(data, ts.Type, storePassword{ts.Password, src.secret("truststore.password", ts.Password)})
 	if pc.err != nil {
-		ps.add(p, "%s: %v", describe(src), pc.err)
+		ps.add(p, "%s: %v", src.describe("truststore", m), pc.err)
 		return nil, ps.err()
 	}
 	for _, c := range pc.certs {
 		if c.BasicConstraintsValid && !c.IsCA {
-			ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", describe(src), c.Subject.String())
+			ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", src.describe("truststore", m), c.Subject.String())
 		}
 	}
 	if err := ps.err(); err != nil {
@@ -308,10 +326,10 @@ func loadTrustPool(cache *MaterialCache, path string, t *schema.TLS) (*caBundle,
 // loadClientCert builds the client certificate from tls.keystore, or else from cert +
 // key or pkcs12 (see loadKeyPair). Its expiry within tls.expiry_warning is judged by
 // materialExpiryWarnings, not here.
-func loadClientCert(path string, t *schema.TLS, now time.Time) (*tls.Certificate, []Warning, error) {
+func loadClientCert(src sources, path string, t *schema.TLS, now time.Time) (*tls.Certificate, []Warning, error) {
 	ks := t.KeyStore
 	if ks == nil {
-		return loadKeyPair(path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now, 0)
+		return loadKeyPair(src, path, t.Cert, t.Key, t.PKCS12, t.StrictKeyPermissions, now, 0)
 	}
 	var (
 		ps    problemList
@@ -329,20 +347,21 @@ func loadClientCert(path string, t *schema.TLS, now time.Time) (*tls.Certificate
 	if len(ps) > 0 {
 		return nil, nil, ps.err()
 	}
-	src := ks.Source()
-	checkKeyPerms(&ps, &warns, p, src, t.StrictKeyPermissions)
-	data, err := materialBytes(src)
+	m := ks.Source()
+	checkKeyPerms(&ps, &warns, p, m, src.mode("keystore"), t.StrictKeyPermissions)
+	data, err := src.bytes("keystore", m)
 	if err != nil {
 		ps.add(p, "%v", err)
 		return nil, nil, ps.err()
 	}
-	chain, priv, w, perr := readKeyStore(data, ks)
+	chain, priv, w, perr := readKeyStore(data, ks, storePassword{ks.Password, src.secret("keystore.password", ks.Password)},
+		storePassword{ks.EffectiveKeyPassword(), src.secret(keyPasswordKey(ks), ks.EffectiveKeyPassword())})
 	if perr != nil {
 		sub := p
 		if perr.key != "" {
 			sub = p + "." + perr.key
 		}
-		ps.add(sub, "%s: %v", describe(src), perr.err)
+		ps.add(sub, "%s: %v", src.describe("keystore", m), perr.err)
 		return nil, nil, ps.err()
 	}
 	if w != "" {
@@ -362,16 +381,16 @@ type storeError struct {
 }
 
 // readKeyStore returns the certificate chain and private key of ks's chosen private key
-// entry, and a warning if any.
-func readKeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, crypto.PrivateKey, string, *storeError) {
+// entry, and a warning if any. pass opens the store, keyPass its private key.
+func readKeyStore(data []byte, ks *schema.KeyStore, pass, keyPass storePassword) ([]*x509.Certificate, crypto.PrivateKey, string, *storeError) {
 	typ, err := storeType(data, ks.Type)
 	if err != nil {
 		return nil, nil, "", &storeError{err: err}
 	}
 	if typ == schema.KeyStorePKCS12 {
-		return readPKCS12KeyStore(data, ks)
+		return readPKCS12KeyStore(data, ks, pass, keyPass)
 	}
-	store, err := loadJKS(data, "key store", ks.Password)
+	store, err := loadJKS(data, "key store", pass)
 	if err != nil {
 		return nil, nil, "", &storeError{err: err}
 	}
@@ -398,14 +417,13 @@ func readKeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, crypto
 	case alias == "":
 		alias = keys[0]
 	}
-	kp := ks.EffectiveKeyPassword()
-	entry, err := store.GetPrivateKeyEntry(alias, []byte(kp.Secret().Reveal()))
+	entry, err := store.GetPrivateKeyEntry(alias, []byte(keyPass.value.Reveal()))
 	if err != nil {
 		key := "key_password"
 		if ks.KeyPassword == nil {
 			key = "password"
 		}
-		return nil, nil, "", &storeError{key, fmt.Errorf("%w: cannot decrypt the private key of entry %q (key password from %s)", ErrKeyStorePassword, alias, keyPasswordSource(ks))}
+		return nil, nil, "", &storeError{key, fmt.Errorf("%w: cannot decrypt the private key of entry %q (key password from %s)", errKeyStorePassword, alias, keyPasswordSource(ks))}
 	}
 	priv, err := parseKeyDER(entry.PrivateKey)
 	if err != nil {
@@ -428,9 +446,9 @@ func readKeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, crypto
 // readPKCS12KeyStore reads a PKCS#12 key store: one private key and its chain (what
 // go-pkcs12 reads). An alias is checked against the key's friendly name when the store
 // can be listed.
-func readPKCS12KeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, crypto.PrivateKey, string, *storeError) {
-	pass := ks.Password.Secret().Reveal()
-	if ks.KeyPassword != nil && ks.KeyPassword.Secret().Reveal() != pass {
+func readPKCS12KeyStore(data []byte, ks *schema.KeyStore, pw, keyPass storePassword) ([]*x509.Certificate, crypto.PrivateKey, string, *storeError) {
+	pass := pw.value.Reveal()
+	if ks.KeyPassword != nil && keyPass.value.Reveal() != pass {
 		return nil, nil, "", &storeError{"key_password", errors.New("differs from password: a PKCS#12 store is read with one password (key_password is for JKS stores); leave key_password out")}
 	}
 	if err := checkPKCS12Iterations(data); err != nil {
@@ -439,7 +457,7 @@ func readPKCS12KeyStore(data []byte, ks *schema.KeyStore) ([]*x509.Certificate, 
 	priv, leaf, cas, err := pkcs12.DecodeChain(data, pass)
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword):
-		return nil, nil, "", &storeError{err: wrongPassword("key store", ks.Password)}
+		return nil, nil, "", &storeError{err: wrongPassword("key store", pw)}
 	case err != nil && strings.Contains(err.Error(), "exactly one key bag"):
 		return nil, nil, "", &storeError{"alias", errors.New("holds several private keys: a PKCS#12 key store is read with one private key entry; export the one to use (keytool -importkeystore -srcalias NAME -deststoretype pkcs12)")}
 	case err != nil && (strings.Contains(err.Error(), "private key missing") || strings.Contains(err.Error(), "certificate missing") || strings.Contains(err.Error(), "expected exactly")):
@@ -514,24 +532,27 @@ func aliasList(as []string) string {
 	return strings.Join(q, ", ")
 }
 
-// fingerprintStores feeds t's key stores to a reload fingerprint (see fingerprint).
-func fingerprintStores(field func([]byte), t *schema.TLS) {
-	store := func(m *schema.MaterialSource, typ schema.KeyStoreType, secrets ...*schema.SecretSource) {
+// fingerprintStores feeds t's key stores, with their bytes and passwords from src, to a
+// reload fingerprint (see fingerprint).
+func fingerprintStores(field func([]byte), cache *MaterialCache, src sources, t *schema.TLS) {
+	store := func(key string, m *schema.MaterialSource, typ schema.KeyStoreType, secrets ...*schema.SecretSource) {
 		field([]byte(m.Describe()))
-		field(m.Data)
-		field([]byte(fmt.Sprint(m.Mode, typ)))
-		for _, s := range secrets {
+		data, _ := src.bytes(key, m)
+		sum := cache.digest(data)
+		field(sum[:])
+		field([]byte(fmt.Sprint(src.mode(key), typ)))
+		for i, s := range secrets {
 			field([]byte(s.Describe()))
-			field([]byte(s.Secret().Reveal()))
+			field([]byte(src.secret(key+"."+[]string{"password", "key_password"}[i], s).Reveal()))
 		}
 	}
 	if ts := t.TrustStore; ts != nil {
-		store(ts.Source(), ts.Type, ts.Password)
+		store("truststore", ts.Source(), ts.Type, ts.Password)
 	} else {
 		field([]byte("-"))
 	}
 	if ks := t.KeyStore; ks != nil {
-		store(ks.Source(), ks.Type, ks.Password, ks.KeyPassword)
+		store("keystore", ks.Source(), ks.Type, ks.Password, ks.KeyPassword)
 		field([]byte(ks.Alias))
 	} else {
 		field([]byte("-"))

@@ -42,9 +42,9 @@ func FuzzKeyStores(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, password, alias string) {
 		for _, sec := range []*schema.TLS{
-			{TrustStore: &schema.TrustStore{Data: data, Password: &schema.SecretSource{Value: schema.Secret(password)}}},
-			{CA: []schema.MaterialSource{{Data: set.Root.CertPEM()}},
-				KeyStore: &schema.KeyStore{Data: data, Alias: alias, Password: &schema.SecretSource{Value: schema.Secret(password)}}},
+			{TrustStore: &schema.TrustStore{Base64: b64(data), Password: &schema.SecretSource{Value: schema.Secret(password)}}},
+			{CA: []schema.MaterialSource{{Base64: b64(set.Root.CertPEM())}},
+				KeyStore: &schema.KeyStore{Base64: b64(data), Alias: alias, Password: &schema.SecretSource{Value: schema.Secret(password)}}},
 		} {
 			ct, _, err := factory.CompileTLS("profiles.p.tls", sec)
 			if err == nil && ct == nil {

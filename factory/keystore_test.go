@@ -50,11 +50,11 @@ func trustP12(t testing.TB, password string, cas ...*pki.CA) []byte {
 }
 
 func trustStore(data []byte, pass string) *schema.TrustStore {
-	return &schema.TrustStore{Data: data, Origin: "file truststore", Password: secret(pass)}
+	return &schema.TrustStore{Base64: b64(data), Password: secret(pass)}
 }
 
 func keyStore(data []byte, pass string) *schema.KeyStore {
-	return &schema.KeyStore{Data: data, Origin: "file keystore", Password: secret(pass)}
+	return &schema.KeyStore{Base64: b64(data), Password: secret(pass)}
 }
 
 // storeTLS is a section trusting ts and presenting the key of ks.
@@ -157,7 +157,7 @@ func TestKeyStoreProblems(t *testing.T) {
 		sec              *schema.TLS
 	}{
 		{"truststore wrong password", ts, "wrong password", withTrust(trustStore(trustJKS(t, ksPass, S.Root), ksWrong))},
-		{"truststore no password", ts, "no password is configured", withTrust(&schema.TrustStore{Data: trustJKS(t, ksPass, S.Root)})},
+		{"truststore no password", ts, "no password is configured", withTrust(&schema.TrustStore{Base64: b64(trustJKS(t, ksPass, S.Root))})},
 		{"pkcs12 truststore wrong password", ts, "wrong password", withTrust(trustStore(trustP12(t, ksPass, S.Root), ksWrong))},
 		{"truststore empty", ts, "is empty", withTrust(trustStore(jks(t, ksPass), ksPass))},
 		{"truststore holds keys only", ts, "is this the key store?", withTrust(trustStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass))},
@@ -218,7 +218,7 @@ func TestPKCS12IterationBound(t *testing.T) {
 	keys := huge(enc.Encode(S.Client.Key, S.Client.Cert, nil, ksPass))
 	compileStoreErr(t, &schema.TLS{TrustStore: trustStore(trust, ksPass)}, "profiles.p.tls.truststore", "key derivation iterations")
 	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), KeyStore: keyStore(keys, ksPass)}, "profiles.p.tls.keystore", "key derivation iterations")
-	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Data: keys, Passphrase: secret(ksPass)}},
+	compileStoreErr(t, &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: b64(keys), Passphrase: secret(ksPass)}},
 		"profiles.p.tls.pkcs12", "key derivation iterations")
 }
 
@@ -233,8 +233,10 @@ func TestKeyStoreWarnings(t *testing.T) {
 	require.True(t, hasWarning(warns, "profiles.p.tls.keystore.alias", "cannot be checked"), "%v", warns)
 
 	// A key store file readable by others: the key permission rule applies.
-	loose := keyStore(jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client}), ksPass)
-	loose.File, loose.Mode = "client.jks", 0o644
+	looseJKS := jks(t, ksPass, pki.JKSEntry{Alias: "app", Leaf: S.Client})
+	testFiles.Store("client.jks", testFile{data: looseJKS, mode: 0o644})
+	loose := keyStore(looseJKS, ksPass)
+	loose.File, loose.Base64 = "client.jks", ""
 	sec := storeTLS(trustStore(trustJKS(t, ksPass, S.Root), ksPass), loose)
 	_, warns = compile(t, sec)
 	require.True(t, hasWarning(warns, "profiles.p.tls.keystore", "accessible by group or others"), "%v", warns)
@@ -308,7 +310,7 @@ func TestKeyStoreReloadRotates(t *testing.T) {
 	}
 	var reloads []error
 	c := cassConnector(t, cassProfile(env.localhost(), section()),
-		factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return section(), nil }),
+		reloadFrom(func(context.Context) (*schema.TLS, error) { return section(), nil }),
 		factory.WithReloadCallback(func(_ string, err error) { reloads = append(reloads, err) }))
 	require.Equal(t, "app", c.TLS().ClientCertificate().Subject.CommonName)
 
@@ -341,9 +343,9 @@ func TestKeyStoreReloadRotates(t *testing.T) {
 }
 
 func TestKeyStoreFormatsNeverPrintSecrets(t *testing.T) {
-	ts := schema.TrustStore{Base64: "c2VjcmV0LWJ5dGVz", Password: &schema.SecretSource{Value: ksPass}, Data: []byte(ksPass)}
+	ts := schema.TrustStore{Base64: "c2VjcmV0LWJ5dGVz", Password: &schema.SecretSource{Value: ksPass}}
 	ks := schema.KeyStore{Base64: "c2VjcmV0LWJ5dGVz", Password: &schema.SecretSource{Value: ksPass},
-		KeyPassword: &schema.SecretSource{Value: ksKeyPass}, Data: []byte(ksKeyPass)}
+		KeyPassword: &schema.SecretSource{Value: ksKeyPass}}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
 		for _, v := range []any{ts, &ts, ks, &ks, schema.TLS{TrustStore: &ts, KeyStore: &ks}} {
 			out := fmt.Sprintf(verb, v)

@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -40,35 +39,6 @@ func problemsOf(err error) []schema.Problem {
 		return ps
 	}
 	return []schema.Problem{{Message: err.Error()}}
-}
-
-// describe names a material source for messages, never printing its content.
-func describe(m *schema.MaterialSource) string {
-	if m.Origin != "" {
-		return m.Origin
-	}
-	return m.Describe()
-}
-
-// materialBytes returns m's loaded bytes. Loaders fill Data; a Go program may instead set
-// PEM or Base64 inline. File and env sources must have been resolved by a loader: the
-// factory never reads the file system or the environment.
-func materialBytes(m *schema.MaterialSource) ([]byte, error) {
-	switch {
-	case len(m.Data) > 0:
-		return m.Data, nil
-	case m.PEM != "":
-		return []byte(m.PEM.Reveal()), nil
-	case m.Base64 != "":
-		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(m.Base64.Reveal()))
-		if err != nil {
-			return nil, errors.New("inline base64 is not valid base64")
-		}
-		return b, nil
-	case m.File != "" || m.Env != "" || m.EnvBase64 != "":
-		return nil, fmt.Errorf("%s was not loaded (the factory does not read files or the environment: resolve material with package loaders or set Data)", describe(m))
-	}
-	return nil, fmt.Errorf("%s is empty", describe(m))
 }
 
 // pemBlocks is the one PEM walk: it decodes every PEM block of data, in order; none
@@ -146,36 +116,36 @@ func indexedPath(path string, i int) string {
 // config). Expired CA certificates are not errors here (the chain check reports them). The
 // bundle returned may be shared with other profiles: its pool and certificates are
 // read-only.
-func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSource) (*caBundle, error) {
+func loadCertPool(cache *MaterialCache, src sources, path string, srcs []schema.MaterialSource) (*caBundle, error) {
 	var (
 		ps     problemList
 		parts  = make([]*parsedCerts, 0, len(srcs))
 		system = len(srcs) == 0
 	)
 	for i := range srcs {
-		src := &srcs[i]
-		p := indexedPath(path, i)
-		if src.System {
+		m := &srcs[i]
+		p, key := indexedPath(path, i), indexedPath("ca", i)
+		if m.System {
 			system = true
 			continue
 		}
-		data, err := materialBytes(src)
+		data, err := src.bytes(key, m)
 		if err != nil {
 			ps.add(p, "%v", err)
 			continue
 		}
 		pc := cache.certs(data)
 		if pc.err != nil {
-			ps.add(p, "%s: %v", describe(src), pc.err)
+			ps.add(p, "%s: %v", src.describe(key, m), pc.err)
 			continue
 		}
 		if len(pc.certs) == 0 {
-			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block or DER certificate)", describe(src))
+			ps.add(p, "%s holds no certificate (a CA source must hold at least one PEM CERTIFICATE block or DER certificate)", src.describe(key, m))
 			continue
 		}
 		for _, c := range pc.certs {
 			if c.BasicConstraintsValid && !c.IsCA {
-				ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", describe(src), c.Subject.String())
+				ps.add(p, "%s: certificate %q is not a CA (basic constraints CA:FALSE): configure the CA that issued it", src.describe(key, m), c.Subject.String())
 			}
 		}
 		parts = append(parts, pc)
@@ -197,12 +167,14 @@ func loadCertPool(cache *MaterialCache, path string, srcs []schema.MaterialSourc
 // itself), and a key file accessible by group or others, are warnings. With neither cert
 // nor pkcs12 it returns (nil, nil, nil). strictPerms turns the key permission warning into
 // an error; now is the time the certificate must be valid at.
-func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time, warnWithin time.Duration) (*tls.Certificate, []Warning, error) {
+func loadKeyPair(src sources, path string, cert, key, p12 *schema.MaterialSource, strictPerms bool, now time.Time, warnWithin time.Duration) (*tls.Certificate, []Warning, error) {
 	var (
 		ps    problemList
 		warns []Warning
 	)
-	checkPerms := func(p string, m *schema.MaterialSource) { checkKeyPerms(&ps, &warns, p, m, strictPerms) }
+	checkPerms := func(p, k string, m *schema.MaterialSource) {
+		checkKeyPerms(&ps, &warns, p, m, src.mode(k), strictPerms)
+	}
 	var (
 		chain    []*x509.Certificate
 		priv     crypto.PrivateKey
@@ -214,22 +186,22 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 		return nil, nil, ps.err()
 	case p12 != nil:
 		certPath = path + ".pkcs12"
-		checkPerms(certPath, p12)
-		data, err := materialBytes(p12)
+		checkPerms(certPath, "pkcs12", p12)
+		data, err := src.bytes("pkcs12", p12)
 		if err != nil {
 			ps.add(certPath, "%v", err)
 			return nil, nil, ps.err()
 		}
 		if err := checkPKCS12Iterations(data); err != nil {
-			ps.add(certPath, "%s: %v", describe(p12), err)
+			ps.add(certPath, "%s: %v", src.describe("pkcs12", p12), err)
 			return nil, nil, ps.err()
 		}
-		k, leaf, cas, err := pkcs12.DecodeChain(data, p12.Passphrase.Secret().Reveal())
+		k, leaf, cas, err := pkcs12.DecodeChain(data, src.secret("pkcs12.passphrase", p12.Passphrase).Reveal())
 		if err != nil {
 			if errors.Is(err, pkcs12.ErrIncorrectPassword) {
-				ps.add(certPath, "%s: wrong passphrase (passphrase from %s)", describe(p12), p12.Passphrase.Describe())
+				ps.add(certPath, "%s: wrong passphrase (passphrase from %s)", src.describe("pkcs12", p12), p12.Passphrase.Describe())
 			} else {
-				ps.add(certPath, "%s: not a readable PKCS#12 bundle: %v", describe(p12), err)
+				ps.add(certPath, "%s: not a readable PKCS#12 bundle: %v", src.describe("pkcs12", p12), err)
 			}
 			return nil, nil, ps.err()
 		}
@@ -240,28 +212,28 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 	case cert == nil:
 		return nil, nil, nil
 	default:
-		data, err := materialBytes(cert)
+		data, err := src.bytes("cert", cert)
 		if err != nil {
 			ps.add(certPath, "%v", err)
 		} else if chain, err = parseCertificates(data); err != nil {
-			ps.add(certPath, "%s: %v", describe(cert), err)
+			ps.add(certPath, "%s: %v", src.describe("cert", cert), err)
 		} else if len(chain) == 0 {
-			ps.add(certPath, "%s holds no certificate", describe(cert))
+			ps.add(certPath, "%s holds no certificate", src.describe("cert", cert))
 		}
-		keySrc, keyPath := key, path+".key"
+		keySrc, keyPath, keyKey := key, path+".key", "key"
 		if keySrc == nil {
 			// A combined PEM (cert and key in one file) is common; take the key from it.
-			keySrc, keyPath = cert, certPath
+			keySrc, keyPath, keyKey = cert, certPath, "cert"
 		}
-		checkPerms(keyPath, keySrc)
-		kdata, err := materialBytes(keySrc)
+		checkPerms(keyPath, keyKey, keySrc)
+		kdata, err := src.bytes(keyKey, keySrc)
 		if err != nil {
 			ps.add(keyPath, "%v", err)
 		} else {
 			var w string
-			priv, w, err = parsePrivateKey(kdata, keySrc.Passphrase)
+			priv, w, err = parsePrivateKey(kdata, src.secret(keyKey+".passphrase", keySrc.Passphrase).Reveal())
 			if err != nil {
-				ps.add(keyPath, "%s: %v", describe(keySrc), err)
+				ps.add(keyPath, "%s: %v", src.describe(keyKey, keySrc), err)
 			} else if w != "" {
 				warns = append(warns, Warning{Path: keyPath, Message: w})
 			}
@@ -277,13 +249,13 @@ func loadKeyPair(path string, cert, key, p12 *schema.MaterialSource, strictPerms
 	return keyPair(ps, warns, certPath, keyPath, chain, priv, now, warnWithin)
 }
 
-// checkKeyPerms reports a key file accessible by group or others: a warning, or a
-// problem under strict_key_permissions.
-func checkKeyPerms(ps *problemList, warns *[]Warning, p string, m *schema.MaterialSource, strict bool) {
-	if m == nil || m.File == "" || m.Mode&0o077 == 0 {
+// checkKeyPerms reports a key file accessible by group or others (mode: its permission
+// bits when read): a warning, or a problem under strict_key_permissions.
+func checkKeyPerms(ps *problemList, warns *[]Warning, p string, m *schema.MaterialSource, mode uint32, strict bool) {
+	if m == nil || m.File == "" || mode&0o077 == 0 {
 		return
 	}
-	msg := fmt.Sprintf("key file %s is accessible by group or others (mode %04o); libpq refuses such keys: chmod 600 it", m.File, m.Mode&0o777)
+	msg := fmt.Sprintf("key file %s is accessible by group or others (mode %04o); libpq refuses such keys: chmod 600 it", m.File, mode&0o777)
 	if strict {
 		ps.add(p, "%s (strict_key_permissions = true)", msg)
 	} else {
@@ -327,11 +299,10 @@ func keyPair(ps problemList, warns []Warning, certPath, keyPath string, chain []
 // errWrongPassphrase never carries the passphrase or the key bytes.
 var errWrongPassphrase = errors.New("wrong passphrase: cannot decrypt the private key")
 
-// parsePrivateKey reads the first private key in data: PEM PKCS#8, PKCS#1 or SEC 1,
+// parsePrivateKey reads the first private key in data, decrypting it with passphrase: PEM PKCS#8, PKCS#1 or SEC 1,
 // encrypted PKCS#8, legacy encrypted PEM (Proc-Type/DEK-Info), or the same as DER.
 // The returned string is a warning, if any.
-func parsePrivateKey(data []byte, pass *schema.SecretSource) (crypto.PrivateKey, string, error) {
-	passphrase := pass.Secret().Reveal()
+func parsePrivateKey(data []byte, passphrase string) (crypto.PrivateKey, string, error) {
 	blocks, err := pemBlocks(data)
 	if err != nil {
 		return nil, "", err

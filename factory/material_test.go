@@ -37,7 +37,7 @@ func TestEncryptedKeys(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			sec := func(pass string) *schema.TLS {
 				s := &schema.TLS{CA: caOf(S.Root), Cert: srcPtr(src("cert", c.leaf.ChainPEM())),
-					Key: &schema.MaterialSource{Data: c.key, Origin: "file client.key"}}
+					Key: &schema.MaterialSource{Base64: b64(c.key)}}
 				if pass != "" {
 					s.Key.Passphrase = secret(pass)
 				}
@@ -65,7 +65,7 @@ func TestPKCS12(t *testing.T) {
 	p12, err := S.Client.PKCS12(testPass)
 	require.NoError(t, err)
 	sec := func(pass string) *schema.TLS {
-		return &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Data: p12, Origin: "file client.p12", Passphrase: secret(pass)}}
+		return &schema.TLS{CA: caOf(S.Root), PKCS12: &schema.MaterialSource{Base64: b64(p12), Passphrase: secret(pass)}}
 	}
 	ct, _ := compile(t, sec(testPass))
 	require.Equal(t, "app", ct.ClientCertificate().Subject.CommonName)

@@ -14,8 +14,9 @@ import (
 	"github.com/connfactory/connfactory/schema"
 )
 
-// ErrReloadHeld is wrapped by a refresher's error (WithTLSRefresher) that holds reloads:
-// no material may change now (the configuration it comes from is invalid). A held reload
+// ErrReloadHeld is wrapped by the error of a reload gate (WithReloadGate) or of a
+// MaterialSource's Reload that holds reloads: no material may change now (the
+// configuration it comes from is invalid). A held reload
 // keeps the material in use, logs a warning, passes the error to the reload callback and
 // is returned by ReloadNow (as an *Error of kind config); errors.Is(err, ErrReloadHeld)
 // tells it from a failure.
@@ -25,16 +26,15 @@ var ErrReloadHeld = errors.New("factory: tls reload held")
 // goroutine, and on demand (ReloadNow). Both backends embed one, so reload behaves the
 // same for Cassandra and Riak.
 //
-// A reload asks the refresher (WithTLSRefresher) for the section with its material
-// freshly resolved and hands it to ClientTLS.Update, which compiles it completely before
-// swapping it in. Whatever fails (a file gone, garbage PEM, a key that does not match the
+// A reload asks the MaterialSource the section is bound to (WithMaterial, ClientTLS.Bind)
+// to read its sources again (MaterialSource.Reload) and hands it to ClientTLS.Update,
+// which compiles the fresh material completely before swapping it in. Whatever fails (a file gone, garbage PEM, a key that does not match the
 // certificate, a CRL of another CA) leaves the last good material in use; the failure is
 // logged at error level and passed to the reload callback. Connections already open keep
 // the material they were made with: only handshakes that start after the swap see it.
 type reloader struct {
 	profile  string
 	tls      *ClientTLS
-	refresh  func(context.Context) (*schema.TLS, error)
 	onReload func(profile string, err error)
 	gate     func(apply func() error) error // nil: apply directly
 	cache    *MaterialCache                 // digests of material bytes, for fingerprints
@@ -61,7 +61,6 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 	r := &reloader{
 		profile:   name,
 		tls:       ct,
-		refresh:   o.refresh,
 		onReload:  o.onReload,
 		gate:      o.gate,
 		cache:     o.cache,
@@ -72,27 +71,27 @@ func newReloader(name string, t *schema.TLS, ct *ClientTLS, o options) (*reloade
 	if t == nil {
 		return r, nil
 	}
-	r.last = fingerprint(o.cache, t)
+	r.last = fingerprint(o.cache, sectionSources(o.material, path), t)
 	if t.Reload.Std() <= 0 {
 		return r, nil
 	}
 	switch {
 	case ct == nil:
 		return r, []Warning{{Path: path + ".reload", Message: "ignored: the profile does not use TLS, there is no material to reload"}}
-	case o.refresh == nil:
-		// A profile built in Go carries its material as bytes: nothing says where to read
+	case o.material == nil:
+		// A profile built in Go carries its material inline: nothing says where to read
 		// it again.
-		return r, []Warning{{Path: path + ".reload", Message: "ignored: the material cannot be re-read (the profile was compiled without a refresher, as a profile built in Go is); load it through connfactory.Load or pass factory.WithTLSRefresher"}}
+		return r, []Warning{{Path: path + ".reload", Message: "ignored: the material cannot be re-read (the profile was compiled without a material source, as a profile built in Go is); load it through connfactory.Load or pass factory.WithMaterial"}}
 	}
 	r.interval = t.Reload.Std()
 	return r, nil
 }
 
-// fingerprint identifies the material of t and what judging it depends on, so that a
+// fingerprint identifies the material of t (read through src) and what judging it depends on, so that a
 // periodic reload that finds the same bytes again neither recompiles nor logs at info
 // level, and Generation counts real changes. It is a hash held in memory only. Material
 // bytes enter it as their digest, which cache remembers during a Batch.
-func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
+func fingerprint(cache *MaterialCache, src sources, t *schema.TLS) [sha256.Size]byte {
 	h := sha256.New()
 	field := func(b []byte) {
 		var n [8]byte
@@ -103,14 +102,18 @@ func fingerprint(cache *MaterialCache, t *schema.TLS) [sha256.Size]byte {
 	for key, m := range t.Sources() {
 		field([]byte(key))
 		field([]byte(m.Describe()))
-		sum := cache.digest(m.Data)
+		var data []byte
+		if !m.System {
+			data, _ = src.bytes(key, m)
+		}
+		sum := cache.digest(data)
 		field(sum[:])
-		field([]byte(fmt.Sprint(m.Mode)))
+		field([]byte(fmt.Sprint(src.mode(key))))
 		if m.Passphrase != nil {
-			field([]byte(m.Passphrase.Secret().Reveal()))
+			field([]byte(src.secret(key+".passphrase", m.Passphrase).Reveal()))
 		}
 	}
-	fingerprintStores(field, t)
+	fingerprintStores(field, cache, src, t)
 	field([]byte(fmt.Sprint(t.EffectiveMode(), t.CRLStale, t.StrictKeyPermissions, t.ExpiryWarning)))
 	var out [sha256.Size]byte
 	h.Sum(out[:0])
@@ -200,26 +203,31 @@ var errUnchanged = errors.New("unchanged")
 func (r *reloader) reloadMaterial(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch {
-	case r.tls == nil:
+	if r.tls == nil {
 		return errorf(KindConfig, "", "tls reload of profile %q: the profile does not use TLS", r.profile)
-	case r.refresh == nil:
-		return errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no refresher: the profile was compiled from Go values)", r.profile)
+	}
+	b := r.tls.binding()
+	if b.ms == nil {
+		return errorf(KindConfig, "", "tls reload of profile %q: the material cannot be re-read (no material source: the profile was compiled from Go values)", r.profile)
 	}
 	if err := ctx.Err(); err != nil {
 		return &Error{Kind: KindTimeout, Err: fmt.Errorf("tls reload of %s stopped: %w", r.path(), err)}
 	}
 	start := time.Now()
-	fresh, err := r.refresh(ctx)
-	if err == nil && fresh == nil {
-		err = errors.New("the profile no longer has a tls section")
+	var err error
+	if r.gate != nil {
+		// A held reload reads nothing: the gate is asked first, and again for the swap.
+		err = r.gate(func() error { return nil })
+	}
+	if err == nil {
+		err = b.ms.Reload(ctx)
 	}
 	var (
 		warns []Warning
 		fp    [sha256.Size]byte
 	)
 	if err == nil {
-		if fp = fingerprint(r.cache, fresh); fp == r.last {
+		if fp = fingerprint(r.cache, sectionSources(b.ms, r.path()), b.t); fp == r.last {
 			r.log.Debug("tls reload: material unchanged", "profile", r.profile, "path", r.path(),
 				"generation", r.tls.Generation())
 			// What was fine at the last change may be about to expire now.
@@ -230,7 +238,7 @@ func (r *reloader) reloadMaterial(ctx context.Context) error {
 		}
 		apply := func() error {
 			var uerr error
-			warns, uerr = r.tls.Update(fresh)
+			warns, uerr = r.tls.Update(b.t, b.ms)
 			return uerr
 		}
 		if r.gate != nil {

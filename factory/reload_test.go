@@ -111,7 +111,8 @@ type rlFiles struct {
 	dir                 string
 	ca, cert, key, crl  string
 	withCRL             bool
-	section             *schema.TLS // file sources only, never resolved
+	section             *schema.TLS              // file sources only
+	material            *loaders.ProfileMaterial // see resolved
 	refreshes, failures atomic.Int32
 }
 
@@ -156,39 +157,48 @@ func (f *rlFiles) writeLeaf(l *pki.Leaf) {
 	f.write(f.key, l.KeyPEM())
 }
 
-// fresh is the section with every file read now, as loaders.Load and the facade's
-// refresher produce it.
-func (f *rlFiles) fresh() (*schema.TLS, error) {
-	t := *f.section
-	t.CA = append([]schema.MaterialSource(nil), f.section.CA...)
-	t.CRL = append([]schema.MaterialSource(nil), f.section.CRL...)
-	cert, key := *f.section.Cert, *f.section.Key
-	t.Cert, t.Key = &cert, &key
-	if ps := loaders.ResolveTLS("profiles.rl.tls", &t, nil); len(ps) > 0 {
-		return nil, ps.Err()
-	}
-	return &t, nil
-}
-
-// resolved is fresh for the initial compile, with reload set to every.
-func (f *rlFiles) resolved(every time.Duration) *schema.TLS {
+// load is the profile loaded from these files by package loaders: its section (reload
+// set to every) and its resolved material, whose Reload reads the files again.
+func (f *rlFiles) load(every time.Duration) (*schema.TLS, *loaders.ProfileMaterial) {
 	f.t.Helper()
-	t, err := f.fresh()
+	sec := *f.section
+	sec.Reload = schema.Duration(every)
+	cfg, mat, err := loaders.Load(loaders.Options{EnvPrefix: "-",
+		Base: &schema.Config{Profiles: map[string]*schema.Profile{"rl": {TLS: &sec}}}})
 	require.NoError(f.t, err)
-	t.Reload = schema.Duration(every)
-	return t
+	return cfg.Profiles["rl"].TLS, mat.Profile("rl")
 }
 
-// refresher is the WithTLSRefresher of a profile loaded from these files.
+// resolved is the section as loaded, for the initial compile, with reload set to every;
+// refresher then gives its material.
+func (f *rlFiles) resolved(every time.Duration) *schema.TLS {
+	sec, pm := f.load(every)
+	f.material = pm
+	return sec
+}
+
+// refresher is the WithMaterial of the profile loaded by resolved: what the facade
+// passes. It counts reloads and failed ones.
 func (f *rlFiles) refresher() factory.Option {
-	return factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) {
-		f.refreshes.Add(1)
-		t, err := f.fresh()
-		if err != nil {
-			f.failures.Add(1)
-		}
-		return t, err
-	})
+	if f.material == nil {
+		f.resolved(0)
+	}
+	return factory.WithMaterial(countingSource{f.material, f})
+}
+
+// countingSource is a loaded profile's material that counts its reloads.
+type countingSource struct {
+	*loaders.ProfileMaterial
+	f *rlFiles
+}
+
+func (c countingSource) Reload(ctx context.Context) error {
+	c.f.refreshes.Add(1)
+	err := c.ProfileMaterial.Reload(ctx)
+	if err != nil {
+		c.f.failures.Add(1)
+	}
+	return err
 }
 
 // rlReloads collects reload callbacks; every one must name profile.
@@ -504,7 +514,7 @@ func TestReloadTicker(t *testing.T) {
 	})
 }
 
-// TestReloadWithoutRefresher: tls.reload on a profile built in Go (no refresher) is a
+// TestReloadWithoutRefresher: tls.reload on a profile built in Go (no material source) is a
 // warning, no loop runs, and ReloadNow says why it cannot reload.
 func TestReloadWithoutRefresher(t *testing.T) {
 	cassLeakCheck(t)
@@ -515,7 +525,7 @@ func TestReloadWithoutRefresher(t *testing.T) {
 	require.True(t, hasWarning(c.Warnings(), "profiles.cass_test.tls.reload", "cannot be re-read"))
 	err := c.ReloadNow(context.Background())
 	require.ErrorIs(t, err, factory.ErrConfig)
-	require.Contains(t, err.Error(), "no refresher")
+	require.Contains(t, err.Error(), "no material source")
 
 	r := newRiak(t, riakProfile([]string{"127.0.0.1:8087"}, schema.MechanismCertificate, "app", "", func() *schema.TLS {
 		s := riakCertTLS(riakPKI.Client)
@@ -526,7 +536,7 @@ func TestReloadWithoutRefresher(t *testing.T) {
 
 	// Plaintext: nothing to reload.
 	plain := cassProfile("localhost:9042", &schema.TLS{Mode: schema.TLSDisable, Reload: schema.Duration(time.Second)})
-	pc, err := cassandra.New("plain", plain, factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { return nil, nil }))
+	pc, err := cassandra.New("plain", plain, factory.WithMaterial(sectionMaterial(nil)))
 	require.NoError(t, err)
 	require.True(t, hasWarning(pc.Warnings(), "profiles.plain.tls.reload", "does not use TLS"))
 	require.ErrorIs(t, pc.ReloadNow(context.Background()), factory.ErrConfig)
@@ -535,21 +545,18 @@ func TestReloadWithoutRefresher(t *testing.T) {
 	require.ErrorIs(t, pc.ReloadNow(context.Background()), factory.ErrConfig)
 }
 
-// TestReloadRefresherErrors: a refresher that fails or returns no section keeps the
-// material; a cancelled context stops the reload before it reads anything.
+// TestReloadRefresherErrors: a material source whose reload fails keeps the material; a
+// cancelled context stops the reload before it reads anything.
 func TestReloadRefresherErrors(t *testing.T) {
 	cassLeakCheck(t)
 	set := cassPKI(t)
 	var calls atomic.Int32
 	fail := errors.New("vault unreachable")
-	ret := func() (*schema.TLS, error) { return nil, fail }
-	refresh := factory.WithTLSRefresher(func(context.Context) (*schema.TLS, error) { calls.Add(1); return ret() })
+	refresh := reloadFrom(func(context.Context) (*schema.TLS, error) { calls.Add(1); return nil, fail })
 	c := cassConnector(t, cassProfile("localhost:9042", cassTLS(set, true)), refresh)
 	err := c.ReloadNow(context.Background())
 	require.ErrorIs(t, err, fail)
 	require.ErrorIs(t, err, factory.ErrConfig)
-	ret = func() (*schema.TLS, error) { return nil, nil }
-	require.ErrorContains(t, c.ReloadNow(context.Background()), "no longer has a tls section")
 	require.Zero(t, c.TLS().Generation())
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -570,7 +577,7 @@ func TestReloadCloseDuringReload(t *testing.T) {
 	sec.Reload = schema.Duration(time.Millisecond)
 	c, err := cassandra.New("cass_test", cassProfile("localhost:9042", sec), reloads.option(),
 		factory.WithLogger(slog.New(slog.DiscardHandler)),
-		factory.WithTLSRefresher(func(ctx context.Context) (*schema.TLS, error) {
+		reloadFrom(func(ctx context.Context) (*schema.TLS, error) {
 			select {
 			case entered <- struct{}{}:
 			default:

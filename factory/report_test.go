@@ -20,8 +20,8 @@ func TestFailedCheckReportsThePeerChain(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	set, err := pki.NewSet()
 	require.NoError(t, err)
-	other := &schema.TLS{CA: []schema.MaterialSource{{Data: schema.Material(set.OtherRoot.CertPEM())}}}
-	wrongName := &schema.TLS{CA: []schema.MaterialSource{{Data: schema.Material(set.Root.CertPEM())}}, ServerName: "db1.internal"}
+	other := &schema.TLS{CA: []schema.MaterialSource{{PEM: schema.Secret(set.OtherRoot.CertPEM())}}}
+	wrongName := &schema.TLS{CA: []schema.MaterialSource{{PEM: schema.Secret(set.Root.CertPEM())}}, ServerName: "db1.internal"}
 
 	rs, err := riaktest.Start(riaktest.Options{Security: true, TLS: set.ServerTLSConfig(),
 		Users: []riaktest.User{{Name: "u", Source: riaktest.SourceTrust}}})

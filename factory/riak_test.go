@@ -77,13 +77,13 @@ func secureRiak() riaktest.Options {
 }
 
 func riakTLS() *schema.TLS {
-	return &schema.TLS{CA: []schema.MaterialSource{{Data: riakPKI.Root.CertPEM()}}}
+	return &schema.TLS{CA: []schema.MaterialSource{{Base64: b64(riakPKI.Root.CertPEM())}}}
 }
 
 func riakCertTLS(leaf *pki.Leaf) *schema.TLS {
 	t := riakTLS()
-	t.Cert = &schema.MaterialSource{Data: leaf.ChainPEM()}
-	t.Key = &schema.MaterialSource{Data: leaf.KeyPEM()}
+	t.Cert = &schema.MaterialSource{Base64: b64(leaf.ChainPEM())}
+	t.Key = &schema.MaterialSource{Base64: b64(leaf.KeyPEM())}
 	return t
 }
 
@@ -322,12 +322,12 @@ func TestRiakFailuresAreClassifiedInTime(t *testing.T) {
 	pw := func(addr, password string, tl *schema.TLS) *schema.Profile {
 		return riakProfile([]string{addr}, schema.MechanismPassword, "pwuser", password, tl)
 	}
-	untrusted := &schema.TLS{CA: []schema.MaterialSource{{Data: riakPKI.OtherRoot.CertPEM()}}}
+	untrusted := &schema.TLS{CA: []schema.MaterialSource{{Base64: b64(riakPKI.OtherRoot.CertPEM())}}}
 	wrongName := riakTLS()
 	wrongName.ServerName = "riak.example.com"
 	revoked := riakTLS()
-	revoked.CA = append(revoked.CA, schema.MaterialSource{Data: riakPKI.Intermediate.CertPEM()})
-	revoked.CRL = []schema.MaterialSource{{Data: revokedCRL}}
+	revoked.CA = append(revoked.CA, schema.MaterialSource{Base64: b64(riakPKI.Intermediate.CertPEM())})
+	revoked.CRL = []schema.MaterialSource{{Base64: b64(revokedCRL)}}
 
 	cases := []struct {
 		name     string
@@ -452,7 +452,7 @@ func TestRiakCertificateCNMismatchAtServer(t *testing.T) {
 	srv := startRiak(t, secureRiak())
 	c := newRiak(t, riakProfile([]string{srv.Addr()}, schema.MechanismCertificate, "riakcert", "", riakCertTLS(riakCertUser)))
 	// riakPKI.Client has CN "app".
-	_, err := c.TLS().Update(riakCertTLS(riakPKI.Client))
+	_, err := update(c.TLS(), riakCertTLS(riakPKI.Client))
 	require.NoError(t, err)
 	_, err = c.Dial(context.Background())
 	require.ErrorIs(t, err, factory.ErrAuthFailed)
@@ -698,7 +698,7 @@ func TestRiakNodeOptionsSeeReloadedMaterial(t *testing.T) {
 		return <-cns
 	}
 	require.Equal(t, "riakcert", handshake())
-	_, err = c.TLS().Update(riakCertTLS(riakPKI.Client))
+	_, err = update(c.TLS(), riakCertTLS(riakPKI.Client))
 	require.NoError(t, err)
 	require.Equal(t, "app", handshake())
 }

@@ -51,9 +51,19 @@ type ClientTLS struct {
 	updateMu sync.Mutex // serialises Update, so generations count successful swaps
 	section  settings
 
+	// bound is the section and material source a reload reads again (see Bind).
+	bound atomic.Pointer[binding]
+
 	// sessions is the TLS session cache of every connection made with c: the
 	// connector's dialer, the Riak preflight and riak-go-client's pool alike.
 	sessions *sessionCache
+}
+
+// binding is what a reload starts from: the TLS section as configured and the source
+// of its material (nil: inline material only, nothing to read again).
+type binding struct {
+	t  *schema.TLS
+	ms MaterialSource
 }
 
 // settings are the fixed (non-material) parts of a section, compared on Update.
@@ -66,9 +76,11 @@ type settings struct {
 }
 
 // CompileTLS compiles t. path is the config path of the section ("profiles.NAME.tls");
-// problems name sub-paths (".ca", ".key", ".crl[0]", ".ciphers"). It returns (nil, nil, nil)
-// when t is nil or its mode is disable. Errors are *Error{Kind: KindConfig} wrapping a
-// schema.Problems listing every problem found, not only the first.
+// problems name sub-paths (".ca", ".key", ".crl[0]", ".ciphers"). Material and secrets
+// come from the MaterialSource of WithMaterial (keyed by path relative to the profile:
+// "tls.ca[0]"), or inline from t. It returns (nil, nil, nil) when t is nil or its mode is
+// disable. Errors are *Error{Kind: KindConfig} wrapping a schema.Problems listing every
+// problem found, not only the first.
 func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warning, error) {
 	if !t.Enabled() {
 		return nil, nil, nil
@@ -115,7 +127,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 	}
 	c.serverName = t.ServerName
 
-	m, mw, err := compileMaterial(c.cache, path, t, c.now())
+	m, mw, err := compileMaterial(c.cache, sectionSources(o.material, path), path, t, c.now())
 	warns = append(warns, mw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
@@ -124,6 +136,7 @@ func CompileTLS(path string, t *schema.TLS, opts ...Option) (*ClientTLS, []Warni
 		return nil, nil, err
 	}
 	c.mat.Store(m)
+	c.bound.Store(&binding{t: t, ms: o.material})
 	c.section = c.settings()
 	return c, warns, nil
 }
@@ -181,16 +194,17 @@ func (c *ClientTLS) compileVersions(t *schema.TLS) ([]Warning, error) {
 	return warns, nil
 }
 
-// compileMaterial loads the CA pool, client certificate and CRLs of t, collecting every
-// problem. CA bundles and CRLs come from cache when they were parsed before (same bytes).
-func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.Time) (*material, []Warning, error) {
+// compileMaterial loads the CA pool, client certificate and CRLs of t, their bytes and
+// secrets read through src, collecting every problem. CA bundles and CRLs come from cache
+// when they were parsed before (same bytes).
+func compileMaterial(cache *MaterialCache, src sources, path string, t *schema.TLS, now time.Time) (*material, []Warning, error) {
 	var (
 		ps    problemList
 		warns []Warning
 		m     = &material{expiryWarn: expiryWarningOf(t)}
 		err   error
 	)
-	m.bundle, err = loadTrustPool(cache, path, t)
+	m.bundle, err = loadTrustPool(cache, src, path, t)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
 	} else {
@@ -201,14 +215,14 @@ func compileMaterial(cache *MaterialCache, path string, t *schema.TLS, now time.
 			}
 		}
 		// CRL signatures are checked against the CAs, so only once those loaded.
-		crls, cw, err := parseCRLs(cache, path+".crl", t.CRL, m.caCerts, now, t.CRLStale)
+		crls, cw, err := parseCRLs(cache, src, path+".crl", t.CRL, m.caCerts, now, t.CRLStale)
 		warns = append(warns, cw...)
 		if err != nil {
 			ps = append(ps, problemsOf(err)...)
 		}
 		m.crls = crls
 	}
-	cert, kw, err := loadClientCert(path, t, now)
+	cert, kw, err := loadClientCert(src, path, t, now)
 	warns = append(warns, kw...)
 	if err != nil {
 		ps = append(ps, problemsOf(err)...)
@@ -420,11 +434,12 @@ func isOurs(err error) bool {
 	return errors.As(err, &fe)
 }
 
-// Update recompiles the material (CA pool, client certificate, CRLs) from a freshly
-// resolved section and swaps it in whole; on error nothing changes. The mode cannot change
-// (an error); changed versions, ciphers or server name are ignored with a warning (they
-// take effect when the profile is compiled again).
-func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
+// Update recompiles the material (CA pool, client certificate, CRLs) of section t, read
+// through ms (freshly resolved; nil: inline material only), and swaps it in whole; on
+// error nothing changes. The mode cannot change (an error); changed versions, ciphers or
+// server name are ignored with a warning (they take effect when the profile is compiled
+// again). Update does not change what later reloads read: see Bind.
+func (c *ClientTLS) Update(t *schema.TLS, ms MaterialSource) ([]Warning, error) {
 	if c == nil {
 		return nil, &Error{Kind: KindConfig, Err: errors.New("factory: Update on a disabled TLS section")}
 	}
@@ -445,7 +460,7 @@ func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
 			warns = append(warns, Warning{Path: c.path, Message: "versions, ciphers or server_name changed: ignored until the profile is compiled again; only material is reloaded"})
 		}
 	}
-	m, mw, err := compileMaterial(c.cache, c.path, t, c.now())
+	m, mw, err := compileMaterial(c.cache, sectionSources(ms, c.path), c.path, t, c.now())
 	if err != nil {
 		return nil, err
 	}
@@ -455,6 +470,19 @@ func (c *ClientTLS) Update(t *schema.TLS) ([]Warning, error) {
 	c.sessions.reset(m.generation)
 	return append(warns, mw...), nil
 }
+
+// Bind makes later reloads (tls.reload ticks, ReloadNow) read section t's material again
+// through ms.Reload and compile it with t's settings (crl_stale, expiry_warning, ...):
+// connfactory.Registry.Watch binds a compiled connector to its profile as the new
+// configuration says, then reloads it. It changes no material itself.
+func (c *ClientTLS) Bind(t *schema.TLS, ms MaterialSource) {
+	if c != nil {
+		c.bound.Store(&binding{t: t, ms: ms})
+	}
+}
+
+// binding is what the next reload starts from.
+func (c *ClientTLS) binding() *binding { return c.bound.Load() }
 
 // tlsAlertHints explain the alerts a server sends when it refuses a handshake.
 var tlsAlertHints = []struct{ alert, hint string }{

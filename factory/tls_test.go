@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
@@ -44,14 +45,16 @@ func tlsNewSet(t testing.TB) *pki.Set {
 	return s
 }
 
-// src is in-memory material as a loader would hand it over.
-func src(name string, data []byte) schema.MaterialSource {
-	return schema.MaterialSource{Data: data, Origin: "test " + name}
+// src is in-memory material, written inline (base64: the exact bytes, PEM or DER).
+func src(_ string, data []byte) schema.MaterialSource {
+	return schema.MaterialSource{Base64: schema.Secret(base64.StdEncoding.EncodeToString(data))}
 }
 
-// fileSrc is material a loader read from a file with the given permission bits.
+// fileSrc is material a loader read from a file with the given permission bits (see
+// sectionSource, which compile and compileErr pass).
 func fileSrc(name string, data []byte, mode uint32) schema.MaterialSource {
-	return schema.MaterialSource{File: name, Data: data, Mode: mode, Origin: "file " + name}
+	testFiles.Store(name, testFile{data: data, mode: mode})
+	return schema.MaterialSource{File: name}
 }
 
 func srcPtr(m schema.MaterialSource) *schema.MaterialSource { return &m }
@@ -82,7 +85,7 @@ func crlPEM(t testing.TB, ca *pki.CA, o pki.CRLOptions) []byte {
 
 func compile(t testing.TB, sec *schema.TLS, opts ...factory.Option) (*factory.ClientTLS, []factory.Warning) {
 	t.Helper()
-	ct, warns, err := factory.CompileTLS("profiles.p.tls", sec, opts...)
+	ct, warns, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(sectionMaterial(sec))}, opts...)...)
 	require.NoError(t, err)
 	require.NotNil(t, ct)
 	return ct, warns
@@ -91,7 +94,7 @@ func compile(t testing.TB, sec *schema.TLS, opts ...factory.Option) (*factory.Cl
 // compileErr compiles sec expecting a config error, and returns its text.
 func compileErr(t testing.TB, sec *schema.TLS, opts ...factory.Option) string {
 	t.Helper()
-	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, opts...)
+	ct, _, err := factory.CompileTLS("profiles.p.tls", sec, append([]factory.Option{factory.WithMaterial(sectionMaterial(sec))}, opts...)...)
 	require.Error(t, err)
 	require.Nil(t, ct)
 	require.ErrorIs(t, err, factory.ErrConfig)
@@ -457,13 +460,17 @@ func TestHandshakes(t *testing.T) {
 		{name: "client cert untrusted by server", server: serverSpec{leaf: S.Server, clientCA: S.OtherRoot},
 			sec: mtls(nil), want: factory.ErrTLSHandshake},
 		{name: "encrypted PKCS8 key", server: serverSpec{leaf: S.Server, clientCA: S.Root},
-			sec: mtls(func(s *schema.TLS) { s.Key = &schema.MaterialSource{Data: encKey, Passphrase: secret("s3cret-pass")} })},
+			sec: mtls(func(s *schema.TLS) {
+				s.Key = &schema.MaterialSource{Base64: b64(encKey), Passphrase: secret("s3cret-pass")}
+			})},
 		{name: "legacy encrypted key", server: serverSpec{leaf: S.Server, clientCA: S.Root},
 			sec: mtls(func(s *schema.TLS) {
-				s.Key = &schema.MaterialSource{Data: legacyKey, Passphrase: secret("s3cret-pass")}
+				s.Key = &schema.MaterialSource{Base64: b64(legacyKey), Passphrase: secret("s3cret-pass")}
 			})},
 		{name: "PKCS12", server: serverSpec{leaf: S.Server, clientCA: S.Root},
-			sec: base(func(s *schema.TLS) { s.PKCS12 = &schema.MaterialSource{Data: p12, Passphrase: secret("s3cret-pass")} })},
+			sec: base(func(s *schema.TLS) {
+				s.PKCS12 = &schema.MaterialSource{Base64: b64(p12), Passphrase: secret("s3cret-pass")}
+			})},
 	}
 	for _, impl := range serverImpls {
 		t.Run(impl.name, func(t *testing.T) {
@@ -588,13 +595,13 @@ func TestUpdate(t *testing.T) {
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 	require.Zero(t, ct.Generation())
 
-	_, err := ct.Update(section(S.Root, S.Client))
+	_, err := update(ct, section(S.Root, S.Client))
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), ct.Generation())
 	require.NoError(t, tlsTry(t, ct, addr, hostport))
 	require.Equal(t, "app", (<-seen).Subject.CommonName)
 
-	_, err = ct.Update(section(S.Root, clientB))
+	_, err = update(ct, section(S.Root, clientB))
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), ct.Generation())
 	require.Equal(t, "app-b", ct.ClientCertificate().Subject.CommonName)
@@ -604,7 +611,7 @@ func TestUpdate(t *testing.T) {
 	// A key that does not match: the update fails as a whole, the old material stays.
 	bad := section(S.Root, S.Client)
 	bad.Key = srcPtr(src("key", clientB.KeyPEM()))
-	_, err = ct.Update(bad)
+	_, err = update(ct, bad)
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Equal(t, uint64(2), ct.Generation())
 	require.Equal(t, "app-b", ct.ClientCertificate().Subject.CommonName)
@@ -612,21 +619,21 @@ func TestUpdate(t *testing.T) {
 	require.Equal(t, "app-b", (<-seen).Subject.CommonName)
 
 	// An untrusted CA in an update is material too: it applies to the next handshake.
-	_, err = ct.Update(section(S.OtherRoot, clientB))
+	_, err = update(ct, section(S.OtherRoot, clientB))
 	require.NoError(t, err)
 	require.ErrorIs(t, tlsTry(t, ct, addr, hostport), factory.ErrTLSUntrusted)
 
 	// The mode cannot change on reload.
 	insecure := section(S.Root, clientB)
 	insecure.Mode = schema.TLSInsecure
-	_, err = ct.Update(insecure)
+	_, err = update(ct, insecure)
 	require.ErrorIs(t, err, factory.ErrConfig)
 	require.Equal(t, uint64(3), ct.Generation())
 
 	// Non-material settings are ignored with a warning.
 	changed := section(S.Root, clientB)
 	changed.MaxVersion = "1.2"
-	warns, err := ct.Update(changed)
+	warns, err := update(ct, changed)
 	require.NoError(t, err)
 	require.True(t, hasWarning(warns, "profiles.p.tls", "ignored"), "%v", warns)
 }
@@ -653,7 +660,7 @@ func TestUpdateConcurrentWithHandshakes(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 5; j++ {
-				_, err := ct.Update(sec)
+				_, err := update(ct, sec)
 				errs <- err
 			}
 		}()

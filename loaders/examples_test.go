@@ -2,7 +2,7 @@ package loaders_test
 
 import (
 	"bufio"
-	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,27 +59,27 @@ func checkExamples(t *testing.T, cfg *schema.Config) {
 		}
 		require.Equal(t, []string{"localhost:" + port}, p.Hosts, name)
 		if p.Auth != nil && p.Auth.Password != nil {
-			require.True(t, p.Auth.Password.IsResolved, name)
-			require.NotEmpty(t, p.Auth.Password.Secret().Reveal(), name)
-			require.NotContains(t, p.Auth.Password.Secret().Reveal(), "\n", name)
+			pw := secretOf(t, cfg, name, "auth.password", p.Auth.Password)
+			require.NotEmpty(t, pw, name)
+			require.NotContains(t, pw, "\n", name)
 		}
 		if p.Backend == schema.Riak && p.Auth.EffectiveMechanism() != schema.MechanismNone {
 			require.NotNil(t, p.TLS, "%s: riak auth needs TLS", name)
 		}
 		if p.TLS != nil {
 			require.NotEmpty(t, p.TLS.CA, name)
-			for _, ca := range p.TLS.CA {
-				require.True(t, bytes.HasPrefix(ca.Data, []byte("-----BEGIN CERTIFICATE-----")), name)
+			for i := range p.TLS.CA {
+				require.True(t, strings.HasPrefix(dataOf(t, cfg, name, fmt.Sprintf("tls.ca[%d]", i)), "-----BEGIN CERTIFICATE-----"), name)
 			}
 			require.Contains(t, []schema.TLSMode{"", schema.TLSVerifyFull}, p.TLS.Mode, name)
 		}
 	}
 	// The special material forms the brief asks for.
-	require.Equal(t, "changeit", cfg.Profiles["cass_mtls_encrypted_key"].TLS.Key.Passphrase.Secret().Reveal())
-	require.True(t, bytes.Contains(cfg.Profiles["cass_mtls_encrypted_key"].TLS.Key.Data, []byte("ENCRYPTED PRIVATE KEY")))
-	require.NotEmpty(t, cfg.Profiles["cass_mtls_pkcs12"].TLS.PKCS12.Data)
-	require.NotEmpty(t, cfg.Profiles["riak_certificate_pkcs12"].TLS.PKCS12.Data)
-	require.True(t, bytes.Contains(cfg.Profiles["cass_password_crl"].TLS.CRL[0].Data, []byte("X509 CRL")))
+	require.Equal(t, "changeit", secretOf(t, cfg, "cass_mtls_encrypted_key", "tls.key.passphrase", cfg.Profiles["cass_mtls_encrypted_key"].TLS.Key.Passphrase))
+	require.Contains(t, dataOf(t, cfg, "cass_mtls_encrypted_key", "tls.key"), "ENCRYPTED PRIVATE KEY")
+	require.NotEmpty(t, dataOf(t, cfg, "cass_mtls_pkcs12", "tls.pkcs12"))
+	require.NotEmpty(t, dataOf(t, cfg, "riak_certificate_pkcs12", "tls.pkcs12"))
+	require.Contains(t, dataOf(t, cfg, "cass_password_crl", "tls.crl[0]"), "X509 CRL")
 	require.Equal(t, "riakcert", cfg.Profiles["riak_certificate"].Auth.Username)
 }
 
@@ -103,7 +103,7 @@ func TestExamplesLoadFromEmbeddedFS(t *testing.T) {
 	checkExamples(t, cfg)
 	ca := cfg.Profiles["cass_password"].TLS.CA[0]
 	require.Equal(t, "certs/ca.pem", ca.File)
-	require.Equal(t, "file certs/ca.pem (from cassandra.toml)", ca.Origin)
+	require.Equal(t, "file certs/ca.pem (from cassandra.toml)", originOf(t, cfg, "cass_password", "tls.ca[0]", &ca))
 }
 
 // parseEnvFile reads KEY=value lines, skipping blanks and # comments.
@@ -141,12 +141,12 @@ func TestExampleEnvOnlyProfile(t *testing.T) {
 	require.Equal(t, schema.Cassandra, p.Backend)
 	require.Equal(t, 4, p.ProtocolVersion)
 	require.Equal(t, schema.MechanismPassword, p.Auth.Mechanism)
-	require.Equal(t, "app-example-password", p.Auth.Password.Secret().Reveal())
+	require.Equal(t, "app-example-password", secretOf(t, cfg, "env_cass", "auth.password", p.Auth.Password))
 	require.Equal(t, []string{schema.DefaultPasswordAuthenticator}, p.Auth.AllowedAuthenticators)
 	require.Equal(t, schema.TLSVersion("1.2"), p.TLS.MinVersion)
 	require.Len(t, p.TLS.CA, 2, "the indexed form gives a list: root and intermediate")
-	require.NotEmpty(t, p.TLS.CA[0].Data)
-	require.NotEmpty(t, p.TLS.CA[1].Data)
+	require.NotEmpty(t, dataOf(t, cfg, "env_cass", "tls.ca[0]"))
+	require.NotEmpty(t, dataOf(t, cfg, "env_cass", "tls.ca[1]"))
 	require.Len(t, p.TLS.CRL, 1)
 	require.Equal(t, "env CONNFACTORY_PROFILES__ENV_CASS__HOSTS", cfg.Origins.Get("profiles.env_cass.hosts"))
 }

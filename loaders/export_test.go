@@ -18,12 +18,15 @@ func Limits() (depth, keySegments, keysPerTable int) {
 	return limits.Depth, limits.KeySegments, limits.KeysPerTable
 }
 
-// ResolveProfile resolves every secret and material source of p in place, as Load does.
-// path is p's config path (profiles.x), used in problems.
-func ResolveProfile(path string, p *schema.Profile, lookupEnv func(string) (string, bool)) schema.Problems {
-	r := &resolver{lookupEnv: lookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
+// ResolveProfile resolves every secret and material source of profile name, p, as Load
+// does, without origins. lookupEnv nil means os.LookupEnv.
+func ResolveProfile(name string, p *schema.Profile, lookupEnv func(string) (string, bool)) (*ProfileMaterial, schema.Problems) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
 	}
-	return r.profile(path, p)
+	r := &resolver{lookupEnv: lookupEnv, prefix: "profiles." + name + "."}
+	ps := r.profile("profiles."+name, p)
+	pm := &ProfileMaterial{}
+	pm.st.Set(&profileState{name: name, profile: p, env: &sourceEnv{lookupEnv: lookupEnv}, tab: r.tab, entries: r.entries()})
+	return pm, ps
 }

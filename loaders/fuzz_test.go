@@ -59,7 +59,7 @@ func loadFile(t *testing.T, name string, data []byte) {
 		fsys[k] = v
 	}
 	fsys[name] = &fstest.MapFile{Data: data, Mode: 0o600}
-	cfg, err := loaders.Load(loaders.Options{
+	cfg, _, err := loaders.Load(loaders.Options{
 		Files:     []string{name},
 		FS:        fsys,
 		EnvPrefix: "-",
@@ -138,7 +138,7 @@ func FuzzLoadEnv(f *testing.F) {
 				lookup[k] = v
 			}
 		}
-		cfg, err := loaders.Load(loaders.Options{
+		cfg, _, err := loaders.Load(loaders.Options{
 			FS:      fuzzFS,
 			Environ: env,
 			LookupEnv: func(k string) (string, bool) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,8 +40,9 @@ func load(t *testing.T, opts loaders.Options) (*schema.Config, schema.Problems) 
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = envLookup(nil)
 	}
-	cfg, err := loaders.Load(opts)
+	cfg, mat, err := loaders.Load(opts)
 	require.NotNil(t, cfg, "Load returns a config even with problems")
+	loaded.Store(cfg, mat)
 	if err == nil {
 		return cfg, nil
 	}
@@ -48,6 +50,51 @@ func load(t *testing.T, opts loaders.Options) (*schema.Config, schema.Problems) 
 	var ps schema.Problems
 	require.True(t, errors.As(err, &ps), "error is schema.Problems: %T", err)
 	return cfg, ps
+}
+
+// loaded maps each configuration load returned to its resolved material.
+var loaded sync.Map // *schema.Config -> *loaders.Material
+
+// materialOf is what the load of cfg resolved.
+func materialOf(t *testing.T, cfg *schema.Config) *loaders.Material {
+	t.Helper()
+	m, ok := loaded.Load(cfg)
+	require.True(t, ok, "cfg was not loaded by load")
+	return m.(*loaders.Material)
+}
+
+// dataOf is the bytes the source at path of profile resolved to ("" if none).
+func dataOf(t *testing.T, cfg *schema.Config, profile, path string) string {
+	t.Helper()
+	b, _, _ := materialOf(t, cfg).Profile(profile).Material(path)
+	return string(b)
+}
+
+// modeOf is the permission bits of the file the source at path was read from.
+func modeOf(t *testing.T, cfg *schema.Config, profile, path string) uint32 {
+	t.Helper()
+	_, mode, _ := materialOf(t, cfg).Profile(profile).Material(path)
+	return mode
+}
+
+// secretOf is the secret at path of profile: as resolved, else the literal sec.
+func secretOf(t *testing.T, cfg *schema.Config, profile, path string, sec *schema.SecretSource) string {
+	t.Helper()
+	if v, ok := materialOf(t, cfg).Profile(profile).Secret(path); ok {
+		return v.Reveal()
+	}
+	require.NotNil(t, sec, "no secret at %s", path)
+	return sec.Value.Reveal()
+}
+
+// originOf describes the source m at path as messages do: "file ca.pem (from app.toml)".
+func originOf(t *testing.T, cfg *schema.Config, profile, path string, m *schema.MaterialSource) string {
+	t.Helper()
+	d := m.Describe()
+	if o := materialOf(t, cfg).Profile(profile).Origin(path); o != "" && !m.System {
+		d += " (from " + o + ")"
+	}
+	return d
 }
 
 // loadOK loads and requires no problems.

@@ -95,7 +95,7 @@ func loadHostile(c hostileCase) error {
 	} else {
 		opts.EnvPrefix, opts.Environ = "", c.environ
 	}
-	_, err := loaders.Load(opts)
+	_, _, err := loaders.Load(opts)
 	return err
 }
 

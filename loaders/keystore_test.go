@@ -1,6 +1,7 @@
 package loaders_test
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -35,18 +36,18 @@ truststore = { base64 = "`+base64.StdEncoding.EncodeToString([]byte("INLINE"))+`
 		"CLIENT_KS": base64.StdEncoding.EncodeToString([]byte("KEY-BYTES")),
 	})})
 	a := cfg.Profiles["a"].TLS
-	require.Equal(t, schema.Material("TRUST-BYTES"), a.TrustStore.Data)
+	require.Equal(t, "TRUST-BYTES", dataOf(t, cfg, "a", "tls.truststore"))
 	require.Equal(t, filepath.Join(dir, "certs/truststore.jks"), a.TrustStore.File)
-	require.Equal(t, uint32(0o644), a.TrustStore.Mode)
-	require.Contains(t, a.TrustStore.Origin, "app.toml")
+	require.Equal(t, uint32(0o644), modeOf(t, cfg, "a", "tls.truststore"))
+	require.Contains(t, originOf(t, cfg, "a", "tls.truststore", a.TrustStore.Source()), "app.toml")
 	require.Equal(t, schema.KeyStoreJKS, a.TrustStore.Type)
-	require.Equal(t, "trust-pw", a.TrustStore.Password.Secret().Reveal())
-	require.Equal(t, schema.Material("KEY-BYTES"), a.KeyStore.Data)
-	require.Equal(t, "store-pw", a.KeyStore.Password.Secret().Reveal())
-	require.Equal(t, "key-pw", a.KeyStore.EffectiveKeyPassword().Secret().Reveal())
+	require.Equal(t, "trust-pw", secretOf(t, cfg, "a", "tls.truststore.password", a.TrustStore.Password))
+	require.Equal(t, "KEY-BYTES", dataOf(t, cfg, "a", "tls.keystore"))
+	require.Equal(t, "store-pw", secretOf(t, cfg, "a", "tls.keystore.password", a.KeyStore.Password))
+	require.Equal(t, "key-pw", secretOf(t, cfg, "a", "tls.keystore.key_password", a.KeyStore.EffectiveKeyPassword()))
 	require.Equal(t, "app", a.KeyStore.Alias)
 	b := cfg.Profiles["b"].TLS
-	require.Equal(t, schema.Material("INLINE"), b.TrustStore.Data)
+	require.Equal(t, "INLINE", dataOf(t, cfg, "b", "tls.truststore"))
 	require.Nil(t, b.TrustStore.Password)
 }
 
@@ -66,11 +67,11 @@ func TestKeyStoreFromEnvironment(t *testing.T) {
 		LookupEnv: envLookup(map[string]string{"KS_PW": "ks-pw", "TS_B64": base64.StdEncoding.EncodeToString([]byte("TS"))}),
 	})
 	tlsSec := cfg.Profiles["e"].TLS
-	require.Equal(t, schema.Material("P12-BYTES"), tlsSec.KeyStore.Data)
+	require.Equal(t, "P12-BYTES", dataOf(t, cfg, "e", "tls.keystore"))
 	require.Equal(t, schema.KeyStorePKCS12, tlsSec.KeyStore.Type)
-	require.Equal(t, "ks-pw", tlsSec.KeyStore.Password.Secret().Reveal())
-	require.Equal(t, schema.Material("TS"), tlsSec.TrustStore.Data)
-	require.Equal(t, "literal-pw", tlsSec.TrustStore.Password.Secret().Reveal())
+	require.Equal(t, "ks-pw", secretOf(t, cfg, "e", "tls.keystore.password", tlsSec.KeyStore.Password))
+	require.Equal(t, "TS", dataOf(t, cfg, "e", "tls.truststore"))
+	require.Equal(t, "literal-pw", secretOf(t, cfg, "e", "tls.truststore.password", tlsSec.TrustStore.Password))
 	require.Equal(t, "env CONNFACTORY_PROFILES__E__TLS__KEYSTORE__FILE", cfg.Origins.Of("profiles.e.tls.keystore.file"))
 }
 
@@ -98,14 +99,21 @@ func TestResolveTLSRereadsKeyStores(t *testing.T) {
 	f := filepath.Join(dir, "client.jks")
 	require.NoError(t, os.WriteFile(f, []byte("one"), 0o600))
 	sec := &schema.TLS{KeyStore: &schema.KeyStore{File: f, Password: &schema.SecretSource{Env: "PW"}}}
-	env := envLookup(map[string]string{"PW": "first"})
-	require.Empty(t, loaders.ResolveTLS("profiles.x.tls", sec, env))
-	require.Equal(t, schema.Material("one"), sec.KeyStore.Data)
+	env := map[string]string{"PW": "first"}
+	_, mat, err := loaders.Load(loaders.Options{EnvPrefix: "-", LookupEnv: envLookup(env),
+		Base: &schema.Config{Profiles: map[string]*schema.Profile{"x": {TLS: sec}}}})
+	require.NoError(t, err)
+	pm := mat.Profile("x")
+	data, _, _ := pm.Material("tls.keystore")
+	require.Equal(t, schema.Material("one"), data)
 	require.NoError(t, os.WriteFile(f, []byte("two"), 0o600))
-	require.Empty(t, loaders.ResolveTLS("profiles.x.tls", sec, envLookup(map[string]string{"PW": "second"})))
-	require.Equal(t, schema.Material("two"), sec.KeyStore.Data)
-	require.Equal(t, "second", sec.KeyStore.Password.Secret().Reveal())
-	require.Equal(t, uint32(0o600), sec.KeyStore.Mode)
+	env["PW"] = "second"
+	require.NoError(t, pm.Reload(context.Background()))
+	data, mode, _ := pm.Material("tls.keystore")
+	require.Equal(t, schema.Material("two"), data)
+	pw, _ := pm.Secret("tls.keystore.password")
+	require.Equal(t, "second", pw.Reveal())
+	require.Equal(t, uint32(0o600), mode)
 }
 
 // TestKeyStoreReplacedWholeByLaterLayer: a later layer's store replaces the file's as a
@@ -124,27 +132,27 @@ truststore = { file = "ts.jks", password = "file-pw", type = "jks" }
 		Environ:   []string{"CONNFACTORY_PROFILES__A__TLS__TRUSTSTORE__ENV_BASE64=TS_B64"},
 		LookupEnv: envLookup(map[string]string{"TS_B64": base64.StdEncoding.EncodeToString([]byte("FROM-ENV"))})})
 	ts := cfg.Profiles["a"].TLS.TrustStore
-	require.Equal(t, schema.Material("FROM-ENV"), ts.Data)
+	require.Equal(t, "FROM-ENV", dataOf(t, cfg, "a", "tls.truststore"))
 	require.Empty(t, ts.File)
 	require.Nil(t, ts.Password, "the file's password went with the file's store")
 	require.Empty(t, ts.Type)
 }
 
-// TestKeyStoreBytesFromGoValues: a Go value's store given as bytes only survives the
-// layering (as inline base64), with its password.
+// TestKeyStoreBytesFromGoValues: a Go value's store given inline (base64) survives the
+// layering, with its password.
 func TestKeyStoreBytesFromGoValues(t *testing.T) {
 	base := &schema.Config{Profiles: map[string]*schema.Profile{"g": {
 		Backend: schema.Cassandra, Hosts: []string{"db1"},
 		TLS: &schema.TLS{
-			TrustStore: &schema.TrustStore{Data: []byte("TS-BYTES"), Password: &schema.SecretSource{Value: "tp"}},
-			KeyStore:   &schema.KeyStore{Data: []byte("KS-BYTES"), Alias: "app", Password: &schema.SecretSource{Env: "KP"}},
+			TrustStore: &schema.TrustStore{Base64: schema.Secret(base64.StdEncoding.EncodeToString([]byte("TS-BYTES"))), Password: &schema.SecretSource{Value: "tp"}},
+			KeyStore:   &schema.KeyStore{Base64: schema.Secret(base64.StdEncoding.EncodeToString([]byte("KS-BYTES"))), Alias: "app", Password: &schema.SecretSource{Env: "KP"}},
 		},
 	}}}
 	cfg := loadOK(t, loaders.Options{Base: base, LookupEnv: envLookup(map[string]string{"KP": "kp"})})
 	tlsSec := cfg.Profiles["g"].TLS
-	require.Equal(t, schema.Material("TS-BYTES"), tlsSec.TrustStore.Data)
-	require.Equal(t, "tp", tlsSec.TrustStore.Password.Secret().Reveal())
-	require.Equal(t, schema.Material("KS-BYTES"), tlsSec.KeyStore.Data)
-	require.Equal(t, "kp", tlsSec.KeyStore.Password.Secret().Reveal())
+	require.Equal(t, "TS-BYTES", dataOf(t, cfg, "g", "tls.truststore"))
+	require.Equal(t, "tp", secretOf(t, cfg, "g", "tls.truststore.password", tlsSec.TrustStore.Password))
+	require.Equal(t, "KS-BYTES", dataOf(t, cfg, "g", "tls.keystore"))
+	require.Equal(t, "kp", secretOf(t, cfg, "g", "tls.keystore.password", tlsSec.KeyStore.Password))
 	require.Equal(t, "app", tlsSec.KeyStore.Alias)
 }

@@ -182,9 +182,10 @@ func TestEnvDefaultsToOSEnviron(t *testing.T) {
 	t.Setenv("CONNFACTORY_PROFILES__FROM_OS__HOSTS", "h")
 	t.Setenv("FROM_OS_PW", "pw")
 	t.Setenv("CONNFACTORY_PROFILES__FROM_OS__AUTH__PASSWORD__ENV", "FROM_OS_PW")
-	cfg, err := loaders.Load(loaders.Options{})
+	_, mat, err := loaders.Load(loaders.Options{})
 	require.NoError(t, err)
-	require.Equal(t, "pw", cfg.Profiles["from_os"].Auth.Password.Secret().Reveal())
+	pw, _ := mat.Profile("from_os").Secret("auth.password")
+	require.Equal(t, "pw", pw.Reveal())
 }
 
 func TestEnvMalformedName(t *testing.T) {
@@ -215,7 +216,7 @@ key = { file = "pw", passphrase = "x" }
 		LookupEnv: envLookup(map[string]string{"PW": "from-env", "KEYPEM": "-----BEGIN X-----"}),
 	})
 	p := cfg.Profiles["p"]
-	require.Equal(t, "from-env", p.Auth.Password.Secret().Reveal())
+	require.Equal(t, "from-env", secretOf(t, cfg, "p", "auth.password", p.Auth.Password))
 	require.Empty(t, p.Auth.Password.File)
 	require.Equal(t, "u", p.Auth.Username, "the rest of auth still merges")
 	require.True(t, p.TLS.CA[0].System)
@@ -362,9 +363,9 @@ ca = { file = "../ca.pem" }
 	cfg := loadOK(t, loaders.Options{FS: fsys, Files: []string{"conf/app.toml"}})
 	p := cfg.Profiles["p"]
 	require.Equal(t, "conf/secrets/pw", p.Auth.Password.File)
-	require.Equal(t, "fs-secret", p.Auth.Password.Secret().Reveal())
+	require.Equal(t, "fs-secret", secretOf(t, cfg, "p", "auth.password", p.Auth.Password))
 	require.Equal(t, "ca.pem", p.TLS.CA[0].File)
-	require.Equal(t, uint32(0o600), p.TLS.CA[0].Mode)
+	require.Equal(t, uint32(0o600), modeOf(t, cfg, "p", "tls.ca[0]"))
 
 	escape := fstest.MapFS{"app.toml": {Data: []byte(minimalCass + "[profiles.p.tls]\nca = { file = \"../x.pem\" }\n")}}
 	_, ps := load(t, loaders.Options{FS: escape, Files: []string{"app.toml"}})
@@ -379,11 +380,11 @@ func TestBaseGoLayer(t *testing.T) {
 			Hosts:   []string{"h"},
 			Auth: &schema.Auth{
 				Mechanism: schema.MechanismPassword,
-				Password:  &schema.SecretSource{Resolved: "go-secret", IsResolved: true},
+				Password:  &schema.SecretSource{Value: "go-secret"},
 				PerHost:   []schema.HostCredentials{{Host: "h", Username: "x", Password: &schema.SecretSource{Value: "v"}}},
 			},
 			TLS: &schema.TLS{
-				CA:   []schema.MaterialSource{{Data: []byte("PEMDATA")}, {System: true}},
+				CA:   []schema.MaterialSource{{PEM: "PEMDATA"}, {System: true}},
 				Key:  &schema.MaterialSource{PEM: "-----BEGIN KEY-----", Passphrase: &schema.SecretSource{Env: "KP"}},
 				Mode: schema.TLSVerifyFull,
 			},
@@ -392,11 +393,11 @@ func TestBaseGoLayer(t *testing.T) {
 	cfg := loadOK(t, loaders.Options{Base: base, LookupEnv: envLookup(map[string]string{"KP": "kp"})})
 	g := cfg.Profiles["g"]
 	require.Equal(t, "ks", g.Keyspace)
-	require.Equal(t, "go-secret", g.Auth.Password.Secret().Reveal())
-	require.Equal(t, "v", g.Auth.PerHost[0].Password.Secret().Reveal())
-	require.Equal(t, []byte("PEMDATA"), []byte(g.TLS.CA[0].Data))
+	require.Equal(t, "go-secret", secretOf(t, cfg, "g", "auth.password", g.Auth.Password))
+	require.Equal(t, "v", secretOf(t, cfg, "g", "auth.per_host[0].password", g.Auth.PerHost[0].Password))
+	require.Equal(t, "PEMDATA", dataOf(t, cfg, "g", "tls.ca[0]"))
 	require.True(t, g.TLS.CA[1].System)
-	require.Equal(t, "kp", g.TLS.Key.Passphrase.Secret().Reveal())
+	require.Equal(t, "kp", secretOf(t, cfg, "g", "tls.key.passphrase", g.TLS.Key.Passphrase))
 	require.Equal(t, loaders.OriginGo, cfg.Origins.Get("profiles.g.hosts"))
 	require.Equal(t, loaders.OriginGo+" via defaults", cfg.Origins.Get("profiles.g.keyspace"))
 }

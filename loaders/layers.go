@@ -1,7 +1,6 @@
 package loaders
 
 import (
-	"encoding/base64"
 	"errors"
 	"io/fs"
 	"os"
@@ -175,8 +174,7 @@ var (
 )
 
 // configToMap turns a Go Config into the nested map a file would have produced, leaving
-// out zero values so that a Base layer does not shadow what it does not say. Resolved
-// secrets and material given only as bytes are carried as literal values.
+// out zero values so that a Base layer does not shadow what it does not say.
 func configToMap(c *schema.Config) map[string]any {
 	m := map[string]any{}
 	if d, ok := valueToMap(reflect.ValueOf(c.Defaults)).(map[string]any); ok && len(d) > 0 {
@@ -218,22 +216,6 @@ func valueToMap(v reflect.Value) any {
 			}
 			if x := valueToMap(v.Field(i)); x != nil {
 				m[tag] = x
-			}
-		}
-		switch t {
-		case materialType:
-			ms := v.Interface().(schema.MaterialSource)
-			if len(m) == 0 || (len(m) == 1 && m["passphrase"] != nil) {
-				if len(ms.Data) > 0 {
-					m["base64"] = base64.StdEncoding.EncodeToString(ms.Data)
-				}
-			}
-		case trustStoreType, keyStoreType:
-			storeBytesToMap(m, v.FieldByName("Data").Bytes())
-		case secretSrc:
-			ss := v.Interface().(schema.SecretSource)
-			if len(m) == 0 && ss.IsResolved {
-				m["value"] = ss.Resolved.Reveal()
 			}
 		}
 		if len(m) == 0 {

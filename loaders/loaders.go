@@ -1,7 +1,8 @@
 // Package loaders turns configuration files, environment variables and Go values into a
 // schema.Config: it layers them with koanf (built-in defaults < Go base < each file in order <
 // overrides < environment), applies `[defaults]` and `extends`, records where every value came
-// from, and resolves every secret and material source to bytes, so that the factory never
+// from, and resolves every secret and material source to bytes (a Material, keyed by
+// config path: the schema values keep only what the user wrote), so that the factory never
 // touches the file system or the environment itself.
 //
 // Every problem found is reported, not only the first: Load returns a schema.Problems listing
@@ -100,12 +101,14 @@ var ErrStopped = errors.New("loaders: load stopped")
 
 // Load layers, decodes (unknown keys are problems), applies [defaults] and extends, fills
 // cfg.Origins, rewrites relative material and secret file paths against the directory of
-// the file that named them, and resolves every secret and material source.
+// the file that named them, and resolves every secret and material source into mat (by
+// profile and config path: the schema values keep only what the user wrote; mat.Profile
+// is what factory.WithMaterial takes).
 //
 // The error, if any, is a schema.Problems (errors.Is(err, schema.ErrInvalid)) listing every
-// problem found. cfg is returned even then, as complete as the input allowed, so that
-// `show` can print what was understood.
-func Load(opts Options) (*schema.Config, error) {
+// problem found. cfg and mat are returned even then, as complete as the input allowed, so
+// that `show` can print what was understood.
+func Load(opts Options) (cfg *schema.Config, mat *Material, err error) {
 	l := &loader{opts: opts, root: map[string]any{}, orig: map[string]string{}, ctx: opts.Context}
 	if l.opts.LookupEnv == nil {
 		l.opts.LookupEnv = os.LookupEnv
@@ -114,14 +117,13 @@ func Load(opts Options) (*schema.Config, error) {
 		l.ctx = context.Background()
 	}
 	l.layers()
-	var cfg *schema.Config
 	if !l.stopped(0) {
 		cfg = l.build()
 	}
 	if l.stop != nil {
-		return nil, l.stop
+		return nil, nil, l.stop
 	}
-	return cfg, l.problems.Err()
+	return cfg, l.mat, l.problems.Err()
 }
 
 // StopError is the error of a load stopped by ctx: it matches ErrStopped, ctx.Err() and
@@ -157,7 +159,8 @@ type loader struct {
 	orig     map[string]string // origin of every leaf of root, by dotted path
 	problems schema.Problems
 	ctx      context.Context
-	stop     error // set once ctx is found done
+	stop     error     // set once ctx is found done
+	mat      *Material // what build resolved
 }
 
 func (l *loader) add(path, source, format string, args ...any) {
@@ -303,19 +306,38 @@ func (l *loader) build() *schema.Config {
 		effOrig[name] = effs[i].o
 	}
 
+	if !l.resolve(cfg, names, effOrig) {
+		return nil
+	}
+	return cfg
+}
+
+// resolve resolves every profile's secret and material sources into l.mat. It returns
+// false when the load was stopped.
+func (l *loader) resolve(cfg *schema.Config, names []string, effOrig map[string]map[string]string) bool {
 	res := &resolver{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv}
+	env := &sourceEnv{fs: l.opts.FS, lookupEnv: l.opts.LookupEnv, origins: &cfg.Origins}
+	st := &materialState{profiles: make([]profileState, 0, len(cfg.Profiles))}
 	for i, name := range names {
 		if l.stopped(i) {
-			return nil
+			return false
 		}
 		if p := cfg.Profiles[name]; p != nil {
 			// The profile's own origins (a dozen entries), not the whole configuration's.
 			path := "profiles." + name
 			res.origins, res.prefix = effOrig[name], path+"."
 			l.problems = append(l.problems, res.profile(path, p)...)
+			// names are sorted: so is st.profiles.
+			st.profiles = append(st.profiles, profileState{name: name, profile: p, env: env, entries: res.entries()})
 		}
 	}
-	return cfg
+	for i := range st.profiles {
+		st.profiles[i].tab = res.tab
+	}
+	st.files = slices.Sorted(maps.Keys(res.read))
+	l.mat = &Material{}
+	l.mat.st.Set(st)
+	return true
 }
 
 // ownProfile is the profile's own table with the origins of its leaves, cleaned; nil if

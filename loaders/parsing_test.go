@@ -237,15 +237,15 @@ func TestEnvIndexedLists(t *testing.T) {
 	p := cfg.Profiles["p"]
 	require.Equal(t, []string{"a:9042", "b:9042"}, p.Hosts)
 	require.Len(t, p.TLS.CA, 2)
-	require.Equal(t, "ca-zero", string(p.TLS.CA[0].Data))
-	require.Equal(t, "ca-one", string(p.TLS.CA[1].Data))
+	require.Equal(t, "ca-zero", dataOf(t, cfg, "p", "tls.ca[0]"))
+	require.Equal(t, "ca-one", dataOf(t, cfg, "p", "tls.ca[1]"))
 	require.Len(t, p.TLS.CRL, 2)
-	require.Equal(t, "crl-one", string(p.TLS.CRL[1].Data))
+	require.Equal(t, "crl-one", dataOf(t, cfg, "p", "tls.crl[1]"))
 	require.Len(t, p.Auth.PerHost, 2)
 	require.Equal(t, "10.0.0.7", p.Auth.PerHost[0].Host)
 	require.Equal(t, "dc2", p.Auth.PerHost[0].Username)
-	require.Equal(t, "b", p.Auth.PerHost[0].Password.Resolved.Reveal())
-	require.Equal(t, "lit", p.Auth.PerHost[1].Password.Resolved.Reveal())
+	require.Equal(t, "b", secretOf(t, cfg, "p", "auth.per_host[0].password", p.Auth.PerHost[0].Password))
+	require.Equal(t, "lit", secretOf(t, cfg, "p", "auth.per_host[1].password", p.Auth.PerHost[1].Password))
 	require.Equal(t, "env "+pre+"TLS__CA__0__PEM, "+pre+"TLS__CA__1__ENV", cfg.Origins.Get("profiles.p.tls.ca"))
 
 	t.Run("one source without index still works", func(t *testing.T) {

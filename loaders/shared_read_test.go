@@ -26,13 +26,15 @@ func TestOneReadPerFile(t *testing.T) {
 	f := filepath.Join(dir, "many.toml")
 	require.NoError(t, os.WriteFile(f, []byte(b.String()), 0o644))
 
-	cfg, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
+	cfg, mat, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
 	require.NoError(t, err)
-	first := cfg.Profiles["p0"].TLS.CA[0].Data
+	first, _, _ := mat.Profile("p0").Material("tls.ca[0]")
 	require.Equal(t, ca.CertPEM(), []byte(first))
-	for name, p := range cfg.Profiles {
-		require.Same(t, &first[0], &p.TLS.CA[0].Data[0], name)
+	for name := range cfg.Profiles {
+		data, _, _ := mat.Profile(name).Material("tls.ca[0]")
+		require.Same(t, &first[0], &data[0], name)
 	}
+	require.Equal(t, []string{filepath.Join(dir, "ca.pem")}, mat.Files(), "the files read, once each")
 }
 
 // A device or a pipe named as a source is refused, never read: /dev/zero would never end.
@@ -46,7 +48,7 @@ hosts = ["db"]
 tls = { ca = { file = "/dev/zero" } }
 auth = { mechanism = "password", username = "u", password = { file = "/dev/null" } }
 `), 0o644))
-	_, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
+	_, _, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
 	require.ErrorContains(t, err, "profiles.p.tls.ca[0]: file /dev/zero: is a device, not a regular file")
 	require.ErrorContains(t, err, "profiles.p.auth.password: secret file /dev/null: is a device, not a regular file")
 }

@@ -7,37 +7,34 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/connfactory/connfactory/schema"
 )
 
-// ResolveTLS re-reads every material source of t in place (file paths are used as they
-// are: Load has already made them relative to the working directory or absolute), for hot
-// reload. path is t's config path (profiles.x.tls), used in problems. On a problem the
-// affected source keeps whatever it held before.
-func ResolveTLS(path string, t *schema.TLS, lookupEnv func(string) (string, bool)) schema.Problems {
-	r := &resolver{lookupEnv: lookupEnv}
-	if r.lookupEnv == nil {
-		r.lookupEnv = os.LookupEnv
-	}
-	return r.tls(path, t)
-}
-
-// resolver loads sources. fs, if set, serves relative file paths; origins, if set, gives
-// the origin of each config path below prefix (keyed relative to it: one profile's
-// origins) for problems and MaterialSource.Origin.
+// resolver loads sources into entries, keyed by config path relative to the profile
+// (schema values are never written). fs, if set, serves relative file paths; origins, if
+// set, gives the origin of each config path below prefix (keyed relative to it: one
+// profile's origins) for problems.
 type resolver struct {
 	fs        fs.FS
 	lookupEnv func(string) (string, bool)
 	origins   map[string]string
-	prefix    string
+	// prefix is the config path of the profile being resolved, with a trailing dot
+	// ("profiles.x."): entries are keyed relative to it.
+	prefix string
 	// read memoises readFile for one run: 10,000 profiles naming one CA bundle share one
-	// copy of its bytes (the factory never modifies material).
+	// copy of its bytes (the factory never modifies material). Its keys are the files
+	// read (Material.Files).
 	read map[string]fileRead
-	// strs interns MaterialSource.Origin: 100,000 profiles naming one CA file share one
-	// Origin string.
-	strs interner
+	// tab holds the run's paths and values once each; pathIDs and valueIDs index them
+	// (a value by what it came from: "file PATH", "env NAME").
+	tab      *table
+	pathIDs  map[string]uint32
+	valueIDs map[string]uint32
+	// out collects the entries of the profile being resolved.
+	out []entry
 }
 
 type fileRead struct {
@@ -52,6 +49,42 @@ func (r *resolver) origin(path string) string {
 		return ""
 	}
 	return originUnder(r.origins, rel)
+}
+
+// keep records what the source at config path resolved to. from names where v came
+// from when other sources may share it ("file PATH", "env NAME"; "" for none): one value
+// then serves every profile.
+func (r *resolver) keep(path, from string, v value) {
+	if r.tab == nil {
+		r.tab, r.pathIDs, r.valueIDs = &table{}, map[string]uint32{}, map[string]uint32{}
+	}
+	rel, _ := strings.CutPrefix(path, r.prefix)
+	pid, ok := r.pathIDs[rel]
+	if !ok {
+		pid = uint32(len(r.tab.paths))
+		r.tab.paths = append(r.tab.paths, strings.Clone(rel))
+		r.pathIDs[r.tab.paths[pid]] = pid
+	}
+	vid, ok := r.valueIDs[from]
+	if !ok || from == "" {
+		vid = uint32(len(r.tab.values))
+		r.tab.values = append(r.tab.values, v)
+		if from != "" {
+			r.valueIDs[from] = vid
+		}
+	}
+	r.out = append(r.out, entry{path: pid, val: vid})
+}
+
+// entries returns the entries collected since the last call, in a slice of their own.
+func (r *resolver) entries() []entry {
+	if len(r.out) == 0 {
+		return nil
+	}
+	out := slices.Clone(r.out)
+	clear(r.out)
+	r.out = r.out[:0]
+	return out
 }
 
 func (r *resolver) profile(path string, p *schema.Profile) schema.Problems {
@@ -80,7 +113,10 @@ func (r *resolver) tls(path string, t *schema.TLS) schema.Problems {
 	return ps
 }
 
-// secret resolves s into s.Resolved. Messages name the source, never the secret.
+// secret resolves s: an env or file source into an entry (a literal needs none: the
+// factory takes it from s). An env or file source resolving to the empty secret is a
+// problem: an empty password or passphrase is always a mistake. Messages name the
+// source, never the secret.
 func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 	src := r.origin(path)
 	n := 0
@@ -98,7 +134,10 @@ func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 		if !ok {
 			return schema.Problems{problem(path, src, "environment variable %s is not set", s.Env)}
 		}
-		s.Resolved, s.IsResolved = schema.Secret(v), true
+		if v == "" {
+			return schema.Problems{problem(path, src, "environment variable %s is set but empty: an empty secret is refused", s.Env)}
+		}
+		r.keep(path, "secret env "+s.Env, value{secret: schema.Secret(v)})
 	case s.File != "":
 		b, _, err := r.readFile(s.File)
 		if err != nil {
@@ -106,16 +145,15 @@ func (r *resolver) secret(path string, s *schema.SecretSource) schema.Problems {
 		}
 		v := strings.TrimSuffix(string(b), "\n")
 		v = strings.TrimSuffix(v, "\r")
-		s.Resolved, s.IsResolved = schema.Secret(v), true
-	default:
-		if !s.IsResolved {
-			s.Resolved, s.IsResolved = s.Value, true
+		if v == "" {
+			return schema.Problems{problem(path, src, "secret file %s is empty: an empty secret is refused", s.File)}
 		}
+		r.keep(path, "secret file "+s.File, value{secret: schema.Secret(v)})
 	}
 	return nil
 }
 
-// material resolves m into m.Data (and Mode for files).
+// material resolves m into an entry: its bytes (and Mode for files).
 func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) schema.Problems {
 	src := r.origin(path)
 	var ps schema.Problems
@@ -131,25 +169,18 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 	switch {
 	case n > 1:
 		return append(ps, problem(path, src, "a material source takes exactly one of file, env, pem, base64, env_base64 or \"system\"; %d are set", n))
-	case n == 0 && len(m.Data) > 0:
-		// Bytes given directly by a Go program.
-		if m.Origin == "" {
-			m.Origin = "bytes"
-		}
-		return ps
 	case n == 0:
 		return append(ps, problem(path, src, "no source given: %s", materialForms))
 	case m.System:
 		if !isCA {
 			return append(ps, problem(path, src, `"system" is only a CA source (the operating system's trust store)`))
 		}
-		m.Data, m.Mode = nil, 0
-		m.Origin = "system"
 		return ps
 	}
 	var (
 		data []byte
 		mode uint32
+		from string // where data came from, when other sources may name the same
 	)
 	switch {
 	case m.File != "":
@@ -157,13 +188,13 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if err != nil {
 			return append(ps, problem(path, src, "file %s: %s", m.File, err))
 		}
-		data, mode = b, perm
+		data, mode, from = b, perm, "file "+m.File
 	case m.Env != "":
 		v, ok := r.lookupEnv(m.Env)
 		if !ok {
 			return append(ps, problem(path, src, "environment variable %s is not set", m.Env))
 		}
-		data = []byte(unescapeNewlines(v))
+		data, from = []byte(unescapeNewlines(v)), "env "+m.Env
 	case m.PEM != "":
 		data = []byte(unescapeNewlines(m.PEM.Reveal()))
 	case m.Base64 != "":
@@ -181,19 +212,12 @@ func (r *resolver) material(path string, m *schema.MaterialSource, isCA bool) sc
 		if err != nil {
 			return append(ps, problem(path, src, "environment variable %s does not hold base64: %s", m.EnvBase64, err))
 		}
-		data = b
+		data, from = b, "env_base64 "+m.EnvBase64
 	}
 	if len(data) == 0 {
 		return append(ps, problem(path, src, "%s is empty", m.Describe()))
 	}
-	m.Data, m.Mode = schema.Material(data), mode
-	if m.Origin == "" {
-		m.Origin = m.Describe()
-		if src != "" {
-			m.Origin += " (from " + src + ")"
-		}
-		m.Origin = r.strs.intern(m.Origin)
-	}
+	r.keep(path, from, value{data: data, mode: mode})
 	return ps
 }
 

@@ -1,7 +1,9 @@
 package loaders_test
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,10 +35,6 @@ auth = { password = { value = "lit2" } }
 backend = "cassandra"
 hosts = ["h"]
 auth = { password = { env = "PW" } }
-[profiles.emptyenv]
-backend = "cassandra"
-hosts = ["h"]
-auth = { password = { env = "EMPTY" } }
 [profiles.fromfile]
 backend = "cassandra"
 hosts = ["h"]
@@ -55,18 +53,24 @@ hosts = ["h"]
 auth = { per_host = [{ host = "10.0.0.7", username = "u", password = { env = "PW" } }] }
 `)
 	cfg := loadOK(t, loaders.Options{Files: []string{f}, LookupEnv: envLookup(map[string]string{"PW": "env-secret", "EMPTY": ""})})
-	sec := func(name string) string { return cfg.Profiles[name].Auth.Password.Secret().Reveal() }
+	sec := func(name string) string {
+		return secretOf(t, cfg, name, "auth.password", cfg.Profiles[name].Auth.Password)
+	}
 	require.Equal(t, "lit-secret", sec("literal"))
 	require.Equal(t, "lit2", sec("literal_table"))
 	require.Equal(t, "env-secret", sec("fromenv"))
-	require.Equal(t, "", sec("emptyenv"), "set but empty is an empty secret")
-	require.True(t, cfg.Profiles["emptyenv"].Auth.Password.IsResolved)
 	require.Equal(t, "file-secret", sec("fromfile"), "one trailing newline trimmed")
 	require.Equal(t, "two-lines\n", sec("twolines"), "only one")
 	require.Equal(t, "crlf-secret", sec("crlf"))
 	require.Equal(t, filepath.Join(dir, "secrets", "pw"), cfg.Profiles["fromfile"].Auth.Password.File)
-	require.Equal(t, "env-secret", cfg.Profiles["perhost"].Auth.PerHost[0].Password.Secret().Reveal())
+	require.Equal(t, "env-secret", secretOf(t, cfg, "perhost", "auth.per_host[0].password", cfg.Profiles["perhost"].Auth.PerHost[0].Password))
 	require.Equal(t, "literal", cfg.Profiles["literal"].Auth.Password.Describe())
+
+	// Set but empty is an empty secret, refused where it is resolved.
+	g := write(t, dir, "b.toml", "[profiles.emptyenv]\nbackend = \"cassandra\"\nhosts = [\"h\"]\nauth = { password = { env = \"EMPTY\" } }\n")
+	_, ps := load(t, loaders.Options{Files: []string{g}, LookupEnv: envLookup(map[string]string{"EMPTY": ""})})
+	p := findProblem(t, ps, "profiles.emptyenv.auth.password", "environment variable EMPTY is set but empty: an empty secret is refused")
+	require.Equal(t, g, p.Source)
 }
 
 func TestSecretSourceProblems(t *testing.T) {
@@ -140,26 +144,27 @@ crl = { base64 = "`+base64.RawStdEncoding.EncodeToString([]byte(fakePEM+"x"))+`"
 	})})
 	tl := cfg.Profiles["p"].TLS
 	require.Len(t, tl.CA, 7)
-	for i, ca := range tl.CA {
+	ca := func(i int) string { return fmt.Sprintf("tls.ca[%d]", i) }
+	for i, c := range tl.CA {
 		if i == 1 {
-			require.True(t, ca.System)
-			require.Empty(t, ca.Data)
-			require.Equal(t, "system", ca.Origin)
+			require.True(t, c.System)
+			require.Empty(t, dataOf(t, cfg, "p", ca(i)))
+			require.Equal(t, "system", originOf(t, cfg, "p", ca(i), &tl.CA[i]))
 			continue
 		}
-		require.Equal(t, fakePEM, string(ca.Data), "ca[%d]", i)
+		require.Equal(t, fakePEM, dataOf(t, cfg, "p", ca(i)), "ca[%d]", i)
 	}
 	require.Equal(t, filepath.Join(dir, "certs", "ca.pem"), tl.CA[0].File, "relative to the naming file")
-	require.Equal(t, "file "+filepath.Join(dir, "certs", "ca.pem")+" (from "+f+")", tl.CA[0].Origin)
-	require.Equal(t, uint32(0o644), tl.CA[0].Mode)
-	require.Equal(t, "env CA_PEM (from "+f+")", tl.CA[2].Origin)
-	require.Equal(t, "inline pem (from "+f+")", tl.CA[3].Origin)
+	require.Equal(t, "file "+filepath.Join(dir, "certs", "ca.pem")+" (from "+f+")", originOf(t, cfg, "p", ca(0), &tl.CA[0]))
+	require.Equal(t, uint32(0o644), modeOf(t, cfg, "p", ca(0)))
+	require.Equal(t, "env CA_PEM (from "+f+")", originOf(t, cfg, "p", ca(2), &tl.CA[2]))
+	require.Equal(t, "inline pem (from "+f+")", originOf(t, cfg, "p", ca(3), &tl.CA[3]))
 	require.Equal(t, filepath.Join(dir, "certs", "ca.pem"), tl.Cert.File, "absolute paths stay")
-	require.Equal(t, uint32(0o640), tl.Key.Mode, "key file mode recorded for the permission check")
-	require.Equal(t, "kp", tl.Key.Passphrase.Secret().Reveal())
+	require.Equal(t, uint32(0o640), modeOf(t, cfg, "p", "tls.key"), "key file mode recorded for the permission check")
+	require.Equal(t, "kp", secretOf(t, cfg, "p", "tls.key.passphrase", tl.Key.Passphrase))
 	require.Len(t, tl.CRL, 1, "one source where a list is allowed")
-	require.Equal(t, fakePEM+"x", string(tl.CRL[0].Data), "unpadded base64 accepted")
-	require.Zero(t, tl.CA[2].Mode, "no mode for non-file sources")
+	require.Equal(t, fakePEM+"x", dataOf(t, cfg, "p", "tls.crl[0]"), "unpadded base64 accepted")
+	require.Zero(t, modeOf(t, cfg, "p", ca(2)), "no mode for non-file sources")
 }
 
 func TestMaterialSourceProblems(t *testing.T) {
@@ -217,10 +222,10 @@ func TestRelativePathsFromEnvAndValuesUseCwd(t *testing.T) {
 	})
 	p := cfg.Profiles["p"]
 	require.Equal(t, "certs/ca.pem", p.TLS.CA[0].File)
-	require.Equal(t, fakePEM, string(p.TLS.CA[0].Data))
+	require.Equal(t, fakePEM, dataOf(t, cfg, "p", "tls.ca[0]"))
 	require.Equal(t, "pw", p.Auth.Password.File)
-	require.Equal(t, "s", p.Auth.Password.Secret().Reveal())
-	require.Equal(t, "file certs/ca.pem (from env CONNFACTORY_PROFILES__P__TLS__CA__FILE)", p.TLS.CA[0].Origin)
+	require.Equal(t, "s", secretOf(t, cfg, "p", "auth.password", p.Auth.Password))
+	require.Equal(t, "file certs/ca.pem (from env CONNFACTORY_PROFILES__P__TLS__CA__FILE)", originOf(t, cfg, "p", "tls.ca[0]", &p.TLS.CA[0]))
 }
 
 func TestRelativePathsPerFile(t *testing.T) {
@@ -230,8 +235,8 @@ func TestRelativePathsPerFile(t *testing.T) {
 	a := write(t, dir, "one/a.toml", minimalCass+"[profiles.p.tls]\nca = { file = \"ca.pem\" }\n")
 	b := write(t, dir, "two/b.yaml", "profiles:\n  q:\n    backend: riak\n    hosts: [h]\n    tls: {ca: {file: ca.pem}}\n")
 	cfg := loadOK(t, loaders.Options{Files: []string{a, b}})
-	require.Contains(t, string(cfg.Profiles["p"].TLS.CA[0].Data), "AAAA")
-	require.Contains(t, string(cfg.Profiles["q"].TLS.CA[0].Data), "BBBB")
+	require.Contains(t, dataOf(t, cfg, "p", "tls.ca[0]"), "AAAA")
+	require.Contains(t, dataOf(t, cfg, "q", "tls.ca[0]"), "BBBB")
 }
 
 func TestResolveTLSForReload(t *testing.T) {
@@ -241,27 +246,34 @@ func TestResolveTLSForReload(t *testing.T) {
 	env := map[string]string{"KEY": "key-v1"}
 	cfg := loadOK(t, loaders.Options{Files: []string{f}, LookupEnv: envLookup(env)})
 	tl := cfg.Profiles["p"].TLS
-	origin := tl.CA[0].Origin
+	pm := materialOf(t, cfg).Profile("p")
+	origin := originOf(t, cfg, "p", "tls.ca[0]", &tl.CA[0])
+	data := func(path string) string { b, _, _ := pm.Material(path); return string(b) }
 
 	write(t, dir, "ca.pem", "-----BEGIN CERTIFICATE-----\nNEW\n")
 	env["KEY"] = "key-v2"
-	require.Empty(t, loaders.ResolveTLS("profiles.p.tls", tl, envLookup(env)))
-	require.Contains(t, string(tl.CA[0].Data), "NEW")
-	require.Equal(t, "key-v2", string(tl.Key.Data))
-	require.Equal(t, origin, tl.CA[0].Origin, "the origin is kept across reloads")
+	require.NoError(t, pm.Reload(context.Background()))
+	require.Contains(t, data("tls.ca[0]"), "NEW")
+	require.Equal(t, "key-v2", data("tls.key"))
+	require.Equal(t, origin, tl.CA[0].Describe()+" (from "+pm.Origin("tls.ca[0]")+")", "the origin is kept across reloads")
+	require.Contains(t, dataOf(t, cfg, "p", "tls.ca[0]"), "AAAA", "the load's own material is not changed")
 
 	// A failed reload reports and keeps the last good material.
 	require.NoError(t, os.Remove(ca))
 	delete(env, "KEY")
-	ps := loaders.ResolveTLS("profiles.p.tls", tl, envLookup(env))
+	err := pm.Reload(context.Background())
+	var ps schema.Problems
+	require.ErrorAs(t, err, &ps)
 	findProblem(t, ps, "profiles.p.tls.ca[0]", "no such file or directory")
 	findProblem(t, ps, "profiles.p.tls.key", "KEY is not set")
 	findProblem(t, ps, "profiles.p.tls.key.passphrase", "no such file or directory")
-	require.Contains(t, string(tl.CA[0].Data), "NEW")
-	require.Equal(t, "key-v2", string(tl.Key.Data))
-	require.Empty(t, ps[0].Source, "no origins outside Load")
+	require.Contains(t, data("tls.ca[0]"), "NEW")
+	require.Equal(t, "key-v2", data("tls.key"))
+	require.Empty(t, ps[0].Source, "reload problems carry no origin")
 
-	require.Nil(t, loaders.ResolveTLS("x", nil, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.ErrorIs(t, pm.Reload(ctx), context.Canceled)
 }
 
 func TestResolveProfileDirect(t *testing.T) {
@@ -270,15 +282,20 @@ func TestResolveProfileDirect(t *testing.T) {
 		Auth: &schema.Auth{Password: &schema.SecretSource{Env: "RESOLVE_PROFILE_PW"}},
 		TLS: &schema.TLS{
 			CA:  []schema.MaterialSource{{PEM: fakePEM}},
-			Key: &schema.MaterialSource{Data: []byte("given")},
+			Key: &schema.MaterialSource{Base64: "Z2l2ZW4="},
 		},
 	}
-	require.Empty(t, loaders.ResolveProfile("profiles.x", p, nil), "nil lookup means os.LookupEnv")
-	require.Equal(t, "from-os", p.Auth.Password.Secret().Reveal())
-	require.Equal(t, fakePEM, string(p.TLS.CA[0].Data))
-	require.Equal(t, "inline pem", p.TLS.CA[0].Origin)
-	require.Equal(t, "given", string(p.TLS.Key.Data), "bytes set by a Go program are kept")
+	pm, ps := loaders.ResolveProfile("x", p, nil)
+	require.Empty(t, ps, "nil lookup means os.LookupEnv")
+	pw, _ := pm.Secret("auth.password")
+	require.Equal(t, "from-os", pw.Reveal())
+	ca, _, _ := pm.Material("tls.ca[0]")
+	require.Equal(t, fakePEM, string(ca))
+	require.Empty(t, pm.Origin("tls.ca[0]"), "no origins outside Load")
+	key, _, _ := pm.Material("tls.key")
+	require.Equal(t, "given", string(key), "inline material is decoded")
+	require.Equal(t, "inline pem", p.TLS.CA[0].Describe(), "the schema value is left as written")
 
-	ps := loaders.ResolveProfile("profiles.x", &schema.Profile{TLS: &schema.TLS{Cert: &schema.MaterialSource{}}}, nil)
+	_, ps = loaders.ResolveProfile("x", &schema.Profile{TLS: &schema.TLS{Cert: &schema.MaterialSource{}}}, nil)
 	findProblem(t, ps, "profiles.x.tls.cert", "no source given")
 }

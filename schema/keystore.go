@@ -37,14 +37,6 @@ type TrustStore struct {
 	Password *SecretSource `koanf:"password" json:"password,omitempty" yaml:"password,omitempty" toml:"password,omitempty"`
 	// Type is "jks" or "pkcs12". Absent: detected from the content.
 	Type KeyStoreType `koanf:"type" json:"type,omitempty" yaml:"type,omitempty" toml:"type,omitempty"`
-
-	// Data is the store's bytes once loaded from its source. Loaders set it; a Go program
-	// may set it directly. It never prints: see Material.
-	Data Material `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Origin says where Data came from, for messages.
-	Origin string `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Mode is the permission bits of File when it was read (0 for other sources).
-	Mode uint32 `koanf:"-" json:"-" yaml:"-" toml:"-"`
 }
 
 // KeyStore is a Java key store (JKS or PKCS#12) holding the client's private key and
@@ -74,36 +66,17 @@ type KeyStore struct {
 	// KeyPassword decrypts the private key entry when it differs from the store's password
 	// (JKS only: a PKCS#12 store has one password). Absent: password, as Java does.
 	KeyPassword *SecretSource `koanf:"key_password" json:"key_password,omitempty" yaml:"key_password,omitempty" toml:"key_password,omitempty"`
-
-	// Data is the store's bytes once loaded from its source. Loaders set it; a Go program
-	// may set it directly. It never prints: see Material.
-	Data Material `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Origin says where Data came from, for messages.
-	Origin string `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Mode is the permission bits of File when it was read (0 for other sources), so the
-	// factory can warn about a key store readable by others.
-	Mode uint32 `koanf:"-" json:"-" yaml:"-" toml:"-"`
 }
 
-// Source returns t's bytes source as a MaterialSource (file, base64 or env_base64 with
-// Data, Origin and Mode), so that loaders and the factory treat it like any other.
+// Source returns t's bytes source as a MaterialSource (file, base64 or env_base64), so
+// that loaders and the factory treat it like any other.
 func (t *TrustStore) Source() *MaterialSource {
-	return &MaterialSource{File: t.File, Base64: t.Base64, EnvBase64: t.EnvBase64, Data: t.Data, Origin: t.Origin, Mode: t.Mode}
-}
-
-// SetSource copies what a loader resolved into m back into t.
-func (t *TrustStore) SetSource(m *MaterialSource) {
-	t.Data, t.Origin, t.Mode = m.Data, m.Origin, m.Mode
+	return &MaterialSource{File: t.File, Base64: t.Base64, EnvBase64: t.EnvBase64}
 }
 
 // Source returns k's bytes source as a MaterialSource, see TrustStore.Source.
 func (k *KeyStore) Source() *MaterialSource {
-	return &MaterialSource{File: k.File, Base64: k.Base64, EnvBase64: k.EnvBase64, Data: k.Data, Origin: k.Origin, Mode: k.Mode}
-}
-
-// SetSource copies what a loader resolved into m back into k.
-func (k *KeyStore) SetSource(m *MaterialSource) {
-	k.Data, k.Origin, k.Mode = m.Data, m.Origin, m.Mode
+	return &MaterialSource{File: k.File, Base64: k.Base64, EnvBase64: k.EnvBase64}
 }
 
 // EffectiveKeyPassword is the secret that decrypts the private key: key_password, else

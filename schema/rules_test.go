@@ -124,13 +124,13 @@ func TestTLSSources(t *testing.T) {
 	require.Equal(t, []string{"ca[0]=file ca1", "ca[1]=system", "cert=file cert", "key=file key",
 		"pkcs12=file p12", "crl[0]=file crl1", "crl[1]=file crl2"}, keys)
 
-	// The pointers are t's own: a resolver fills them in place.
+	// The pointers are t's own.
 	for _, m := range tl.Sources() {
-		m.Origin = "seen"
+		m.Env = "SEEN"
 	}
-	require.Equal(t, "seen", tl.CA[1].Origin)
-	require.Equal(t, "seen", tl.PKCS12.Origin)
-	require.Equal(t, "seen", tl.CRL[1].Origin)
+	require.Equal(t, "SEEN", tl.CA[1].Env)
+	require.Equal(t, "SEEN", tl.PKCS12.Env)
+	require.Equal(t, "SEEN", tl.CRL[1].Env)
 
 	// Absent sources are skipped; a break stops the walk.
 	only := &schema.TLS{Key: &schema.MaterialSource{File: "k"}, CRL: []schema.MaterialSource{{File: "c"}}}

@@ -7,8 +7,8 @@ import (
 
 // Sources yields every material source of t with its config path relative to the tls
 // section, in this order: ca[0], ca[1], ..., cert, key, pkcs12, crl[0], crl[1], ...
-// Absent sources are skipped; the pointers are t's own, so a resolver may fill them in
-// place. A nil t yields nothing. Passphrases are inside their sources
+// Absent sources are skipped; the pointers are t's own (a resolver reads them, it never
+// writes them: resolved material is kept apart, by these paths). A nil t yields nothing. Passphrases are inside their sources
 // (MaterialSource.Passphrase, path `KEY.passphrase`).
 func (t *TLS) Sources() iter.Seq2[string, *MaterialSource] {
 	return func(yield func(string, *MaterialSource) bool) {

@@ -165,12 +165,6 @@ type SecretSource struct {
 	// File is the path of a file holding the secret (relative to the configuration file that
 	// names it). One trailing newline is trimmed.
 	File string `koanf:"file" json:"file,omitempty" yaml:"file,omitempty" toml:"file,omitempty"`
-
-	// Resolved is the secret once loaded from its source. Loaders set it; a Go program
-	// building a profile may set it (or Value) directly.
-	Resolved Secret `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// IsResolved reports that Resolved holds the loaded value (it may be empty).
-	IsResolved bool `koanf:"-" json:"-" yaml:"-" toml:"-"`
 }
 
 // Describe says where the secret comes from without saying what it is:
@@ -186,17 +180,6 @@ func (s *SecretSource) Describe() string {
 	default:
 		return "literal"
 	}
-}
-
-// Secret returns the resolved secret, or the literal Value when nothing was resolved.
-func (s *SecretSource) Secret() Secret {
-	if s == nil {
-		return ""
-	}
-	if s.IsResolved {
-		return s.Resolved
-	}
-	return s.Value
 }
 
 // MaterialSource says where certificate, key or CRL bytes come from: a table with exactly
@@ -224,15 +207,6 @@ type MaterialSource struct {
 	System bool `koanf:"system" json:"system,omitempty" yaml:"system,omitempty" toml:"system,omitempty"`
 	// Passphrase decrypts an encrypted key or a PKCS#12 bundle.
 	Passphrase *SecretSource `koanf:"passphrase" json:"passphrase,omitempty" yaml:"passphrase,omitempty" toml:"passphrase,omitempty"`
-
-	// Data is the material once loaded from its source (PEM or DER bytes). Loaders set it;
-	// a Go program may set it directly. It never prints: see Material.
-	Data Material `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Origin says where Data came from, for messages: "file certs/ca.pem (from app.toml)".
-	Origin string `koanf:"-" json:"-" yaml:"-" toml:"-"`
-	// Mode is the permission bits of File when it was read (0 for other sources), so the
-	// factory can warn about a key readable by others without touching the file system.
-	Mode uint32 `koanf:"-" json:"-" yaml:"-" toml:"-"`
 }
 
 // Describe says where the material comes from without printing it.
@@ -252,13 +226,12 @@ func (m *MaterialSource) Describe() string {
 		return "inline pem"
 	case m.Base64 != "":
 		return "inline base64"
-	case len(m.Data) > 0:
-		return "bytes"
 	}
 	return "empty"
 }
 
-// Material is loaded certificate, key or CRL bytes. It prints as its length only, because
+// Material is loaded certificate, key or CRL bytes (what a loader resolved a
+// MaterialSource to: see factory.MaterialSource). It prints as its length only, because
 // it may hold a private key.
 type Material []byte
 

@@ -34,7 +34,7 @@ backend = "riak"
 hosts = ["riak1"]
 keyspace = "mine"
 `), 0o600))
-	cfg, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
+	cfg, _, err := loaders.Load(loaders.Options{Files: []string{f}, EnvPrefix: "-"})
 	require.NoError(t, err)
 	ps := validate.Config(cfg)
 	require.Len(t, ps, 1, ps.Error())

@@ -68,10 +68,13 @@ backend = "cassandra"
 hosts = ["h"]
 auth = { mechanism = "password", username = "u", password = { file = "good.pw" } }
 `), 0o600))
-	cfg, err := loaders.Load(loaders.Options{Files: []string{file}, Environ: []string{},
+	// What a source holds is judged where it is resolved (the loaders), the rest by
+	// validate: together, as Load reports them.
+	cfg, _, err := loaders.Load(loaders.Options{Files: []string{file}, Environ: []string{},
 		LookupEnv: func(k string) (string, bool) { return "", k == "EMPTY_PW" }})
-	require.NoError(t, err)
-	ps := validate.Config(cfg)
+	var ps schema.Problems
+	require.ErrorAs(t, err, &ps)
+	ps = append(ps, validate.Config(cfg)...)
 	want := map[string]string{
 		"profiles.literal.auth.password":             "secret is empty",
 		"profiles.table.auth.password":               "secret is empty",
@@ -95,9 +98,9 @@ auth = { mechanism = "password", username = "u", password = { file = "good.pw" }
 		require.Contains(t, got[path], msg)
 	}
 
-	// A Go program handing over an empty resolved secret is refused too.
+	// A Go program handing over an empty secret is refused too.
 	p := riak()
-	p.Auth.Password = &schema.SecretSource{Resolved: "", IsResolved: true}
+	p.Auth.Password = &schema.SecretSource{}
 	ps = validate.Config(&schema.Config{Profiles: map[string]*schema.Profile{"go": p}})
 	require.Len(t, ps, 1, "%v", ps)
 	require.Equal(t, "profiles.go.auth.password", ps[0].Path)

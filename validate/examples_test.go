@@ -41,7 +41,7 @@ func TestExamplesAreValid(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			cfg, err := loaders.Load(loaders.Options{
+			cfg, _, err := loaders.Load(loaders.Options{
 				Files:     []string{f},
 				EnvPrefix: "-",
 				LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
@@ -53,7 +53,7 @@ func TestExamplesAreValid(t *testing.T) {
 	}
 	if len(environ) > 0 {
 		t.Run("env.example", func(t *testing.T) {
-			cfg, err := loaders.Load(loaders.Options{
+			cfg, _, err := loaders.Load(loaders.Options{
 				Environ:   environ,
 				LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 			})
@@ -78,7 +78,7 @@ protocol_version = 2
 mode = "verify-full"
 min_version = "1.1"
 `), 0o600))
-	cfg, err := loaders.Load(loaders.Options{
+	cfg, _, err := loaders.Load(loaders.Options{
 		Files:     []string{file},
 		Environ:   []string{"CONNFACTORY_PROFILES__P__HOSTS=db1:9042,db2:99999"},
 		LookupEnv: func(string) (string, bool) { return "", false },

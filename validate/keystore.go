@@ -46,7 +46,7 @@ func storeRules(r reporter, key string, m *schema.MaterialSource, typ schema.Key
 	switch {
 	case len(set) > 1:
 		r.at(key, "set only one of file, base64 or env_base64 (found %s)", strings.Join(set, ", "))
-	case len(set) == 0 && len(m.Data) == 0:
+	case len(set) == 0:
 		r.at(key, "source is empty: set one of file, base64 or env_base64")
 	}
 	if typ != "" && !slices.Contains(schema.KeyStoreTypes, typ) {

@@ -21,7 +21,7 @@ func loadPoolFile(t *testing.T, body string, environ ...string) *schema.Config {
 	if len(environ) > 0 {
 		opts.EnvPrefix, opts.Environ = "", environ
 	}
-	cfg, err := loaders.Load(opts)
+	cfg, _, err := loaders.Load(opts)
 	require.NoError(t, err)
 	return cfg
 }

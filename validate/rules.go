@@ -143,11 +143,11 @@ func authRules(r reporter, p schema.Profile, backendKnown bool) {
 	}
 }
 
-// secretRules checks that a secret source names exactly one source, and that the secret
-// it gives is not empty: an empty password or passphrase is always a mistake (an env
-// variable set to "", a file truncated, `password = ""`), whatever the mechanism, and
-// must not reach a server or a key decryption as if it were one. A source with none is
-// fine once resolved: a Go program may hand over the secret itself.
+// secretRules checks that a secret source names exactly one source, and that a literal
+// secret is not empty: an empty password or passphrase is always a mistake (`password =
+// ""`), whatever the mechanism, and must not reach a server or a key decryption as if it
+// were one. What an env or file source holds is judged by the loaders' resolver, which
+// reports an empty one at its path ("is set but empty", "is empty").
 func secretRules(r reporter, path string, s *schema.SecretSource) {
 	if s == nil {
 		return
@@ -158,13 +158,9 @@ func secretRules(r reporter, path string, s *schema.SecretSource) {
 	switch {
 	case len(set) > 1:
 		r.at(path, "set only one of value, env or file (found %s)", strings.Join(set, ", "))
-	case !s.IsResolved && (s.Env != "" || s.File != ""):
-		// Not resolved yet (a Go value validated before loading): nothing to judge.
-	case s.Secret() != "":
-	case s.Env != "":
-		r.at(path, "environment variable %s is set but empty: an empty secret is refused", s.Env)
-	case s.File != "":
-		r.at(path, "secret file %s is empty: an empty secret is refused", s.File)
+	case s.Env != "" || s.File != "":
+		// Resolved (and judged) by the loaders, not here.
+	case s.Value != "":
 	default:
 		r.at(path, "secret is empty: %s", forms)
 	}
@@ -183,7 +179,7 @@ func materialRules(r reporter, path string, m *schema.MaterialSource, caAllowed 
 	switch {
 	case len(set) > 1:
 		r.at(path, "set only one of file, env, pem, base64, env_base64 or \"system\" (found %s)", strings.Join(set, ", "))
-	case len(set) == 0 && len(m.Data) == 0:
+	case len(set) == 0:
 		r.at(path, "source is empty: set one of file, env, pem, base64, env_base64%s", map[bool]string{true: " or \"system\"", false: ""}[caAllowed])
 	}
 	if m.System && !caAllowed {

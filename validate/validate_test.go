@@ -341,11 +341,11 @@ func TestRulesPass(t *testing.T) {
 		{name: "per_host absent", base: cass, mutate: func(p *schema.Profile) { p.Auth.PerHost = nil }},
 		{name: "allowed_authenticators with sasl_plain", base: cass, mutate: func(p *schema.Profile) { p.Auth.Mechanism = schema.MechanismSASLPlain }},
 		{name: "literal secret", base: cass, mutate: func(p *schema.Profile) { p.Auth.Password = &schema.SecretSource{Value: secretValue} }},
-		{name: "resolved secret without source", base: cass, mutate: func(p *schema.Profile) {
-			p.Auth.Password = &schema.SecretSource{Resolved: secretValue, IsResolved: true}
+		{name: "secret from the environment (its value is the loaders' to judge)", base: cass, mutate: func(p *schema.Profile) {
+			p.Auth.Password = &schema.SecretSource{Env: "CASS_PW"}
 		}},
-		{name: "material given as bytes", base: cass, mutate: func(p *schema.Profile) {
-			p.TLS.Cert = &schema.MaterialSource{Data: schema.Material("-----BEGIN CERTIFICATE-----")}
+		{name: "material given inline", base: cass, mutate: func(p *schema.Profile) {
+			p.TLS.Cert = &schema.MaterialSource{PEM: "-----BEGIN CERTIFICATE-----"}
 		}},
 		{name: "material of each kind", base: cass, mutate: func(p *schema.Profile) {
 			p.TLS.CA = []schema.MaterialSource{{Env: "CA_PEM"}, {PEM: "pem"}, {Base64: "b64"}, {EnvBase64: "CA_B64"}, {System: true}}

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/connfactory/connfactory"
 	"github.com/connfactory/connfactory/connfactorytest"
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/pki"
 )
@@ -148,15 +148,21 @@ tls = { ca = { file = "ca.pem" }, cert = { file = "b64.pem" }, key = %[1]s }
 	secretEnv := []string{"CLI_RIAK_PW=" + cnEnvPW, "CLI_P12_PASS=" + cnPassphrase, "CLI_KS_PW=" + cnStorePW}
 
 	// Servers for the good profiles, configured from the profiles as loaded.
-	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(filepath.Join(dir, "profiles.toml")),
-		connfactory.WithEnviron(secretEnv), connfactory.WithEnvPrefix("-"))
+	secretLookup := map[string]string{}
+	for _, kv := range secretEnv {
+		k, v, _ := strings.Cut(kv, "=")
+		secretLookup[k] = v
+	}
+	cfg, mat, err := loaders.Load(loaders.Options{Files: []string{filepath.Join(dir, "profiles.toml")}, EnvPrefix: "-",
+		LookupEnv: func(k string) (string, bool) { v, ok := secretLookup[k]; return v, ok }})
 	require.NoError(t, err)
-	require.Equal(t, cnEnvPW, cfg.Profiles["riak_p12"].Auth.Password.Secret().Reveal())
+	pw, _ := mat.Profile("riak_p12").Secret("auth.password")
+	require.Equal(t, cnEnvPW, pw.Reveal())
 	good := map[string]*schema.Profile{}
 	for _, n := range []string{"riak_p12", "riak_pam", "cass_sasl", "cass_ks"} {
 		good[n] = cfg.Profiles[n]
 	}
-	servers, err := connfactorytest.StartForProfiles(good, set.Server.TLSCertificate(), set.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(good, mat, set.Server.TLSCertificate(), set.Root.Pool())
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, servers.Close()) })
 	var hosts strings.Builder

@@ -20,6 +20,7 @@ import (
 	"github.com/connfactory/connfactory/factory/cassandra"
 	"github.com/connfactory/connfactory/internal/examples"
 	"github.com/connfactory/connfactory/internal/textsafe"
+	"github.com/connfactory/connfactory/loaders"
 	"github.com/connfactory/connfactory/schema"
 	"github.com/connfactory/connfactory/testserver/cqltest"
 	"github.com/connfactory/connfactory/testserver/pki"
@@ -88,11 +89,11 @@ func runDemo(ctx context.Context, out io.Writer) (ok bool, err error) {
 		files = append(files, filepath.Join(cfgDir, f))
 	}
 	// A first load learns what each profile needs of its server.
-	cfg, err := connfactory.LoadConfig(connfactory.WithFiles(files...), connfactory.WithEnvPrefix("-"), connfactory.WithLogger(cliLogger))
+	cfg, mat, err := loaders.Load(loaders.Options{Files: files, EnvPrefix: "-"})
 	if err != nil {
 		return false, fmt.Errorf("the example profiles do not load: %w", err)
 	}
-	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, certs.Server.TLSCertificate(), certs.Root.Pool())
+	servers, err := connfactorytest.StartForProfiles(cfg.Profiles, mat, certs.Server.TLSCertificate(), certs.Root.Pool())
 	if err != nil {
 		return false, err
 	}

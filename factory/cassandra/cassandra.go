@@ -131,7 +131,7 @@ func (c *Connector) compile(p *schema.Profile) (compileTLS bool) {
 		c.consistency = cl
 	}
 	c.numConns, _, _ = b.Pool()
-	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled())
+	auth, aps, aws := compileCassandraAuth(path+".auth", p.Auth, p.TLS.Enabled(), b.Secret)
 	c.auth.Set(auth)
 	b.AddProblem(aps...)
 	b.AddWarning(aws...)

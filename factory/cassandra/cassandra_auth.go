@@ -31,8 +31,9 @@ type hostCreds struct {
 }
 
 // compileCassandraAuth checks and compiles an auth section; a nil section is mechanism
-// none.
-func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, []schema.Problem, []factory.Warning) {
+// none. secret gives a secret source's value by its path relative to the profile
+// (factory.Base.Secret).
+func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool, secret func(string, *schema.SecretSource) schema.Secret) (*cassAuth, []schema.Problem, []factory.Warning) {
 	ca := &cassAuth{mech: a.EffectiveMechanism()}
 	if a == nil {
 		return ca, nil, nil
@@ -50,7 +51,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 			"mechanism %q is not available for cassandra (accepted: %s)", a.Mechanism,
 			schema.Accepted(schema.MechanismsFor(schema.Cassandra)))}}, nil
 	}
-	ca.user, ca.pass, ca.authzID = a.Username, a.Password.Secret(), a.AuthorizationID
+	ca.user, ca.pass, ca.authzID = a.Username, secret("auth.password", a.Password), a.AuthorizationID
 	if a.Username == "" && len(a.PerHost) == 0 {
 		ps = append(ps, schema.Problem{Path: path + ".username", Message: fmt.Sprintf(
 			"username is required for mechanism %s (or per_host entries for every host)", ca.mech)})
@@ -92,7 +93,7 @@ func compileCassandraAuth(path string, a *schema.Auth, tlsOn bool) (*cassAuth, [
 		if h.Password == nil {
 			ps = append(ps, schema.Problem{Path: p + ".password", Message: "password is required"})
 		}
-		ca.perHost = append(ca.perHost, hostCreds{host: host, user: h.Username, pass: h.Password.Secret()})
+		ca.perHost = append(ca.perHost, hostCreds{host: host, user: h.Username, pass: secret(fmt.Sprintf("auth.per_host[%d].password", i), h.Password)})
 	}
 	// Credentials over plaintext: validate's warnings, added to every connector's.
 	return ca, ps, ws

@@ -112,7 +112,7 @@ func (c *Connector) compile(p *schema.Profile) (compileTLS bool) {
 	}
 	if p.Auth != nil {
 		c.username = p.Auth.Username
-		pw := p.Auth.Password.Secret()
+		pw := b.Secret("auth.password", p.Auth.Password)
 		c.password.Set(&pw)
 		if len(p.Auth.PerHost) > 0 {
 			b.AddWarning(factory.Warning{Path: path + ".auth.per_host",
