@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,7 @@ import (
 	"github.com/connfactory/connfactory/factory"
 	"github.com/connfactory/connfactory/factory/cassandra"
 	riakfactory "github.com/connfactory/connfactory/factory/riak"
+	"github.com/connfactory/connfactory/internal/parallel"
 	"github.com/connfactory/connfactory/internal/sealed"
 	"github.com/connfactory/connfactory/internal/textsafe"
 	"github.com/connfactory/connfactory/loaders"
@@ -84,13 +86,30 @@ func WithEnvPrefix(prefix string) Option { return func(s *settings) { s.load.Env
 func WithEnviron(environ []string) Option {
 	return func(s *settings) {
 		s.load.Environ = environ
-		env := map[string]string{}
-		for _, kv := range environ {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				env[k] = v
-			}
+		s.load.LookupEnv = environLookup(environ)
+	}
+}
+
+// environLookup looks a variable up in environ ("KEY=value"), the last entry for a key
+// winning, as in the environment. It indexes environ, 4 bytes an entry sorted by key,
+// instead of copying it into a map (some 60 bytes an entry, kept by the Registry): a
+// configuration of 100,000 profiles from the environment has a million variables.
+func environLookup(environ []string) func(string) (string, bool) {
+	key := func(i int32) string { k, _, _ := strings.Cut(environ[i], "="); return k }
+	idx := make([]int32, 0, len(environ))
+	for i, kv := range environ {
+		if strings.Contains(kv, "=") {
+			idx = append(idx, int32(i))
 		}
-		s.load.LookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return strings.Compare(key(a), key(b)) })
+	return func(k string) (string, bool) {
+		n := sort.Search(len(idx), func(j int) bool { return key(idx[j]) > k })
+		if n == 0 || key(idx[n-1]) != k {
+			return "", false
+		}
+		_, v, _ := strings.Cut(environ[idx[n-1]], "=")
+		return v, true
 	}
 }
 
@@ -141,6 +160,7 @@ type Registry struct {
 
 	mu         sync.Mutex
 	connectors map[string]factory.Connector
+	compiling  map[string]*compileCall // compiles under way, by profile name
 	closed     bool
 
 	observers observerList // see AddObserver (observe.go)
@@ -323,21 +343,60 @@ func (r *Registry) Profile(name string) (*schema.Profile, bool) {
 }
 
 // Connector compiles the named profile, once; later calls return the same connector.
+// Profiles compile concurrently (CompileAll compiles over every core); a call for a
+// profile another call is compiling waits for it and returns its result.
 func (r *Registry) Connector(name string) (factory.Connector, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
 	}
 	if c, ok := r.connectors[name]; ok {
+		r.mu.Unlock()
 		return c, nil
+	}
+	if call, ok := r.compiling[name]; ok {
+		r.mu.Unlock()
+		<-call.done
+		return call.c, call.err
 	}
 	p, ok := r.cfg.Load().Profiles[name]
 	if !ok {
+		r.mu.Unlock()
 		return nil, &factory.Error{Kind: factory.KindConfig,
 			Err: fmt.Errorf("%w %q (profiles: %s)", ErrUnknownProfile, name, strings.Join(r.Profiles(), ", "))}
 	}
+	call := &compileCall{done: make(chan struct{})}
+	if r.compiling == nil {
+		r.compiling = map[string]*compileCall{}
+	}
+	r.compiling[name] = call
+	r.mu.Unlock()
+
+	defer close(call.done)
 	c, err := factory.Compile(name, p, r.factoryOptions(name)...)
+	r.mu.Lock()
+	delete(r.compiling, name)
+	switch {
+	case err != nil:
+	case r.closed:
+		// Closed while compiling: the connector was never handed out, nor started.
+		err = &factory.Error{Kind: factory.KindConfig, Err: ErrClosed}
+		if cerr := c.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		c = nil
+	default:
+		r.connectors[name] = c
+		// Compiling starts no goroutine: the connector is handed out for use now, so its
+		// tls.reload ticker starts here, as it did when the factory's constructors started
+		// it.
+		if s, ok := c.(interface{ Start() }); ok {
+			s.Start()
+		}
+	}
+	r.mu.Unlock()
+	call.c, call.err = c, err
 	if err != nil {
 		return nil, err
 	}
@@ -345,13 +404,14 @@ func (r *Registry) Connector(name string) (factory.Connector, error) {
 	for _, w := range c.Warnings() {
 		r.set().logger.Warn("connfactory: "+textsafe.Escape(w.Message), "profile", name, "path", w.Path)
 	}
-	r.connectors[name] = c
-	// Compiling starts no goroutine: the connector is handed out for use now, so its
-	// tls.reload ticker starts here, as it did when the factory's constructors started it.
-	if s, ok := c.(interface{ Start() }); ok {
-		s.Start()
-	}
 	return c, nil
+}
+
+// compileCall is a compile under way, which other calls for the same profile wait for.
+type compileCall struct {
+	done chan struct{} // closed once c and err are set
+	c    factory.Connector
+	err  error
 }
 
 func (r *Registry) factoryOptions(name string) []factory.Option {
@@ -468,26 +528,37 @@ func (r *Registry) CompileAll() ([]string, error) {
 	return r.compile(context.Background(), func(string) bool { return true })
 }
 
-// compile compiles the profiles want selects; see CompileAll. It stops early once ctx is
-// done (checked every 256 profiles); the caller looks at ctx.
+// compile compiles the profiles want selects; see CompileAll. Profiles compile over
+// GOMAXPROCS goroutines; warnings and problems are gathered in name order, as one at a
+// time. It stops early once ctx is done (checked every parallel.Chunk profiles); the
+// caller looks at ctx.
 func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]string, error) {
-	var warnings []string
-	var problems schema.Problems
+	var names []string
+	for _, name := range r.Profiles() {
+		if want(name) {
+			names = append(names, name)
+		}
+	}
+	type result struct {
+		c   factory.Connector
+		err error
+	}
+	results := make([]result, len(names))
 	// One batch: the profiles' material comes from one load, where each file was read
 	// once, so each distinct file is hashed once for the material cache.
 	r.cache.Batch(func() {
-		for i, name := range r.Profiles() {
-			if i%256 == 0 && ctx.Err() != nil {
-				break
-			}
-			if !want(name) {
-				continue
-			}
-			c, err := r.Connector(name)
-			if err != nil {
-				problems = append(problems, r.problemsOf(name, err)...)
-				continue
-			}
+		parallel.For(len(names), func() bool { return ctx.Err() != nil }, func(i int) {
+			results[i].c, results[i].err = r.Connector(names[i])
+		})
+	})
+	var warnings []string
+	var problems schema.Problems
+	for i, name := range names {
+		c, err := results[i].c, results[i].err
+		switch {
+		case err != nil:
+			problems = append(problems, r.problemsOf(name, err)...)
+		case c != nil: // nil when stopped before its turn
 			for _, w := range c.Warnings() {
 				if w.Source == "" {
 					w.Source = r.cfg.Load().Origins.Of(w.Path)
@@ -495,7 +566,7 @@ func (r *Registry) compile(ctx context.Context, want func(name string) bool) ([]
 				warnings = append(warnings, w.String())
 			}
 		}
-	})
+	}
 	return warnings, problems.Err()
 }
 

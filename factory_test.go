@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	riak "github.com/basho/riak-go-client"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/connfactory/connfactory"
@@ -203,17 +205,48 @@ func TestRegistryErrors(t *testing.T) {
 
 // What a profile asks for that weakens security is logged, loudly, when it is compiled.
 func TestWeakSettingsAreLogged(t *testing.T) {
-	var buf strings.Builder
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	reg, buf := loadWeak(t)
+	defer reg.Close()
+	_, err := reg.Connector("weak")
+	require.NoError(t, err)
+	require.Contains(t, buf.String(), `"level":"WARN"`)
+	require.Contains(t, buf.String(), `"path":"profiles.weak.tls.mode"`)
+}
+
+// Concurrent calls for one profile compile it once: every caller gets the same connector
+// and its warnings are logged once (CompileAll compiles profiles concurrently).
+func TestRegistryCompilesOnceConcurrently(t *testing.T) {
+	reg, buf := loadWeak(t)
+	const callers = 8
+	got := make([]factory.Connector, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			c, err := reg.Connector("weak")
+			assert.NoError(t, err)
+			got[i] = c
+		})
+	}
+	wg.Wait()
+	for _, c := range got {
+		require.NotNil(t, c)
+		require.Same(t, got[0], c)
+	}
+	require.Equal(t, 1, strings.Count(buf.String(), `"path":"profiles.weak.tls.mode"`), buf.String())
+	require.NoError(t, reg.Close())
+	_, err := reg.Connector("weak")
+	require.ErrorIs(t, err, connfactory.ErrClosed)
+}
+
+// loadWeak loads one profile that asks for insecure TLS, logging as JSON into buf.
+func loadWeak(t *testing.T) (*connfactory.Registry, *strings.Builder) {
+	buf := &strings.Builder{}
+	logger := slog.New(slog.NewJSONHandler(buf, nil))
 	reg, err := connfactory.Load(connfactory.WithLogger(logger), connfactory.WithEnviron([]string{
 		"CONNFACTORY_PROFILES__WEAK__BACKEND=cassandra",
 		"CONNFACTORY_PROFILES__WEAK__HOSTS=db1",
 		"CONNFACTORY_PROFILES__WEAK__TLS__MODE=insecure",
 	}))
 	require.NoError(t, err)
-	defer reg.Close()
-	_, err = reg.Connector("weak")
-	require.NoError(t, err)
-	require.Contains(t, buf.String(), `"level":"WARN"`)
-	require.Contains(t, buf.String(), `"path":"profiles.weak.tls.mode"`)
+	return reg, buf
 }

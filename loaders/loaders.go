@@ -27,7 +27,8 @@
 // gaps: ..._TLS__CA__0__FILE, ..._TLS__CA__1__FILE, ..._AUTH__PER_HOST__0__HOST. Two
 // variables for one key, or for a key and a key under it, are a problem naming both.
 //
-// Files are parsed by this package's own layer (TOML through BurntSushi/toml, YAML
+// Files are parsed by this package's own layer (TOML by a one-pass parser for the subset
+// configurations are written in, BurntSushi/toml for the rest and for every error; YAML
 // through yaml.v3's node tree, JSON token by token) so that every format refuses
 // duplicate keys, explicit nulls, invalid UTF-8 and input beyond the structural limits
 // (nesting depth 32, 32 segments per key, 1,000,000 keys per table), each at a line and
@@ -45,6 +46,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/connfactory/connfactory/internal/parallel"
 	"github.com/connfactory/connfactory/schema"
 )
 
@@ -84,7 +86,8 @@ type Options struct {
 	Base *schema.Config
 	// Context, if set, stops the load when it is done: Load then returns a nil Config and
 	// an error matching ctx's (errors.Is(err, context.Canceled)). It is checked between
-	// stages and every checkEvery profiles within one.
+	// stages and every checkEvery profiles within one (every parallel.Chunk profiles in
+	// each worker of the stages that run on every core).
 	Context context.Context
 }
 
@@ -233,40 +236,74 @@ func (l *loader) build() *schema.Config {
 	for i, n := range names {
 		names[i] = strings.Clone(n) // not a piece of the parser's input: see internProfile
 	}
-	own := map[string]*profileTree{}
+	// Each profile's own table is copied, given its origins and cleaned independently of
+	// the others, over the machine's cores; problems are gathered in name order.
+	trees := make([]*profileTree, len(names))
+	problems := make([]schema.Problems, len(names))
+	parallel.For(len(names), func() bool { return l.ctx.Err() != nil }, func(i int) {
+		sub := &loader{opts: l.opts, root: l.root, orig: l.orig, ctx: l.ctx} // reads only
+		trees[i] = sub.ownProfile(names[i], rawProfiles[names[i]])
+		problems[i] = sub.problems
+	})
+	if l.stopped(0) {
+		return nil
+	}
+	own := make(map[string]*profileTree, len(names))
 	for i, name := range names {
-		if l.stopped(i) {
-			return nil
+		l.problems = append(l.problems, problems[i]...)
+		if trees[i] != nil {
+			own[name] = trees[i]
 		}
-		path := "profiles." + name
-		if !schema.ValidProfileName(name) {
-			// Worded once by schema, so that the facade's merged list holds it once.
-			l.add(path, l.originUnder(path), "%s", schema.ProfileNameProblem(name))
-		}
-		m, ok := rawProfiles[name].(map[string]any)
-		if !ok {
-			l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(rawProfiles[name]))
-			continue
-		}
-		t := &profileTree{m: deepCopyMap(m), o: subOrigins(l.orig, m, path)}
-		l.clean(t.m, t.o, path)
-		own[name] = t
 	}
 
 	r := &extender{l: l, own: own, defaults: &profileTree{m: defaults, o: defOrig}, done: map[string]*profileTree{}, state: map[string]int{}}
-	effOrig := make(map[string]map[string]string, len(own))
-	for i, name := range sortedKeys(own) {
+	r.labelDefaults()
+	ownNames := sortedKeys(own)
+	stop := func() bool { return l.ctx.Err() != nil }
+	// A profile that extends none is defaults < own: those are merged concurrently, then
+	// the others, one at a time (a parent first, cycles found), as effective always did.
+	effs := make([]*profileTree, len(ownNames))
+	parallel.For(len(ownNames), stop, func(i int) {
+		if t := own[ownNames[i]]; extendsOf(t) == "" {
+			effs[i] = r.plain(t)
+		}
+	})
+	if l.stopped(0) {
+		return nil
+	}
+	for i, name := range ownNames {
+		if effs[i] != nil {
+			r.done[name], r.state[name] = effs[i], 2
+		}
+	}
+	for i, name := range ownNames {
 		if l.stopped(i) {
 			return nil
 		}
-		eff := r.effective(name)
-		effOrig[name] = eff.o
-		path := "profiles." + name
-		p := &schema.Profile{}
-		l.decodeProfile(eff.m, eff.o, path, p)
-		r.strs.internProfile(p)
-		cfg.Profiles[name] = p
-		cfg.Origins.SetProfile(name, eff.o)
+		if effs[i] == nil {
+			effs[i] = r.effective(name)
+		}
+	}
+	// Decoding is per profile too; problems are gathered, and strings interned, in name
+	// order.
+	profiles := make([]*schema.Profile, len(ownNames))
+	problems = make([]schema.Problems, len(ownNames))
+	parallel.For(len(ownNames), stop, func(i int) {
+		sub := &loader{opts: l.opts, root: l.root, orig: l.orig, ctx: l.ctx} // reads only
+		profiles[i] = &schema.Profile{}
+		sub.decodeProfile(effs[i].m, effs[i].o, "profiles."+ownNames[i], profiles[i])
+		problems[i] = sub.problems
+	})
+	if l.stopped(0) {
+		return nil
+	}
+	effOrig := make(map[string]map[string]string, len(own))
+	for i, name := range ownNames {
+		l.problems = append(l.problems, problems[i]...)
+		r.strs.internProfile(profiles[i])
+		cfg.Profiles[name] = profiles[i]
+		cfg.Origins.SetProfile(name, effs[i].o)
+		effOrig[name] = effs[i].o
 	}
 
 	if !l.resolve(cfg, names, effOrig) {
@@ -301,6 +338,29 @@ func (l *loader) resolve(cfg *schema.Config, names []string, effOrig map[string]
 	l.mat = &Material{}
 	l.mat.st.Set(st)
 	return true
+}
+
+// ownProfile is the profile's own table with the origins of its leaves, cleaned; nil if
+// it is not a table. The table is taken from l.root, not copied: the merged layers are
+// this load's own (every parser, the environment layer and the Values and Base layers
+// build fresh tables, YAML aliases expanded into copies), and after this nothing reads a
+// profile's table in l.root. It reads l.root and l.orig and writes only l.problems and
+// the profile's own table, so that profiles are handled concurrently, each with a loader
+// of its own.
+func (l *loader) ownProfile(name string, raw any) *profileTree {
+	path := "profiles." + name
+	if !schema.ValidProfileName(name) {
+		// Worded once by schema, so that the facade's merged list holds it once.
+		l.add(path, l.originUnder(path), "%s", schema.ProfileNameProblem(name))
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		l.add(path, l.originUnder(path), "expected a table, got %s", describeValue(raw))
+		return nil
+	}
+	t := &profileTree{m: m, o: subOrigins(l.orig, m, path)}
+	l.clean(t.m, t.o, path)
+	return t
 }
 
 // section returns a deep copy of a top-level table and its origins, relative to it.

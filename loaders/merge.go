@@ -262,19 +262,8 @@ func (e *extender) effective(name string) *profileTree {
 	e.stack = append(e.stack, name)
 	defer func() { e.stack = e.stack[:len(e.stack)-1] }()
 
-	base := &profileTree{m: map[string]any{}, o: map[string]string{}}
-	if e.viaDefaults == nil {
-		// The same for every profile: relabelled once, so that its strings are shared.
-		e.viaDefaults = relabel(e.defaults.o, func(o string) string {
-			if o == OriginDefault {
-				return o
-			}
-			return e.intern(o + " via defaults")
-		})
-	}
-	merge(base.m, e.defaults.m, base.o, mapOrigin(e.viaDefaults), "", profileAtomic, false)
-
-	if parent, ok := t.m["extends"].(string); ok && parent != "" {
+	base := e.withDefaults()
+	if parent := extendsOf(t); parent != "" {
 		path := "profiles." + name + ".extends"
 		src := t.o["extends"]
 		switch {
@@ -295,6 +284,38 @@ func (e *extender) effective(name string) *profileTree {
 	merge(base.m, t.m, base.o, mapOrigin(t.o), "", profileAtomic, true) // own: read only here
 	e.state[name] = 2
 	e.done[name] = base
+	return base
+}
+
+// extendsOf is the profile t extends, "" for none.
+func extendsOf(t *profileTree) string {
+	parent, _ := t.m["extends"].(string)
+	return parent
+}
+
+// labelDefaults sets viaDefaults: the same for every profile, relabelled once, so that
+// its strings are shared.
+func (e *extender) labelDefaults() {
+	e.viaDefaults = relabel(e.defaults.o, func(o string) string {
+		if o == OriginDefault {
+			return o
+		}
+		return e.intern(o + " via defaults")
+	})
+}
+
+// withDefaults is a new tree holding a copy of the defaults.
+func (e *extender) withDefaults() *profileTree {
+	base := &profileTree{m: map[string]any{}, o: map[string]string{}}
+	merge(base.m, e.defaults.m, base.o, mapOrigin(e.viaDefaults), "", profileAtomic, false)
+	return base
+}
+
+// plain is effective for t, a profile that extends none: defaults < own. It reads only
+// the defaults (after labelDefaults), so that such profiles are merged concurrently.
+func (e *extender) plain(t *profileTree) *profileTree {
+	base := e.withDefaults()
+	merge(base.m, t.m, base.o, mapOrigin(t.o), "", profileAtomic, true) // own: read only here
 	return base
 }
 

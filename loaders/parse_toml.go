@@ -9,7 +9,8 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// parseTOML parses TOML with BurntSushi/toml, which is linear in the number of tables and
+// parseTOML parses TOML with fastTOML (the subset configurations are written in, in one
+// pass) or else with BurntSushi/toml, which is linear in the number of tables and
 // keys (go-toml v2's duplicate-key tracker is quadratic in the tables of one document).
 // A cheap scan first bounds nesting and key length, since the parser's own cost grows
 // with the square of a dotted key's segments. Datetimes stay time.Time values (not
@@ -18,6 +19,15 @@ func parseTOML(b []byte) (map[string]any, []nullValue, error) {
 	if err := scanTOML(b); err != nil {
 		return nil, nil, err
 	}
+	if m, ok := fastTOML(b); ok {
+		return m, nil, nil
+	}
+	return slowTOML(b)
+}
+
+// slowTOML is parseTOML for whatever fastTOML does not take: all of TOML, and every
+// error's message.
+func slowTOML(b []byte) (map[string]any, []nullValue, error) {
 	var raw map[string]any
 	md, err := toml.NewDecoder(strings.NewReader(string(b))).Decode(&raw)
 	if err != nil {
@@ -146,14 +156,13 @@ func tomlList[E any](tb *treeBuilder, t []E, path *keyPath, depth int) (any, err
 // key. It knows strings and comments well enough not to count what is inside them; what
 // it cannot make sense of is left to the parser, which reports it.
 func scanTOML(b []byte) error {
-	s := &tomlScan{b: b, pos: newPositions(b)}
+	s := &tomlScan{b: b}
 	return s.run()
 }
 
 type tomlScan struct {
 	b        []byte
 	i        int
-	pos      *positions
 	base     int         // path length of the current [table]
 	valDepth int         // path length of the value being assigned
 	stack    []tomlFrame // open arrays and inline tables
@@ -165,7 +174,7 @@ type tomlFrame struct {
 }
 
 func (s *tomlScan) errAt(off int, format string, args ...any) error {
-	line, col := s.pos.at(off)
+	line, col := newPositions(s.b).at(off) // only for an error: not every document pays
 	return &parseError{line: line, col: col, msg: fmt.Sprintf(format, args...)}
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
+	"github.com/connfactory/connfactory/internal/parallel"
 	"github.com/connfactory/connfactory/internal/suggest"
 	"github.com/connfactory/connfactory/schema"
 )
@@ -114,17 +115,25 @@ func Config(cfg *schema.Config) schema.Problems {
 }
 
 // ConfigContext is Config stopping early, with ctx.Err(), once ctx is done (checked
-// every 256 profiles).
+// every parallel.Chunk profiles). Profiles are validated over GOMAXPROCS goroutines; the
+// problems are the same, in the same order, as one at a time.
 func ConfigContext(ctx context.Context, cfg *schema.Config) (schema.Problems, error) {
 	if cfg == nil {
 		return schema.Problems{{Message: "no configuration"}}, nil
 	}
+	// Profiles are validated independently, over the machine's cores; their problems are
+	// gathered in name order, then sorted as ever.
+	names := sortedNames(cfg.Profiles)
+	per := make([]schema.Problems, len(names))
+	parallel.For(len(names), func() bool { return ctx.Err() != nil }, func(i int) {
+		per[i] = Profile(names[i], cfg.Profiles[names[i]], cfg.Origins)
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var ps schema.Problems
-	for i, name := range sortedNames(cfg.Profiles) {
-		if i%256 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ps = append(ps, Profile(name, cfg.Profiles[name], cfg.Origins)...)
+	for _, p := range per {
+		ps = append(ps, p...)
 	}
 	return ps.Sorted(), nil
 }
