@@ -43,3 +43,25 @@ func TestDriverDependencies(t *testing.T) {
 	require.Contains(t, r, riakPath)
 	require.NotContains(t, r, gocqlPath)
 }
+
+// TestTestHelpersStayInTests: no package of the module imports internal/factorytest (it
+// links testify and the test servers) outside its own tree; tests may.
+func TestTestHelpersStayInTests(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	require.NoError(t, err)
+	out, err := exec.Command(goTool, "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", module+"...").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	helpers := module + "internal/factorytest"
+	importers := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		if strings.HasPrefix(pkg, helpers) {
+			importers += strings.Count(" "+imports+" ", " "+helpers+" ") // cassenv, riakenv
+			continue
+		}
+		for _, imp := range strings.Fields(imports) {
+			require.False(t, strings.HasPrefix(imp, helpers), "%s imports %s", pkg, imp)
+		}
+	}
+	require.Equal(t, 2, importers, "not vacuous: cassenv and riakenv import factorytest")
+}
