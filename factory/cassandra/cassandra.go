@@ -165,10 +165,10 @@ func (c *Connector) Close() error { return c.base.Close() }
 // whatever tls.reload says (a SIGHUP handler, a test, a rotation hook). On success,
 // handshakes that start afterwards use the new material (and TLS().Generation counts
 // one more; material found unchanged is not recompiled and counts nothing); on failure
-// the last good material stays in use. Either way the outcome is logged and passed to the reload
-// callback. The error is an *Error (kind config for material that does not compile).
-// ReloadNow fails when the profile has no TLS, was compiled without a refresher, or the
-// connector is closed.
+// the last good material stays in use. Either way the outcome is logged and passed to the
+// reload callback. The error is an *Error (kind config for material that does not
+// compile). ReloadNow fails when the profile has no TLS, was compiled without a material
+// source (factory.WithMaterial), or the connector is closed.
 func (c *Connector) ReloadNow(ctx context.Context) error { return c.base.ReloadNow(ctx) }
 
 // ClusterConfig returns a copy of the gocql configuration Dial uses, for inspection or
