@@ -82,7 +82,8 @@ func WithFS(fsys fs.FS, paths ...string) Option {
 func WithEnvPrefix(prefix string) Option { return func(s *settings) { s.load.EnvPrefix = prefix } }
 
 // WithEnviron replaces os.Environ for the environment layer and os.LookupEnv for {env}
-// sources, as "KEY=value" strings.
+// sources, as "KEY=value" strings (the last entry for a key wins). The Registry keeps
+// environ, not a copy, for Watch and reloads: do not change it afterwards.
 func WithEnviron(environ []string) Option {
 	return func(s *settings) {
 		s.load.Environ = environ
