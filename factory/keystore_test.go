@@ -195,7 +195,7 @@ func TestKeyStoreProblems(t *testing.T) {
 		{"pkcs12 truststore as keystore", ks, "holds no private key entry", withKeys(keyStore(trustP12(t, ksPass, S.Root), ksPass))},
 		{"pkcs12 key password differs", ks + ".key_password", "a PKCS#12 store is read with one password", withKeys(keyPass(keyStore(p12, ksPass), factorytest.Secret(ksKeyPass)))},
 		{"keystore and cert", ks, "tls.keystore replaces tls.cert", &schema.TLS{CA: caOf(S.Root), KeyStore: goodKeys, Cert: srcPtr(src("cert", S.Client.ChainPEM()))}},
-		{"keystore not loaded", ks, "was not loaded", withKeys(&schema.KeyStore{File: "client.jks"})},
+		{"keystore not loaded", ks, "was not loaded", withKeys(&schema.KeyStore{File: "never-stored.jks"})}, // no test stores this name (factorytest.StoreFile is process-wide)
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 )
 
 // testFiles are the material files tests name (FileSrc): what a loader would have read,
-// with the permission bits it would have seen.
+// with the permission bits it would have seen. They are process-wide and outlive the
+// test that stored them (-count=N runs every test again in the same process): a test
+// that needs a name to be unloaded uses one no test stores.
 var testFiles sync.Map // file name -> testFile
 
 type testFile struct {
