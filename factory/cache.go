@@ -42,6 +42,8 @@ type MaterialCache struct {
 	// be reused meanwhile); guarded by mu.
 	batches int
 	memo    map[*byte]digestMemo
+	// strs interns warning texts while a Batch runs; guarded by mu.
+	strs map[string]string
 }
 
 type digestMemo struct {
@@ -63,17 +65,35 @@ func (c *MaterialCache) Batch(f func()) {
 	c.mu.Lock()
 	c.batches++
 	if c.memo == nil {
-		c.memo = map[*byte]digestMemo{}
+		c.memo, c.strs = map[*byte]digestMemo{}, map[string]string{}
 	}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		if c.batches--; c.batches == 0 {
-			c.memo = nil
+			c.memo, c.strs = nil, nil
 		}
 		c.mu.Unlock()
 	}()
 	f()
+}
+
+// intern returns s, or while a Batch runs the first string equal to s that it saw: the
+// warnings of 100,000 profiles naming one CRL due for renewal share one text. Nil-safe.
+func (c *MaterialCache) intern(s string) string {
+	if c == nil {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.strs == nil {
+		return s
+	}
+	if v, ok := c.strs[s]; ok {
+		return v
+	}
+	c.strs[s] = s
+	return s
 }
 
 // digest is the SHA-256 of data, remembered while a Batch runs.

@@ -231,7 +231,13 @@ func compileMaterial(cache *MaterialCache, src sources, path string, t *schema.T
 	if err := ps.err(); err != nil {
 		return nil, nil, err
 	}
-	return m, append(warns, materialExpiryWarnings(path, clientCertPath(path, t), m, now)...), nil
+	expiry := materialExpiryWarnings(path, clientCertPath(path, t), m, now)
+	for i := range expiry {
+		// A CA or CRL shared by every profile, due for renewal, words one warning for each:
+		// the profiles of one Batch share its text.
+		expiry[i].Message = cache.intern(expiry[i].Message)
+	}
+	return m, append(warns, expiry...), nil
 }
 
 // Enabled reports whether c encrypts at all. Nil-safe.
