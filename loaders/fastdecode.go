@@ -47,63 +47,55 @@ func fastProfile(m map[string]any, p *schema.Profile) bool {
 	if !fastDecodeSafe {
 		return false
 	}
-	for k, v := range m {
-		var ok bool
+	return fastFields(m, func(k string, v any) bool {
 		switch k {
 		case "backend":
-			ok = fastString(v, &p.Backend)
+			return fastString(v, &p.Backend)
 		case "extends":
-			ok = fastString(v, &p.Extends)
+			return fastString(v, &p.Extends)
 		case "hosts":
-			ok = fastStrings(v, &p.Hosts)
+			return fastStrings(v, &p.Hosts)
 		case "protocol_version":
-			ok = fastInt(v, &p.ProtocolVersion)
+			return fastInt(v, &p.ProtocolVersion)
 		case "keyspace":
-			ok = fastString(v, &p.Keyspace)
+			return fastString(v, &p.Keyspace)
 		case "local_datacenter":
-			ok = fastString(v, &p.LocalDatacenter)
+			return fastString(v, &p.LocalDatacenter)
 		case "consistency":
-			ok = fastString(v, &p.Consistency)
+			return fastString(v, &p.Consistency)
 		case "connect_timeout":
-			ok = fastDuration(v, &p.ConnectTimeout)
+			return fastDuration(v, &p.ConnectTimeout)
 		case "timeout":
-			ok = fastDuration(v, &p.Timeout)
+			return fastDuration(v, &p.Timeout)
 		case "auth":
-			ok = fastPtr(v, &p.Auth, fastAuth)
+			return fastPtr(v, &p.Auth, fastAuth)
 		case "tls":
-			ok = fastPtr(v, &p.TLS, fastTLS)
+			return fastPtr(v, &p.TLS, fastTLS)
 		case "pool":
-			ok = fastPtr(v, &p.Pool, fastPool)
+			return fastPtr(v, &p.Pool, fastPool)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return false
+	})
 }
 
 func fastAuth(m map[string]any, a *schema.Auth) bool {
-	for k, v := range m {
-		var ok bool
+	return fastFields(m, func(k string, v any) bool {
 		switch k {
 		case "mechanism":
-			ok = fastString(v, &a.Mechanism)
+			return fastString(v, &a.Mechanism)
 		case "username":
-			ok = fastString(v, &a.Username)
+			return fastString(v, &a.Username)
 		case "password":
-			ok = fastSecret(v, &a.Password)
+			return fastSecret(v, &a.Password)
 		case "allowed_authenticators":
-			ok = fastStrings(v, &a.AllowedAuthenticators)
+			return fastStrings(v, &a.AllowedAuthenticators)
 		case "authorization_id":
-			ok = fastString(v, &a.AuthorizationID)
+			return fastString(v, &a.AuthorizationID)
 		case "per_host":
-			ok = fastPerHost(v, &a.PerHost)
+			return fastPerHost(v, &a.PerHost)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return false
+	})
 }
 
 func fastPerHost(v any, out *[]schema.HostCredentials) bool {
@@ -117,19 +109,18 @@ func fastPerHost(v any, out *[]schema.HostCredentials) bool {
 		if !ok {
 			return false
 		}
-		for k, v := range m {
-			var ok bool
+		if !fastFields(m, func(k string, v any) bool {
 			switch k {
 			case "host":
-				ok = fastString(v, &hs[i].Host)
+				return fastString(v, &hs[i].Host)
 			case "username":
-				ok = fastString(v, &hs[i].Username)
+				return fastString(v, &hs[i].Username)
 			case "password":
-				ok = fastSecret(v, &hs[i].Password)
+				return fastSecret(v, &hs[i].Password)
 			}
-			if !ok {
-				return false
-			}
+			return false
+		}) {
+			return false
 		}
 	}
 	*out = hs
@@ -137,59 +128,63 @@ func fastPerHost(v any, out *[]schema.HostCredentials) bool {
 }
 
 func fastTLS(m map[string]any, t *schema.TLS) bool {
-	for k, v := range m {
-		var ok bool
+	return fastFields(m, func(k string, v any) bool {
 		switch k {
 		case "mode":
-			ok = fastString(v, &t.Mode)
+			return fastString(v, &t.Mode)
 		case "ca":
-			ok = fastMaterialList(v, &t.CA)
+			return fastMaterialList(v, &t.CA)
 		case "cert":
-			ok = fastMaterialPtr(v, &t.Cert)
+			return fastMaterialPtr(v, &t.Cert)
 		case "key":
-			ok = fastMaterialPtr(v, &t.Key)
+			return fastMaterialPtr(v, &t.Key)
 		case "pkcs12":
-			ok = fastMaterialPtr(v, &t.PKCS12)
+			return fastMaterialPtr(v, &t.PKCS12)
 		case "crl":
-			ok = fastMaterialList(v, &t.CRL)
+			return fastMaterialList(v, &t.CRL)
 		case "crl_stale":
-			ok = fastString(v, &t.CRLStale)
+			return fastString(v, &t.CRLStale)
 		case "ciphers":
-			ok = fastStrings(v, &t.Ciphers)
+			return fastStrings(v, &t.Ciphers)
 		case "min_version":
-			ok = fastTLSVersion(v, &t.MinVersion)
+			return fastTLSVersion(v, &t.MinVersion)
 		case "max_version":
-			ok = fastTLSVersion(v, &t.MaxVersion)
+			return fastTLSVersion(v, &t.MaxVersion)
 		case "server_name":
-			ok = fastString(v, &t.ServerName)
+			return fastString(v, &t.ServerName)
 		case "reload":
-			ok = fastDuration(v, &t.Reload)
+			return fastDuration(v, &t.Reload)
 		case "allow_legacy_versions":
-			ok = fastBool(v, &t.AllowLegacyVersions)
+			return fastBool(v, &t.AllowLegacyVersions)
 		case "allow_insecure_ciphers":
-			ok = fastBool(v, &t.AllowInsecureCiphers)
+			return fastBool(v, &t.AllowInsecureCiphers)
 		case "strict_key_permissions":
-			ok = fastBool(v, &t.StrictKeyPermissions)
+			return fastBool(v, &t.StrictKeyPermissions)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return false
+	})
 }
 
 func fastPool(m map[string]any, p *schema.Pool) bool {
-	for k, v := range m {
-		var ok bool
+	return fastFields(m, func(k string, v any) bool {
 		switch k {
 		case "connections_per_host":
-			ok = fastInt(v, &p.ConnectionsPerHost)
+			return fastInt(v, &p.ConnectionsPerHost)
 		case "max_connections_per_host":
-			ok = fastInt(v, &p.MaxConnectionsPerHost)
+			return fastInt(v, &p.MaxConnectionsPerHost)
 		case "idle_timeout":
-			ok = fastDuration(v, &p.IdleTimeout)
+			return fastDuration(v, &p.IdleTimeout)
 		}
-		if !ok {
+		return false
+	})
+}
+
+// fastFields calls field for each key and value of m, and is false as soon as one is:
+// every table decoder's loop (a key field does not know is false too, so that
+// mapstructure words it).
+func fastFields(m map[string]any, field func(k string, v any) bool) bool {
+	for k, v := range m {
+		if !field(k, v) {
 			return false
 		}
 	}
@@ -229,21 +224,17 @@ func fastSecret(v any, out **schema.SecretSource) bool {
 }
 
 func fastSecretTable(m map[string]any, s *schema.SecretSource) bool {
-	for k, v := range m {
-		var ok bool
+	return fastFields(m, func(k string, v any) bool {
 		switch k {
 		case "value":
-			ok = fastString(v, &s.Value)
+			return fastString(v, &s.Value)
 		case "env":
-			ok = fastString(v, &s.Env)
+			return fastString(v, &s.Env)
 		case "file":
-			ok = fastString(v, &s.File)
+			return fastString(v, &s.File)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return false
+	})
 }
 
 // fastMaterialList is materialListHook's forms: one source, or a list of them.
@@ -293,29 +284,25 @@ func fastMaterial(v any, m *schema.MaterialSource) bool {
 	if !ok || t == nil {
 		return false
 	}
-	for k, v := range t {
-		var ok bool
+	return fastFields(t, func(k string, v any) bool {
 		switch k {
 		case "file":
-			ok = fastString(v, &m.File)
+			return fastString(v, &m.File)
 		case "env":
-			ok = fastString(v, &m.Env)
+			return fastString(v, &m.Env)
 		case "pem":
-			ok = fastString(v, &m.PEM)
+			return fastString(v, &m.PEM)
 		case "base64":
-			ok = fastString(v, &m.Base64)
+			return fastString(v, &m.Base64)
 		case "env_base64":
-			ok = fastString(v, &m.EnvBase64)
+			return fastString(v, &m.EnvBase64)
 		case "system":
-			ok = fastBool(v, &m.System)
+			return fastBool(v, &m.System)
 		case "passphrase":
-			ok = fastSecret(v, &m.Passphrase)
+			return fastSecret(v, &m.Passphrase)
 		}
-		if !ok {
-			return false
-		}
-	}
-	return true
+		return false
+	})
 }
 
 func fastString[T ~string](v any, out *T) bool {
